@@ -1,0 +1,40 @@
+"""nnabla: NNabla's Python API on numpy (and cupy), from the nnabla-nb teaching kit."""
+
+from __future__ import annotations
+
+from . import _state
+from ._array import NdArray
+from ._variable import Variable
+from .context import Context, add_available_context, context_scope, get_current_context, set_default_context
+from .logger import logger
+
+__version__ = "1.36.0"
+
+from . import functions  # noqa: E402,F401  (registers the ops)
+from .graph_utils import (  # noqa: E402
+    auto_forward,
+    forward_all,
+    get_auto_forward,
+    grad,
+    no_grad,
+    seed,
+    set_auto_forward,
+    set_function_post_hook,
+    set_function_pre_hook,
+    set_solver_post_hook,
+    set_solver_pre_hook,
+    unset_function_post_hook,
+    unset_function_pre_hook,
+    unset_solver_post_hook,
+    unset_solver_pre_hook,
+)
+from .parameter import (  # noqa: E402
+    clear_parameters,
+    get_current_parameter_scope,
+    get_parameters,
+    load_parameters,
+    parameter_scope,
+    save_parameters,
+)
+
+_ = _state

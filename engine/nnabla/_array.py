@@ -1,0 +1,234 @@
+"""NdArray, the engine's data container, and the array-module seam (numpy on the CPU, cupy on CUDA).
+
+An NdArray holds one backend array (or none yet). ``fill``/``zero`` are lazy: they are recorded and carried out
+when the data is next read, in place when a buffer exists (so views into a solver's flat buffer stay valid).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._operators import OperatorMixin
+
+
+def cupy_module(device_id="0"):
+    """The cupy module with ``device_id`` selected, or a clear error when CUDA is not usable here."""
+    try:
+        import cupy
+    except ImportError as e:
+        raise RuntimeError(
+            "The 'cuda'/'cudnn' context needs cupy and an NVIDIA GPU: install the 'cuda' extra "
+            "(pip install 'nnabla-nb[cuda]'), or use the 'cpu' context."
+        ) from e
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as e:  # cupy installed but no driver / no GPU
+        raise RuntimeError(f"The 'cuda' context found no usable GPU: {e}") from e
+    if int(device_id or 0) >= count:
+        raise RuntimeError(f"The 'cuda' context asks for device_id={device_id!r} but only {count} GPU(s) exist")
+    cupy.cuda.Device(int(device_id or 0)).use()
+    return cupy
+
+
+def get_array_module(*arrays):
+    """numpy, or cupy when any of ``arrays`` lives on a GPU (Chainer's ``get_array_module``)."""
+    for a in arrays:
+        if type(a).__module__.startswith("cupy"):
+            import cupy
+
+            return cupy
+    return np
+
+
+def to_numpy(a):
+    """A numpy view (CPU) or a host copy (GPU) of a backend array."""
+    if isinstance(a, np.ndarray):
+        return a
+    if type(a).__module__.startswith("cupy"):
+        return a.get()
+    return np.asarray(a)
+
+
+def _dtype_of(dtype):
+    return np.dtype(dtype).type
+
+
+class NdArray(OperatorMixin):
+    """``nn.NdArray(shape)``: a multi-dimensional array, float32 unless told otherwise.
+
+    ``.data`` is a numpy array that shares memory with the NdArray (slice assignment writes through);
+    assigning to ``.data`` copies, adopting the assigned array's dtype as NNabla does.
+    """
+
+    __slots__ = ("_array", "_shape", "_dtype", "_fill", "__weakref__")
+
+    def __init__(self, shape=()):
+        if isinstance(shape, int):
+            shape = (shape,)
+        self._shape = tuple(int(s) for s in shape)
+        self._dtype = np.float32
+        self._array = None
+        self._fill = None
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_numpy_array(cls, nparr) -> NdArray:
+        """A new NdArray holding a copy of ``nparr`` in its own dtype."""
+        arr = np.array(nparr, copy=True)
+        a = cls(arr.shape)
+        a._set_array(arr)
+        return a
+
+    @classmethod
+    def _wrap(cls, arr) -> NdArray:
+        """Adopt ``arr`` without copying (engine internal)."""
+        a = cls.__new__(cls)
+        a._shape = arr.shape
+        a._dtype = arr.dtype.type
+        a._array = arr
+        a._fill = None
+        return a
+
+    # -- engine access ------------------------------------------------------------------------
+    def _get(self):
+        """The backend array, materializing a pending fill or an unallocated buffer."""
+        if self._fill is not None:
+            self._materialize_fill()
+        elif self._array is None:
+            self._array = np.zeros(self._shape, self._dtype)
+        return self._array
+
+    def _materialize_fill(self):
+        value, self._fill = self._fill, None
+        if self._array is not None and self._array.shape == self._shape:
+            self._array.fill(value)
+        else:
+            self._array = np.full(self._shape, value, self._dtype)
+
+    def _set_array(self, arr) -> None:
+        """Adopt ``arr`` as the buffer (engine internal: no copy)."""
+        self._array = arr
+        self._shape = arr.shape
+        self._dtype = arr.dtype.type
+        self._fill = None
+
+    def _is_allocated(self) -> bool:
+        return self._array is not None or self._fill is not None
+
+    # -- public API ---------------------------------------------------------------------------
+    @property
+    def data(self) -> np.ndarray:
+        """The values as a numpy array sharing memory with this NdArray."""
+        arr = self._get()
+        if not isinstance(arr, np.ndarray):
+            return to_numpy(arr)
+        return arr
+
+    @data.setter
+    def data(self, value) -> None:
+        if isinstance(value, NdArray):
+            value = value._get()
+        if isinstance(value, np.ndarray) and value.ndim > 0:
+            if value.shape != self._shape:
+                try:
+                    value = np.broadcast_to(value, self._shape)
+                except ValueError:
+                    raise ValueError(
+                        f"NdArray.data: cannot assign an array of shape {value.shape} "
+                        f"to an NdArray of shape {self._shape}"
+                    ) from None
+            current = self._array
+            if self._fill is None and current is not None and current.dtype == value.dtype:
+                current[...] = value
+            else:
+                self._set_array(np.array(value, copy=True))
+            return
+        # scalars and 0-d arrays: assign in place, keeping the dtype
+        arr = self._get()
+        arr[...] = value
+
+    def get_data(self, mode: str = "rw", dtype=None):
+        """The numpy array, optionally cast to ``dtype`` (the NdArray then holds that dtype)."""
+        if dtype is not None and np.dtype(dtype) != np.dtype(self.dtype):
+            self.cast(dtype)
+        return self.data
+
+    def cast(self, dtype, ctx=None) -> np.ndarray:
+        """Convert the buffer to ``dtype`` (in place) and return it as numpy."""
+        dt = _dtype_of(dtype)
+        if self._array is None and self._fill is None:
+            self._dtype = dt
+        elif self._fill is not None and self._array is None:
+            self._dtype = dt
+        else:
+            arr = self._get()
+            if arr.dtype.type is not dt:
+                self._set_array(arr.astype(dt))
+        return self.data
+
+    def fill(self, value) -> None:
+        """Set every element to ``value`` when the data is next read (lazy)."""
+        self._fill = value
+
+    def zero(self) -> None:
+        """Set every element to zero when the data is next read (lazy)."""
+        self._fill = 0
+
+    def zeroing(self) -> bool:
+        return self._fill is not None and self._fill == 0
+
+    def clear(self) -> None:
+        """Release the buffer; the next read allocates a fresh one."""
+        self._array = None
+        self._fill = None
+
+    def copy_from(self, src: NdArray) -> None:
+        """Copy ``src``'s values into this array, keeping this array's dtype where it has one."""
+        values = src._get() if isinstance(src, NdArray) else np.asarray(src)
+        if values.shape != self._shape:
+            raise ValueError(f"NdArray.copy_from: source shape {values.shape} differs from {self._shape}")
+        if self._array is None:
+            self._array = np.empty(self._shape, self._dtype)
+        self._fill = None
+        self._array[...] = values
+
+    @property
+    def dtype(self):
+        return self._array.dtype.type if self._array is not None else self._dtype
+
+    @property
+    def shape(self) -> tuple:
+        return self._shape
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self._shape, dtype=np.int64))
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    def size_from_axis(self, axis: int = -1) -> int:
+        if axis < 0:
+            axis += len(self._shape)
+        return int(np.prod(self._shape[axis:], dtype=np.int64))
+
+    @property
+    def strides(self) -> tuple:
+        return tuple(int(np.prod(self._shape[i + 1 :], dtype=np.int64)) for i in range(len(self._shape)))
+
+    def view(self, shape=None) -> NdArray:
+        arr = self._get()
+        return NdArray._wrap(arr if shape is None else arr.reshape(shape))
+
+    def __len__(self) -> int:
+        if not self._shape:
+            raise TypeError("len() of a 0-d NdArray")
+        return self._shape[0]
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.data
+        return a.astype(dtype) if dtype is not None else a
+
+    def __repr__(self) -> str:
+        return f"<NdArray({self._shape}) at {hex(id(self))}>"

@@ -1,0 +1,82 @@
+"""Shared shapes of ops: elementwise unary, broadcasting binary, scalar-argument, and the helpers they use."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..function import Function, FunctionError
+
+
+def unbroadcast(xp, g, shape):
+    """Sum ``g`` down to ``shape`` (the reverse of numpy broadcasting)."""
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape)
+
+
+def broadcast_shapes(func, *shapes):
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise FunctionError(
+            f"{func.type_name}: input shapes {' and '.join(map(str, shapes))} cannot be broadcast together"
+        ) from None
+
+
+def normalize_axis(func, axis, ndim, what="axis"):
+    if not -ndim <= axis < max(ndim, 1):
+        raise FunctionError(f"{func.type_name}: {what}={axis} is out of range for an input of {ndim} dimension(s)")
+    return axis % ndim if ndim else 0
+
+
+class Unary(Function):
+    """y = f(x) elementwise; subclasses write ``compute(xp, x)`` and ``backward_unary(xp, x, y, gy)``."""
+
+    def compute(self, xp, x):
+        raise NotImplementedError
+
+    def backward_unary(self, xp, x, y, gy):
+        raise NotImplementedError
+
+    def grad(self, xp, xs, ys, gys, need):
+        return (self.backward_unary(xp, xs[0], ys[0] if ys is not None else None, gys[0]),)
+
+
+class Binary(Function):
+    """y = f(x0, x1) elementwise with numpy broadcasting; gradients are summed back to each input's shape."""
+
+    inputs_spec = ("x0", "x1")
+
+    def output_shapes(self, s0, s1):
+        return [broadcast_shapes(self, s0, s1)]
+
+    def backward_binary(self, xp, x0, x1, y, gy):
+        raise NotImplementedError
+
+    def grad(self, xp, xs, ys, gys, need):
+        x0, x1 = xs
+        g0, g1 = self.backward_binary(xp, x0, x1, ys[0] if ys is not None else None, gys[0])
+        return (
+            unbroadcast(xp, g0, x0.shape) if need[0] else None,
+            unbroadcast(xp, g1, x1.shape) if need[1] else None,
+        )
+
+
+class NoGrad(Function):
+    """Outputs carry no gradient (comparisons, logical ops, indices)."""
+
+    differentiable = False
+    grad_uses = ""
+
+    def grad(self, xp, xs, ys, gys, need):
+        return tuple(None for _ in xs)
+
+
+class NoGradBinary(Binary, NoGrad):
+    pass

@@ -1,0 +1,9 @@
+"""Process-wide engine switches, kept in one-element lists so hot loops read them without attribute lookups."""
+
+auto_forward = [False]  # nn.auto_forward(): run each function as it is created
+no_grad = [False]  # nn.no_grad(): functions created now need no gradient
+graph_version = [0]  # bumped whenever a graph edge changes; cached traversal orders check it
+function_pre_hooks: dict = {}  # nn.set_function_pre_hook(key, hook)
+function_post_hooks: dict = {}
+solver_pre_hooks: dict = {}
+solver_post_hooks: dict = {}

@@ -1,0 +1,379 @@
+"""Functions: the registry of ops and NNabla's Function protocol.
+
+Every op is one subclass of ``Function`` registered under NNabla's type name. It declares its inputs, its
+arguments with their defaults, and writes, once for numpy and cupy alike (``xp`` is the array module):
+
+- ``output_shapes(*shapes)``: output shapes from input shapes, raising a clear error for bad input;
+- ``compute(xp, *xs)``: the forward pass on arrays, returning an array or a tuple of arrays;
+- ``grad(xp, xs, ys, gys, need)``: input gradients from output gradients (``None`` where not needed).
+``grad_uses`` says which data backward reads ("x", "y", "xy" or ""), so buffer clearing can free the rest.
+
+An instance is the graph node that ``v.parent`` returns; ``nnabla.function.Affine(ctx, base_axis=1)`` makes one,
+calling it on Variables links it into a graph, and ``setup``/``forward``/``backward`` run it on explicit
+inputs and outputs, as NNabla's own tests do.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from . import _state
+from ._array import NdArray
+from .context import get_current_context
+
+_REGISTRY: dict[str, type] = {}
+
+
+def register(cls):
+    """Class decorator: add an op to the registry under its class name (NNabla's type name)."""
+    cls.type_name = cls.__name__
+    if "name" not in cls.__dict__:
+        cls.name = cls.__name__
+    _REGISTRY[cls.__name__] = cls
+    globals()[cls.__name__] = cls
+    return cls
+
+
+def registry() -> dict[str, type]:
+    """Type name -> Function class, for every registered op."""
+    return dict(_REGISTRY)
+
+
+class FunctionInfo:
+    __slots__ = ("type_name", "args", "tags")
+
+    def __init__(self, type_name, args, tags=None):
+        self.type_name = type_name
+        self.args = args
+        self.tags = tags or {}
+
+    def __repr__(self):
+        return f"FunctionInfo(type_name={self.type_name!r}, args={self.args!r})"
+
+
+class FunctionError(ValueError):
+    """Bad input to a function, raised when the graph is built."""
+
+
+class Function:
+    """Base of all ops; an instance is one node of a computation graph."""
+
+    inputs_spec: tuple = ("x",)  # names; "name?" optional, "*name" variadic
+    args_spec: dict = {}  # argument name -> default, in NNabla's order
+    grad_uses = "x"  # what backward reads: "x" (inputs), "y" (outputs), "xy", "" (neither)
+    differentiable = True  # False: outputs never need a gradient (comparisons, indices, random)
+    keep_dtype: tuple = ()  # input indices kept in their own dtype (labels, indices, conditions)
+    n_outputs = 1
+    stochastic = False
+    type_name = "Function"
+    name = "Function"
+
+    def __init__(self, ctx=None, **args):
+        spec = self.args_spec
+        for key in args:
+            if key not in spec:
+                raise TypeError(f"{self.type_name}: unexpected argument {key!r} (takes {list(spec) or 'none'})")
+        full = dict(spec)
+        full.update(args)
+        self.args = full
+        self.context = ctx if ctx is not None else get_current_context()
+        self.xp, self.dtype = self.context.resolve()
+        self.inputs = []
+        self._outputs = ()
+        self.rank = 0
+        self.tags = {}
+        self.init()
+
+    def init(self) -> None:
+        """Hook: validate and precompute from ``self.args`` (no shapes known yet)."""
+
+    # -- what each op writes ----------------------------------------------------------------------
+    def output_shapes(self, *shapes):
+        return [shapes[0]]
+
+    def compute(self, xp, *xs):
+        raise NotImplementedError(f"{self.type_name}.compute")
+
+    def grad(self, xp, xs, ys, gys, need):
+        raise NotImplementedError(f"{self.type_name} has no gradient")
+
+    # -- descriptions ---------------------------------------------------------------------------
+    @property
+    def info(self) -> FunctionInfo:
+        return FunctionInfo(self.type_name, dict(self.args), self.tags)
+
+    @property
+    def outputs(self) -> list:
+        return [r() for r in self._outputs]
+
+    @property
+    def need_grad(self) -> bool:
+        return any(o is not None and o._need_grad for o in self.outputs)
+
+    def min_outputs(self) -> int:
+        return self.n_outputs if self.n_outputs > 0 else 1
+
+    def grad_depends_input_data(self, i: int, j: int) -> bool:
+        return "x" in self.grad_uses
+
+    def grad_depends_output_data(self, i: int, o: int) -> bool:
+        return "y" in self.grad_uses
+
+    def inplace_data(self, i: int) -> int:
+        return 0
+
+    def need_setup_recompute(self, i: int) -> bool:
+        return self.stochastic
+
+    def __repr__(self) -> str:
+        return f"{self.name}({', '.join(f'{k}={v!r}' for k, v in self.args.items())})"
+
+    # -- internal array plumbing ----------------------------------------------------------------
+    def _arrays_of(self, variables):
+        """Input arrays in the compute dtype (except inputs listed in ``keep_dtype``)."""
+        dt = self.dtype
+        keep = self.keep_dtype
+        out = []
+        for i, v in enumerate(variables):
+            a = v._data._get() if type(v) is not NdArray else v._get()
+            if a.dtype.type is not dt and i not in keep:
+                a = a.astype(dt)
+            out.append(a)
+        return out
+
+    def _as_outputs(self, ys):
+        if type(ys) is not tuple:
+            ys = (ys,)
+        dt = self.dtype
+        out = []
+        for y in ys:
+            if type(y) is not np.ndarray:
+                y = self.xp.asarray(y)
+            if y.dtype.kind == "f" and y.dtype.type is not dt:
+                y = y.astype(dt)
+            out.append(y)
+        return out
+
+    def _shapes_checked(self, shapes):
+        try:
+            result = self.output_shapes(*shapes)
+        except FunctionError:
+            raise
+        except (ValueError, IndexError, TypeError) as e:
+            raise FunctionError(
+                f"{self.type_name}: invalid inputs of shapes {', '.join(map(str, shapes))} with args {self.args}: {e}"
+            ) from None
+        return [tuple(int(d) for d in s) for s in result]
+
+    def _compute_outputs(self, variables):
+        return self._as_outputs(self.compute(self.xp, *self._arrays_of(variables)))
+
+    def _input_grads(self, inputs, outputs, need):
+        """Gradients for ``inputs`` from the outputs' gradients (zeros where an output has none)."""
+        xp = self.xp
+        xs = self._arrays_of(inputs) if "x" in self.grad_uses else [_Shaped(v.shape) for v in inputs]
+        ys = [o._data._get() if o is not None else None for o in outputs] if "y" in self.grad_uses else None
+        gys = []
+        for o in outputs:
+            g = o._grad._get() if (o is not None and o._grad is not None) else None
+            gys.append(g)
+        return self.grad(xp, xs, ys, gys, need)
+
+    # -- NNabla's Function protocol on explicit variables ----------------------------------------
+    def setup(self, inputs, outputs) -> None:
+        shapes = self._shapes_checked([v.shape for v in inputs])
+        for o, s in zip(outputs, shapes):
+            if o.shape != s:
+                o.reset_shape(s, force=True)
+
+    def setup_recompute(self, inputs, outputs) -> None:
+        pass
+
+    def forward(self, inputs, outputs) -> None:
+        ys = self._compute_outputs(inputs)
+        for o, y in zip(outputs, ys):
+            o._data._set_array(y)
+
+    def recompute(self, inputs, outputs) -> None:
+        self.forward(inputs, outputs)
+
+    def backward(self, inputs, outputs, accum=None) -> None:
+        need = [v.need_grad for v in inputs]
+        if not any(need):
+            return
+        for o in outputs:
+            o._grad_nd()._get()  # an output whose grad was never set counts as zero
+        gxs = self._input_grads(inputs, outputs, need)
+        for i, (v, gx) in enumerate(zip(inputs, gxs)):
+            if not need[i] or gx is None:
+                continue
+            gnd = v._grad_nd()
+            if accum is not None and accum[i]:
+                arr = gnd._get()
+                arr += gx
+            else:
+                gnd._set_array(gx.astype(gnd.dtype if gnd._array is not None else gx.dtype, copy=True))
+
+    # -- linking into a graph -------------------------------------------------------------------
+    def __call__(self, *inputs, n_outputs=-1, auto_forward=False, outputs=None):
+        return apply(self, inputs, auto_forward=auto_forward, outputs=outputs)
+
+
+class _Shaped:
+    """Stands in for an input array whose data backward does not read (it may have been cleared)."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+
+def _describe(x) -> str:
+    return f"{type(x).__name__}" + (f" of shape {x.shape}" if hasattr(x, "shape") else "")
+
+
+def apply(func: Function, inputs, auto_forward=False, outputs=None):
+    """Link ``func`` to ``inputs`` (Variables: a graph node; any NdArray: run now and return NdArrays)."""
+    from ._variable import Variable
+
+    imperative = False
+    for i, x in enumerate(inputs):
+        tx = type(x)
+        if tx is Variable:
+            continue
+        if tx is NdArray:
+            imperative = True
+        elif not isinstance(x, (Variable, NdArray)):
+            raise FunctionError(
+                f"{func.type_name}: input {i} ({_input_name(func, i)}) must be a Variable or NdArray, "
+                f"got {_describe(x)}"
+            )
+    shapes = func._shapes_checked([x.shape for x in inputs])
+    if imperative:
+        ys = func._compute_outputs(inputs)
+        if outputs is not None:
+            for o, y in zip(outputs, ys):
+                o.copy_from(NdArray._wrap(y)) if isinstance(o, NdArray) else o._data._set_array(y)
+            return outputs[0] if len(outputs) == 1 else tuple(outputs)
+        result = [NdArray._wrap(y) for y in ys]
+        return result[0] if len(result) == 1 else tuple(result)
+
+    need_grad = func.differentiable and not _state.no_grad[0] and any(x._need_grad for x in inputs)
+    outs = []
+    for k, s in enumerate(shapes):
+        if outputs is not None and k < len(outputs) and outputs[k] is not None:
+            o = outputs[k]
+            if o.shape != s:
+                o.reset_shape(s, force=True)
+            o._need_grad = need_grad
+        else:
+            o = Variable._new(s, need_grad)
+        o._parent = func
+        outs.append(o)
+    func.inputs = list(inputs)
+    func._outputs = tuple(weakref.ref(o) for o in outs)
+    func.rank = max((x._parent.rank + 1 for x in inputs if x._parent is not None), default=0)
+    for x in inputs:
+        x._consumers.append(weakref.ref(func))
+    _state.graph_version[0] += 1
+    if auto_forward or _state.auto_forward[0]:
+        for o, y in zip(outs, func._compute_outputs(inputs)):
+            o._data._set_array(y)
+    return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def _input_name(func, i):
+    spec = func.inputs_spec
+    if spec and spec[0].startswith("*"):
+        return f"{spec[0][1:]}[{i}]"
+    return spec[i].rstrip("?") if i < len(spec) else f"input {i}"
+
+
+class PythonFunction(Function):
+    """Base for user-defined functions (NNabla's ``nnabla.function.PythonFunction``).
+
+    Subclasses implement ``name``, ``min_outputs()``, ``setup_impl(inputs, outputs)``,
+    ``forward_impl(inputs, outputs)`` and ``backward_impl(inputs, outputs, propagate_down, accum)``
+    on Variables; ``args`` is the dict of constructor arguments.
+    """
+
+    def __init__(self, ctx=None, **kwargs):
+        self.args = kwargs
+        self.context = ctx if ctx is not None else get_current_context()
+        self.xp, self.dtype = self.context.resolve()
+        self.inputs = []
+        self._outputs = ()
+        self.rank = 0
+        self.tags = {}
+
+    @property
+    def type_name(self):
+        return self.name
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    def min_outputs(self):
+        return 1
+
+    def setup_impl(self, inputs, outputs):
+        raise NotImplementedError
+
+    def forward_impl(self, inputs, outputs):
+        raise NotImplementedError
+
+    def backward_impl(self, inputs, outputs, propagate_down, accum):
+        raise NotImplementedError
+
+    def grad_depends_input_data(self, i, j):
+        return True
+
+    def grad_depends_output_data(self, i, o):
+        return True
+
+    def _shapes_checked(self, shapes):
+        from ._variable import Variable
+
+        ins = [Variable(s) for s in shapes]
+        outs = [Variable(()) for _ in range(self.min_outputs())]
+        self.setup_impl(ins, outs)
+        return [o.shape for o in outs]
+
+    def setup(self, inputs, outputs):
+        self.setup_impl(inputs, outputs)
+
+    def forward(self, inputs, outputs):
+        self.forward_impl(inputs, outputs)
+
+    def backward(self, inputs, outputs, accum=None):
+        propagate_down = [v.need_grad for v in inputs]
+        self.backward_impl(inputs, outputs, propagate_down, accum or [False] * len(inputs))
+
+    def _compute_outputs(self, variables):
+        from ._variable import Variable
+
+        ins = [v if type(v) is Variable else Variable._wrap_ndarray(v) for v in variables]
+        outs = [Variable(s) for s in self._shapes_checked([v.shape for v in ins])]
+        self.setup_impl(ins, outs)
+        self.forward_impl(ins, outs)
+        return [o._data._get() for o in outs]
+
+    def _input_grads(self, inputs, outputs, need):
+        from ._variable import Variable
+
+        # run backward_impl on proxies that share data and output grads, with fresh input grads
+        proxies = []
+        for v in inputs:
+            p = Variable._wrap_ndarray(v._data)
+            p._need_grad = v._need_grad
+            p._grad_nd()._set_array(np.zeros(v.shape, np.float32))
+            proxies.append(p)
+        self.backward_impl(proxies, outputs, need, [False] * len(inputs))
+        return [p._grad._get() if n else None for p, n in zip(proxies, need)]

@@ -1,0 +1,100 @@
+"""``nnabla.functions`` (F): one public function per registered op, generated with NNabla's signatures,
+plus the few that NNabla writes by hand in Python (``sum``, ``mean``, ``max``, ``softmax``'s axis default ...).
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import _ops  # noqa: F401  (registers every op)
+from ._array import NdArray
+from ._variable import Variable
+from .function import apply as _apply
+from .function import registry as _registry
+
+__all__ = []
+
+
+def _public_name(cls) -> str:
+    if "fname" in cls.__dict__:
+        return cls.fname
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", cls.__name__).lower()
+
+
+def _generate(cls):
+    """Build ``F.<name>`` for ``cls`` with NNabla's signature: inputs, then arguments with their defaults."""
+    params, required, optional, variadic = [], [], [], None
+    for name in cls.inputs_spec:
+        if name.startswith("*"):
+            variadic = name[1:]
+            params.append(name)
+        elif name.endswith("?"):
+            optional.append(name[:-1])
+            params.append(f"{name[:-1]}=None")
+        else:
+            required.append(name)
+            params.append(name)
+    namespace = {"_apply": _apply, "_cls": cls}
+    for key, default in cls.args_spec.items():
+        namespace[f"_d_{key}"] = default
+        params.append(f"{key}=_d_{key}")
+    params += ["n_outputs=-1", "outputs=None"]
+    if variadic:
+        inputs = variadic
+    else:
+        inputs = "(" + "".join(f"{n}, " for n in required) + ")"
+        for n in optional:
+            inputs += f" + (({n},) if {n} is not None else ())"
+    passed = ", ".join(f"{k}={k}" for k in cls.args_spec)
+    fname = _public_name(cls)
+    src = f"def {fname}({', '.join(params)}):\n    return _apply(_cls(None, {passed}), {inputs}, outputs=outputs)\n"
+    exec(src, namespace)  # noqa: S102 - generated from the registry, no user input
+    f = namespace[fname]
+    f.__doc__ = cls.__doc__
+    f.__module__ = __name__
+    return fname, f
+
+
+for _cls in _registry().values():
+    _name, _f = _generate(_cls)
+    globals()[_name] = _f
+    __all__.append(_name)
+
+
+def _axes(axis):
+    if axis is None:
+        return None
+    return [axis] if isinstance(axis, int) else list(axis)
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001 - NNabla's name
+    """Sum over ``axis`` (all axes when None)."""
+    return _apply(Sum(None, axes=_axes(axis), keep_dims=keepdims), (x,))
+
+
+def mean(x, axis=None, keepdims=False):
+    """Mean over ``axis`` (all axes when None)."""
+    return _apply(Mean(None, axes=_axes(axis), keep_dims=keepdims), (x,))
+
+
+from .function import registry as _r  # noqa: E402
+
+Sum = _r()["Sum"]
+Mean = _r()["Mean"]
+
+
+def _matmul(a, b):
+    """``a @ b`` with numpy's matmul rules, built from Affine / BatchMatmul / Reshape."""
+    if a.ndim == 2 and b.ndim == 2:
+        return affine(a, b)  # noqa: F821 - generated above
+    if a.ndim == 1 and b.ndim == 2:
+        return reshape(affine(reshape(a, (1, a.shape[0])), b), (b.shape[1],))  # noqa: F821
+    if a.ndim == 2 and b.ndim == 1:
+        return reshape(affine(a, reshape(b, (b.shape[0], 1))), (a.shape[0],))  # noqa: F821
+    if a.ndim == 1 and b.ndim == 1:
+        return sum(a * b)
+    return batch_matmul(a, b)  # noqa: F821
+
+
+__all__ += ["sum", "mean"]
+_ = (NdArray, Variable)

@@ -1,0 +1,123 @@
+"""Graph-wide switches and helpers: auto_forward (dynamic mode), no_grad, nn.grad, seed, function hooks."""
+
+from __future__ import annotations
+
+import contextlib
+
+from . import _state
+
+
+@contextlib.contextmanager
+def auto_forward(auto: bool = True):
+    """``with nn.auto_forward():`` functions run as soon as they are created (dynamic mode)."""
+    previous = _state.auto_forward[0]
+    _state.auto_forward[0] = bool(auto)
+    try:
+        yield
+    finally:
+        _state.auto_forward[0] = previous
+
+
+def set_auto_forward(auto: bool) -> None:
+    _state.auto_forward[0] = bool(auto)
+
+
+def get_auto_forward() -> bool:
+    return _state.auto_forward[0]
+
+
+@contextlib.contextmanager
+def no_grad(no_grad_: bool = True):
+    """``with nn.no_grad():`` functions created inside need no gradient."""
+    previous = _state.no_grad[0]
+    _state.no_grad[0] = bool(no_grad_)
+    try:
+        yield
+    finally:
+        _state.no_grad[0] = previous
+
+
+def seed(seed_: int) -> None:
+    """Reset the generators behind initializers and random functions."""
+    from . import random
+
+    random.seed(seed_)
+
+
+def forward_all(
+    variables, clear_buffer=False, clear_no_need_grad=False, function_pre_hook=None, function_post_hook=None
+) -> None:
+    """Forward several outputs that share a graph (each function runs once)."""
+    from . import functions as F
+
+    F.sink(*variables).forward(
+        clear_buffer=clear_buffer,
+        clear_no_need_grad=clear_no_need_grad,
+        function_pre_hook=function_pre_hook,
+        function_post_hook=function_post_hook,
+    )
+
+
+def grad(outputs, inputs, grad_outputs=None, persistent_outputs=None, bind_grad_output=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, as new Variables.
+
+    The returned Variables hold the values of d(sum of outputs)/d(input); they are leaves (not linked to a
+    graph of their own), so they cannot be differentiated again.
+    """
+    from ._variable import Variable
+
+    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    if grad_outputs is None:
+        grad_outputs = [1] * len(outputs)
+    saved = [(x, x._grad, x._need_grad) for x in inputs]
+    try:
+        for x in inputs:
+            x._grad = None
+            x._grad_nd().zero()
+            x._need_grad = True
+        for y, g in zip(outputs, grad_outputs):
+            y.forward()
+            y.backward(g)
+        result = []
+        for x in inputs:
+            v = Variable(x.shape)
+            v.d = x._grad._get().copy()
+            result.append(v)
+    finally:
+        for x, g, ng in saved:
+            x._grad = g
+            x._need_grad = ng
+    return result
+
+
+def set_function_pre_hook(key, hook) -> None:
+    _state.function_pre_hooks[key] = hook
+
+
+def set_function_post_hook(key, hook) -> None:
+    _state.function_post_hooks[key] = hook
+
+
+def unset_function_pre_hook(key) -> None:
+    _state.function_pre_hooks.pop(key, None)
+
+
+def unset_function_post_hook(key) -> None:
+    _state.function_post_hooks.pop(key, None)
+
+
+def set_solver_pre_hook(key, hook) -> None:
+    _state.solver_pre_hooks[key] = hook
+
+
+def set_solver_post_hook(key, hook) -> None:
+    _state.solver_post_hooks[key] = hook
+
+
+def unset_solver_pre_hook(key) -> None:
+    _state.solver_pre_hooks.pop(key, None)
+
+
+def unset_solver_post_hook(key) -> None:
+    _state.solver_post_hooks.pop(key, None)

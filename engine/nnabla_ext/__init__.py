@@ -1,0 +1,1 @@
+"""Extension modules that make contexts: ``cpu`` (numpy) and ``cuda``/``cudnn`` (cupy)."""
