@@ -7,8 +7,6 @@ from __future__ import annotations
 import re
 
 from . import _ops  # noqa: F401  (registers every op)
-from ._array import NdArray
-from ._variable import Variable
 from .function import apply as _apply
 from .function import registry as _registry
 
@@ -61,26 +59,11 @@ for _cls in _registry().values():
     __all__.append(_name)
 
 
-def _axes(axis):
-    if axis is None:
-        return None
-    return [axis] if isinstance(axis, int) else list(axis)
-
-
-def sum(x, axis=None, keepdims=False):  # noqa: A001 - NNabla's name
-    """Sum over ``axis`` (all axes when None)."""
-    return _apply(Sum(None, axes=_axes(axis), keep_dims=keepdims), (x,))
-
-
-def mean(x, axis=None, keepdims=False):
-    """Mean over ``axis`` (all axes when None)."""
-    return _apply(Mean(None, axes=_axes(axis), keep_dims=keepdims), (x,))
-
-
-from .function import registry as _r  # noqa: E402
-
-Sum = _r()["Sum"]
-Mean = _r()["Mean"]
+for _module in _ops.MODULES:
+    for _name, _f in getattr(_module, "PUBLIC", {}).items():
+        globals()[_name] = _f
+        if _name not in __all__:
+            __all__.append(_name)
 
 
 def _matmul(a, b):
@@ -95,6 +78,3 @@ def _matmul(a, b):
         return sum(a * b)
     return batch_matmul(a, b)  # noqa: F821
 
-
-__all__ += ["sum", "mean"]
-_ = (NdArray, Variable)

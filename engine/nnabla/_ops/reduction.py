@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..function import Function, register
+from ..function import Function, apply, register
 from ._base import normalize_axis
 
 
@@ -89,3 +89,22 @@ class ReduceMean(ReduceSum):
         for d in self._in_shape:
             n *= d
         return (xp.broadcast_to(gys[0] / n, self._in_shape),)
+
+
+def _axes(axis):
+    if axis is None:
+        return None
+    return [axis] if isinstance(axis, int) else list(axis)
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001 - NNabla's name
+    """Sum over ``axis`` (all axes when None)."""
+    return apply(Sum(None, axes=_axes(axis), keep_dims=keepdims), (x,))
+
+
+def mean(x, axis=None, keepdims=False):
+    """Mean over ``axis`` (all axes when None)."""
+    return apply(Mean(None, axes=_axes(axis), keep_dims=keepdims), (x,))
+
+
+PUBLIC = {"sum": sum, "mean": mean}
