@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lint: install
-	$(BIN)/ruff check engine tests benchmarks
+	$(BIN)/ruff check .
 
 test-unit: install
 	$(BIN)/python -m pytest tests -q
