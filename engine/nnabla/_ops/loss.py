@@ -1,9 +1,10 @@
-"""Losses: elementwise errors and cross entropies."""
+"""Losses: elementwise errors, cross entropies over a class axis, and the KL divergence of multinomials."""
 
 from __future__ import annotations
 
-from ..function import register
-from ._base import Binary
+from ..function import Function, FunctionError, apply, register
+from ._base import Binary, normalize_axis
+from .softmax import OnAxis, log_softmax
 
 
 @register
@@ -17,3 +18,211 @@ class SquaredError(Binary):
     def backward_binary(self, xp, x0, x1, y, gy):
         g = 2 * gy * (x0 - x1)
         return g, -g
+
+
+@register
+class AbsoluteError(Binary):
+    """y = |x0 - x1|."""
+
+    def compute(self, xp, x0, x1):
+        return xp.abs(x0 - x1)
+
+    def backward_binary(self, xp, x0, x1, y, gy):
+        g = xp.where(x0 - x1 > 0, gy, -gy)
+        return g, -g
+
+
+@register
+class HuberLoss(Binary):
+    """y = d ** 2 where |d| < delta, else delta * (2 |d| - delta), with d = x0 - x1."""
+
+    args_spec = {"delta": 1.0}
+
+    def compute(self, xp, x0, x1):
+        d = xp.abs(x0 - x1)
+        delta = self.args["delta"]
+        return xp.where(d < delta, d * d, delta * (2 * d - delta))
+
+    def backward_binary(self, xp, x0, x1, y, gy):
+        d = x0 - x1
+        delta = self.args["delta"]
+        g = 2 * gy * xp.where(xp.abs(d) < delta, d, xp.sign(d) * delta)
+        return g, -g
+
+
+@register
+class EpsilonInsensitiveLoss(Binary):
+    """y = |x0 - x1| - epsilon where that is positive, else 0."""
+
+    args_spec = {"epsilon": None}
+
+    def init(self):
+        if self.args["epsilon"] is None:
+            raise FunctionError("EpsilonInsensitiveLoss: argument epsilon is required")
+
+    def compute(self, xp, x0, x1):
+        d = xp.abs(x0 - x1)
+        eps = self.args["epsilon"]
+        return xp.where(d > eps, d - eps, 0)
+
+    def backward_binary(self, xp, x0, x1, y, gy):
+        d = x0 - x1
+        eps = self.args["epsilon"]
+        g = xp.where(d > eps, gy, xp.where(d < -eps, -gy, 0))
+        return g, -g
+
+
+class SameShapePair(Function):
+    """Two inputs of exactly the same shape (no broadcasting), an output of that shape."""
+
+    def output_shapes(self, s0, s1):
+        if s0 != s1:
+            names = [n.rstrip("?") for n in self.inputs_spec]
+            raise FunctionError(
+                f"{self.type_name}: inputs {names[0]} {s0} and {names[1]} {s1} must have the same shape"
+            )
+        return [s0]
+
+
+@register
+class SigmoidCrossEntropy(SameShapePair):
+    """y = -(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))), computed stably from the logit x."""
+
+    inputs_spec = ("x", "target")
+    keep_dtype = (1,)
+
+    def compute(self, xp, x, t):
+        return xp.maximum(x, 0) - x * t.astype(x.dtype) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    def grad(self, xp, xs, ys, gys, need):
+        x, t = xs
+        return (gys[0] * (1 / (1 + xp.exp(-x)) - t.astype(x.dtype)) if need[0] else None, None)
+
+
+@register
+class BinaryCrossEntropy(SameShapePair):
+    """y = -(t log x + (1 - t) log(1 - x)) for a probability x (logs clipped at the smallest normal)."""
+
+    inputs_spec = ("x", "target")
+
+    def compute(self, xp, x, t):
+        tiny = xp.finfo(x.dtype).tiny
+        return -(t * xp.log(xp.maximum(x, tiny)) + (1 - t) * xp.log(xp.maximum(1 - x, tiny)))
+
+    def grad(self, xp, xs, ys, gys, need):
+        x, t = xs
+        gy = gys[0]
+        tiny = xp.finfo(x.dtype).tiny
+        gx = gy * (x - t) / xp.maximum(x - x * x, tiny) if need[0] else None
+        gt = gy * (xp.log(xp.maximum(1 - x, tiny)) - xp.log(xp.maximum(x, tiny))) if need[1] else None
+        return gx, gt
+
+
+class ClassAxis(OnAxis):
+    """Scores x with classes along ``axis`` and integer labels ``target`` of x's shape with 1 at ``axis``."""
+
+    inputs_spec = ("x", "target")
+    keep_dtype = (1,)
+    negative_ignored = True  # a label < 0 marks an ignored sample (its loss is 0)
+
+    def output_shapes(self, x_shape, t_shape):
+        super().output_shapes(x_shape)
+        expected = tuple(1 if i == self.axis else n for i, n in enumerate(x_shape))
+        if tuple(t_shape) != expected:
+            raise FunctionError(
+                f"{self.type_name}: target must have shape {expected} (x {x_shape} with 1 at axis {self.axis}), "
+                f"got target {t_shape}"
+            )
+        return [t_shape]
+
+    def labels(self, xp, x, target):
+        """The labels as integers, checked against the number of classes."""
+        label = target if target.dtype.kind in "iu" else target.astype(xp.int64)
+        n = x.shape[self.axis]
+        bad = label >= n
+        if not self.negative_ignored:
+            bad |= label < 0
+        if bool(bad.any()):
+            raise FunctionError(
+                f"{self.type_name}: target label {int(label[bad].ravel()[0])} is out of range for {n} classes "
+                f"(x {x.shape} along axis {self.axis}, target {target.shape})"
+            )
+        return label
+
+    def pick(self, xp, a, label):
+        """a's entry at each label along the class axis (shape of the labels)."""
+        return xp.take_along_axis(a, xp.maximum(label, 0), self.axis)
+
+    def one_hot(self, xp, x, label):
+        shape = [1] * x.ndim
+        shape[self.axis] = x.shape[self.axis]
+        return xp.arange(x.shape[self.axis]).reshape(shape) == label
+
+
+@register
+class SoftmaxCrossEntropy(ClassAxis):
+    """y = -log softmax(x)[target] along ``axis`` (0 for a negative label)."""
+
+    def compute(self, xp, x, target):
+        label = self.labels(xp, x, target)
+        return xp.where(label < 0, 0, -self.pick(xp, log_softmax(xp, x, self.axis), label))
+
+    def grad(self, xp, xs, ys, gys, need):
+        x, target = xs
+        label = self.labels(xp, x, target)
+        p = xp.exp(log_softmax(xp, x, self.axis))
+        gy = xp.where(label < 0, 0, gys[0])
+        return ((p - self.one_hot(xp, x, label)) * gy if need[0] else None, None)
+
+
+@register
+class CategoricalCrossEntropy(ClassAxis):
+    """y = -log x[target] along ``axis`` for probabilities x (0 for a negative label)."""
+
+    def compute(self, xp, x, target):
+        label = self.labels(xp, x, target)
+        tiny = xp.finfo(x.dtype).tiny
+        return xp.where(label < 0, 0, -xp.log(xp.maximum(self.pick(xp, x, label), tiny)))
+
+    def grad(self, xp, xs, ys, gys, need):
+        x, target = xs
+        label = self.labels(xp, x, target)
+        tiny = xp.finfo(x.dtype).tiny
+        gy = xp.where(label < 0, 0, gys[0])
+        return (self.one_hot(xp, x, label) * (-gy / xp.maximum(x, tiny)) if need[0] else None, None)
+
+
+@register
+class KLMultinomial(Function):
+    """D = sum over the axes from ``base_axis`` of p (log p - log q): KL divergence of multinomials p and q."""
+
+    fname = "kl_multinomial"
+    inputs_spec = ("p", "q")
+    args_spec = {"base_axis": 1}
+    eps = 1e-8  # keeps log finite at zero probabilities, as NNabla does
+
+    def output_shapes(self, p_shape, q_shape):
+        if p_shape != q_shape:
+            raise FunctionError(f"KLMultinomial: inputs p {p_shape} and q {q_shape} must have the same shape")
+        self.base = normalize_axis(self, self.args["base_axis"], len(p_shape), "base_axis")
+        self.axes = tuple(range(self.base, len(p_shape)))
+        return [tuple(p_shape[: self.base]) + (1,)]
+
+    def compute(self, xp, p, q):
+        d = p * (xp.log(p + self.eps) - xp.log(q + self.eps))
+        return d.sum(axis=self.axes).reshape(tuple(p.shape[: self.base]) + (1,))
+
+    def grad(self, xp, xs, ys, gys, need):
+        p, q = xs
+        gy = gys[0].reshape(tuple(p.shape[: self.base]) + (1,) * len(self.axes))
+        gp = gy * (xp.log(p + self.eps) - xp.log(q + self.eps) + 1) if need[0] else None
+        gq = -gy * p / q if need[1] else None
+        return gp, gq
+
+
+def epsilon_insensitive_loss(x0, x1, epsilon, n_outputs=-1, outputs=None):
+    """max(|x0 - x1| - epsilon, 0) elementwise (NNabla's ``F.epsilon_insensitive_loss``)."""
+    return apply(EpsilonInsensitiveLoss(None, epsilon=epsilon), (x0, x1), outputs=outputs)
+
+
+PUBLIC = {"epsilon_insensitive_loss": epsilon_insensitive_loss}

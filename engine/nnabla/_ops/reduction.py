@@ -1,8 +1,11 @@
-"""Reductions: Sum, Mean, Max, Min, Prod over axes, and the whole-array ReduceSum/ReduceMean."""
+"""Reductions: Sum, Mean, Max, Min, Prod over axes, the whole-array ReduceSum/ReduceMean, and the scans
+CumSum/CumProd along one axis."""
 
 from __future__ import annotations
 
-from ..function import Function, apply, register
+import warnings
+
+from ..function import Function, FunctionError, apply, register
 from ._base import normalize_axis
 
 
@@ -107,4 +110,196 @@ def mean(x, axis=None, keepdims=False):
     return apply(Mean(None, axes=_axes(axis), keep_dims=keepdims), (x,))
 
 
-PUBLIC = {"sum": sum, "mean": mean}
+class IndexedReduction(AxesReduction):
+    """Max/Min over ``axes``, optionally also returning the flat index of the pick within the reduced axes."""
+
+    args_spec = {"axes": None, "keep_dims": False, "with_index": False, "only_index": False}
+
+    def init(self):
+        if self.args["only_index"]:
+            self.differentiable = False
+
+    def output_shapes(self, shape):
+        self._in_shape = shape
+        (out,) = super().output_shapes(shape)
+        self._out_shape = out
+        if self.args["with_index"] and not self.args["only_index"]:
+            return [out, out]
+        return [out]
+
+    def _lanes(self, x):
+        """x with its reduced axes moved last and merged into one: shape (kept..., reduced)."""
+        kept = [i for i in range(x.ndim) if i not in self.axes]
+        return x.transpose(kept + list(self.axes)).reshape(tuple(x.shape[i] for i in kept) + (-1,))
+
+    def pick(self, xp, lanes):
+        raise NotImplementedError
+
+    def compute(self, xp, x):
+        lanes = self._lanes(x)
+        index = self.pick(xp, lanes)
+        out_index = index.astype(xp.int64).reshape(self._out_shape)
+        if self.args["only_index"]:
+            return out_index
+        y = xp.take_along_axis(lanes, index[..., None], -1)[..., 0].reshape(self._out_shape)
+        return (y, out_index) if self.args["with_index"] else y
+
+    def grad(self, xp, xs, ys, gys, need):
+        if self.args["only_index"]:
+            return (None,)
+        x = xs[0]
+        lanes = self._lanes(x)
+        index = self.pick(xp, lanes)
+        hit = xp.arange(lanes.shape[-1]) == index[..., None]
+        g_lanes = hit * gys[0].reshape(index.shape)[..., None]
+        kept = [i for i in range(x.ndim) if i not in self.axes]
+        order = kept + list(self.axes)
+        g = g_lanes.reshape(tuple(x.shape[i] for i in order))
+        inverse = [order.index(i) for i in range(x.ndim)]
+        return (g.transpose(inverse),)
+
+
+@register
+class Max(IndexedReduction):
+    """y = max of x over ``axes`` (ties: the first one); the gradient goes to that element."""
+
+    def pick(self, xp, lanes):
+        return lanes.argmax(axis=-1)
+
+
+@register
+class Min(IndexedReduction):
+    """y = min of x over ``axes`` (ties: the first one); the gradient goes to that element."""
+
+    def pick(self, xp, lanes):
+        return lanes.argmin(axis=-1)
+
+
+@register
+class Prod(AxesReduction):
+    """y = product of x over ``axes``; as NNabla, dx = dy * y / x, taken as 0 where x is 0."""
+
+    grad_uses = "xy"
+
+    def compute(self, xp, x):
+        return x.prod(axis=self.axes, keepdims=self.args["keep_dims"])
+
+    def grad(self, xp, xs, ys, gys, need):
+        x = xs[0]
+        gy_y = self._expand(xp, gys[0] * ys[0], x.shape)
+        nonzero = x != 0
+        return (xp.where(nonzero, gy_y / xp.where(nonzero, x, 1), 0),)
+
+
+def _scan(xp, x, axis, op, exclusive, reverse):
+    """Cumulative ``op`` ("sum" or "prod") along ``axis``, NNabla's exclusive/reverse conventions."""
+    if reverse:
+        x = xp.flip(x, axis)
+    y = xp.cumsum(x, axis=axis) if op == "sum" else xp.cumprod(x, axis=axis)
+    if exclusive:
+        head = [slice(None)] * x.ndim
+        head[axis] = slice(0, 1)
+        body = list(head)
+        body[axis] = slice(0, -1)
+        identity = xp.zeros_like(y[tuple(head)]) if op == "sum" else xp.ones_like(y[tuple(head)])
+        y = xp.concatenate((identity, y[tuple(body)]), axis=axis)
+    return xp.flip(y, axis) if reverse else y
+
+
+class Scan(Function):
+    """Cumulative reduction along ``axis``; ``exclusive`` leaves out the element itself, ``reverse`` runs back."""
+
+    args_spec = {"axis": 0, "exclusive": False, "reverse": False}
+
+    def output_shapes(self, shape):
+        if not shape:
+            raise FunctionError(f"{self.type_name}: input x must have at least one dimension, got shape {shape}")
+        self.axis = normalize_axis(self, self.args["axis"], len(shape))
+        return [shape]
+
+    def scan(self, xp, x, op, reverse=None):
+        reverse = self.args["reverse"] if reverse is None else reverse
+        return _scan(xp, x, self.axis, op, self.args["exclusive"], reverse)
+
+
+@register
+class CumSum(Scan):
+    """y = cumulative sum of x along ``axis``."""
+
+    fname = "cumsum"
+    grad_uses = ""
+
+    def compute(self, xp, x):
+        return self.scan(xp, x, "sum")
+
+    def grad(self, xp, xs, ys, gys, need):
+        # each x_j feeds the outputs after it, so its gradient is the same scan run the other way
+        return (self.scan(xp, gys[0], "sum", reverse=not self.args["reverse"]),)
+
+
+@register
+class CumProd(Scan):
+    """y = cumulative product of x along ``axis``; the gradient is exact at zeros (NNabla's masked scheme)."""
+
+    fname = "cumprod"
+
+    def compute(self, xp, x):
+        return self.scan(xp, x, "prod")
+
+    def grad(self, xp, xs, ys, gys, need):
+        x, gy, axis = xs[0], gys[0], self.axis
+        exclusive, reverse = self.args["exclusive"], self.args["reverse"]
+        # Dividing the scanned product by x_i fails at zeros. Only the first zero of a lane (in scan order)
+        # gets a gradient of its own; it is masked to 1 in the product, and the elements before it see
+        # only the outputs up to it.
+        zero = x == 0
+        zeros_so_far = _scan(xp, zero.astype(xp.int64), axis, "sum", False, reverse)
+        before_first = zeros_so_far == 0
+        first = zero & (zeros_so_far == 1)
+        masked = _scan(xp, xp.where(first, 1, x), axis, "prod", exclusive, reverse)
+        term = masked * gy
+        reached = (zeros_so_far - zero if exclusive else zeros_so_far) == 0
+        upto_first = _scan(xp, xp.where(reached, term, 0), axis, "sum", exclusive, not reverse)
+        after_first = _scan(xp, xp.where(reached, 0, term), axis, "sum", exclusive, not reverse)
+        g = xp.where(before_first, upto_first / xp.where(before_first, x, 1), xp.where(first, after_first, 0))
+        return (g,)
+
+
+def _no_grad_index(outputs, index_at):
+    """Index outputs are integers: they never carry a gradient, even when the values do."""
+    if isinstance(outputs, tuple) and hasattr(outputs[index_at], "need_grad"):
+        outputs[index_at].need_grad = False
+    return outputs
+
+
+def _indexed(cls, x, axis, keepdims, with_index, only_index):
+    func = cls(None, axes=_axes(axis), keep_dims=keepdims, with_index=with_index, only_index=only_index)
+    return _no_grad_index(apply(func, (x,)), 1)
+
+
+def max(x, axis=None, keepdims=False, with_index=False, only_index=False):  # noqa: A001 - NNabla's name
+    """Max over ``axis`` (all when None); ``with_index`` adds the argmax, ``only_index`` returns just it."""
+    return _indexed(Max, x, axis, keepdims, with_index, only_index)
+
+
+def min(x, axis=None, keepdims=False, with_index=False, only_index=False):  # noqa: A001 - NNabla's name
+    """Min over ``axis`` (all when None); ``with_index`` adds the argmin, ``only_index`` returns just it."""
+    return _indexed(Min, x, axis, keepdims, with_index, only_index)
+
+
+def prod(x, axis=None, keepdims=False):
+    """Product over ``axis`` (all axes when None)."""
+    return apply(Prod(None, axes=_axes(axis), keep_dims=keepdims), (x,))
+
+
+def reduce(x, op="sum"):
+    """Whole-array ``op`` ("sum" or "mean"); deprecated in NNabla in favour of ``sum``/``mean``."""
+    warnings.warn("Deprecated API. Use ``sum`` or ``mean`` instead.", DeprecationWarning, stacklevel=2)
+    if op == "sum":
+        return apply(ReduceSum(None), (x,))
+    if op == "mean":
+        return apply(ReduceMean(None), (x,))
+    raise ValueError(f"reduce: op must be 'sum' or 'mean', got {op!r}")
+
+
+PUBLIC = {"sum": sum, "mean": mean, "max": max, "min": min, "prod": prod, "reduce": reduce}

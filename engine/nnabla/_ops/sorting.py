@@ -1,0 +1,113 @@
+"""Sorting and selection: Sort along an axis and TopKData per sample."""
+
+from __future__ import annotations
+
+from ..function import Function, FunctionError, apply, register
+from ._base import normalize_axis
+from .reduction import _no_grad_index
+
+
+def _argsort(xp, x, axis, descending):
+    # stable, so equal values keep their order and the result does not depend on the backend
+    return xp.argsort(-x if descending else x, axis=axis, kind="stable")
+
+
+@register
+class Sort(Function):
+    """y = x sorted along ``axis`` (descending when ``reverse``); optionally the sorting indices too."""
+
+    args_spec = {"axis": -1, "reverse": False, "with_index": False, "only_index": False}
+
+    def init(self):
+        if self.args["only_index"]:
+            self.differentiable = False
+
+    def output_shapes(self, shape):
+        if not shape:
+            raise FunctionError(f"Sort: input x must have at least one dimension, got shape {shape}")
+        self.axis = normalize_axis(self, self.args["axis"], len(shape))
+        if self.args["with_index"] and not self.args["only_index"]:
+            return [shape, shape]
+        return [shape]
+
+    def compute(self, xp, x):
+        index = _argsort(xp, x, self.axis, self.args["reverse"])
+        if self.args["only_index"]:
+            return index.astype(xp.int64)
+        y = xp.take_along_axis(x, index, self.axis)
+        return (y, index.astype(xp.int64)) if self.args["with_index"] else y
+
+    def grad(self, xp, xs, ys, gys, need):
+        if self.args["only_index"]:
+            return (None,)
+        index = _argsort(xp, xs[0], self.axis, self.args["reverse"])
+        # y[i] = x[index[i]], so x[j] receives gy at the position j was sorted to (the inverse permutation)
+        position = xp.argsort(index, axis=self.axis)
+        return (xp.take_along_axis(gys[0], position, self.axis),)
+
+
+@register
+class TopKData(Function):
+    """The ``k`` largest (or smallest, or largest in magnitude) values of each sample (axes from ``base_axis``).
+
+    ``reduce``: y holds the k values, largest first (shape (samples..., k)); otherwise y has x's shape with every
+    other value set to 0, and, as in NNabla, its gradient passes to all of x unchanged.
+    """
+
+    fname = "top_k_data"
+    args_spec = {"k": None, "abs": False, "reduce": True, "base_axis": 1, "largest": True, "with_index": False}
+
+    def init(self):
+        if self.args["k"] is None:
+            raise FunctionError("TopKData: argument k is required")
+
+    def output_shapes(self, shape):
+        a = self.args
+        base = normalize_axis(self, a["base_axis"], len(shape), "base_axis")
+        sample = 1
+        for n in shape[base:]:
+            sample *= n
+        if not 1 <= a["k"] <= sample:
+            raise FunctionError(f"TopKData: k={a['k']} must be in [1, {sample}] (the sample size of x {shape})")
+        if a["with_index"] and not a["reduce"]:
+            raise FunctionError("TopKData: with_index=True needs reduce=True")
+        self.base = base
+        y_shape = tuple(shape[:base]) + (a["k"],) if a["reduce"] else shape
+        return [y_shape, y_shape] if a["with_index"] else [y_shape]
+
+    def _top(self, xp, x):
+        """Samples as rows, and the column index of each row's top k (best first)."""
+        rows = x.reshape(tuple(x.shape[: self.base]) + (-1,))
+        key = xp.abs(rows) if self.args["abs"] else rows
+        return rows, _argsort(xp, key, -1, self.args["largest"])[..., : self.args["k"]]
+
+    def compute(self, xp, x):
+        rows, top = self._top(xp, x)
+        if self.args["reduce"]:
+            values = xp.take_along_axis(rows, top, -1)
+            return (values, top.astype(xp.int64)) if self.args["with_index"] else values
+        kept = (xp.arange(rows.shape[-1]) == top[..., None]).any(axis=-2)
+        return xp.where(kept, rows, 0).reshape(x.shape)
+
+    def grad(self, xp, xs, ys, gys, need):
+        x, gy = xs[0], gys[0]
+        if not self.args["reduce"]:
+            return (gy,)
+        rows, top = self._top(xp, x)
+        hit = xp.arange(rows.shape[-1]) == top[..., None]  # (samples..., k, sample size)
+        return ((hit * gy[..., None]).sum(axis=-2).reshape(x.shape),)
+
+
+def sort(x, axis=-1, reverse=False, with_index=False, only_index=False):
+    """Sort along ``axis``; ``with_index`` also returns the indices, ``only_index`` returns just them."""
+    func = Sort(None, axis=axis, reverse=reverse, with_index=with_index, only_index=only_index)
+    return _no_grad_index(apply(func, (x,)), 1)
+
+
+def top_k_data(x, k, abs=False, reduce=True, base_axis=1, largest=True, with_index=False, n_outputs=-1, outputs=None):  # noqa: A002
+    """The k largest values of each sample (NNabla's ``F.top_k_data``); ``with_index`` adds their indices."""
+    func = TopKData(None, k=k, abs=abs, reduce=reduce, base_axis=base_axis, largest=largest, with_index=with_index)
+    return _no_grad_index(apply(func, (x,), outputs=outputs), 1)
+
+
+PUBLIC = {"sort": sort, "top_k_data": top_k_data}
