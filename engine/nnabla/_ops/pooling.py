@@ -1,0 +1,340 @@
+"""Pooling and resizing: MaxPooling, AveragePooling, SumPooling, GlobalAveragePooling, Unpooling, Interpolate.
+
+Windowed pooling reuses the convolution module's strided window view (``windows``) and its adjoint (``fold``).
+Output sizes follow NNabla's rule ``(size + pad - (kernel - pad if ignore_border else 1)) / stride + 1``; a window
+is clipped to the input (padding never wins a max and adds nothing to a sum).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..function import Function, FunctionError, apply, register
+from .convolution import crop_spatial, fold, pad_spatial, shape_arg, windows
+
+
+class _Pooling(Function):
+    """Shared window geometry; ``output_shapes`` fills ``self.plan`` and resolves stride and pad into ``args``."""
+
+    args_spec = {"kernel": None, "stride": None, "ignore_border": True, "pad": None, "channel_last": False}
+
+    def output_shapes(self, xs):
+        a = self.args
+        if a["kernel"] is None:
+            raise FunctionError(f"{self.type_name}: kernel is required")
+        kernel = tuple(int(k) for k in a["kernel"])
+        nk = len(kernel)
+        if nk not in (2, 3):
+            raise FunctionError(f"{self.type_name}: kernel={kernel}: only 2-D and 3-D pooling are supported")
+        if any(k < 1 for k in kernel):
+            raise FunctionError(f"{self.type_name}: kernel={kernel} must be >= 1 in every dimension")
+        cl = a["channel_last"]
+        if len(xs) < nk + (1 if cl else 0):
+            raise FunctionError(
+                f"{self.type_name}: kernel={kernel} has more dimensions than input x of shape {xs}"
+                + (" allows with channel_last" if cl else "")
+            )
+        a["kernel"] = kernel
+        a["stride"] = shape_arg(self, "stride", a["stride"] if a["stride"] is not None else kernel, nk, 1, minimum=1)
+        a["pad"] = shape_arg(self, "pad", a["pad"], nk, 0, minimum=0)
+        first = len(xs) - nk - (1 if cl else 0)
+        size = tuple(xs[first : first + nk])
+        out = []
+        for i, (s, k, st, p) in enumerate(zip(size, kernel, a["stride"], a["pad"])):
+            o = int((s + p - (k - p if a["ignore_border"] else 1)) / st) + 1
+            if o <= 0:
+                raise FunctionError(
+                    f"{self.type_name}: no output at spatial dimension {i} of input x of shape {xs}: "
+                    f"kernel {k}, stride {st}, pad {p}"
+                )
+            out.append(o)
+        out = tuple(out)
+        # right padding so that every window fits; the clipping rules decide what it counts for
+        after = tuple(
+            max(0, (o - 1) * st + k - s - p) for o, st, k, s, p in zip(out, a["stride"], kernel, size, a["pad"])
+        )
+        self.plan = {"size": size, "out": out, "after": after, "in_shape": tuple(xs)}
+        return [tuple(xs[:first]) + out + tuple(xs[first + nk :])]
+
+    # layout: pooled axes last ---------------------------------------------------------------------------------------
+    def _spatial_last(self, xp, a):
+        if self.args["channel_last"]:
+            return xp.moveaxis(a, -1, -len(self.args["kernel"]) - 1)
+        return a
+
+    def _restore(self, xp, a):
+        if self.args["channel_last"]:
+            a = xp.moveaxis(a, -len(self.args["kernel"]) - 1, -1)
+        return xp.ascontiguousarray(a)
+
+    def _windows(self, xp, x, fill):
+        """Windows of x (pooled axes last, padded with ``fill``) as (lead..., *kernel, *out)."""
+        a, plan = self.args, self.plan
+        padded = pad_spatial(xp, x, a["pad"], plan["after"], value=fill)
+        return windows(xp, padded, a["kernel"], a["stride"], (1,) * len(a["kernel"]), plan["out"])
+
+    def _fold(self, xp, cols):
+        """Adjoint of ``_windows``: window values summed back onto the input positions."""
+        a, plan = self.args, self.plan
+        padded = tuple(s + p + e for s, p, e in zip(plan["size"], a["pad"], plan["after"]))
+        full = fold(xp, cols, padded, a["stride"], (1,) * len(padded))
+        return crop_spatial(full, a["pad"], plan["size"])
+
+    def _expand(self, xp, g):
+        """A per-output value (lead..., *out) broadcast over each window (lead..., *kernel, *out)."""
+        nk = len(self.args["kernel"])
+        lead = g.shape[: g.ndim - nk]
+        g = g.reshape(lead + (1,) * nk + g.shape[g.ndim - nk :])
+        return xp.broadcast_to(g, lead + self.args["kernel"] + g.shape[g.ndim - nk :])
+
+
+@register
+class MaxPooling(_Pooling):
+    """y = max over each window (NNabla's MaxPooling); the gradient goes to the first maximum of a window."""
+
+    def _flat_windows(self, xp, x):
+        nk = len(self.args["kernel"])
+        view = self._windows(xp, self._spatial_last(xp, x), -xp.inf)
+        lead = view.shape[: view.ndim - 2 * nk]
+        return view.reshape(lead + (-1,) + self.plan["out"]), len(lead)
+
+    def compute(self, xp, x):
+        cols, axis = self._flat_windows(xp, x)
+        return self._restore(xp, cols.max(axis=axis))
+
+    def grad(self, xp, xs, ys, gys, need):
+        cols, axis = self._flat_windows(xp, xs[0])
+        first = xp.expand_dims(cols.argmax(axis=axis), axis)
+        positions = xp.arange(cols.shape[axis]).reshape((-1,) + (1,) * len(self.plan["out"]))
+        gy = xp.expand_dims(self._spatial_last(xp, gys[0]), axis)
+        routed = xp.where(first == positions, gy, 0).reshape(cols.shape[:axis] + self.args["kernel"] + self.plan["out"])
+        return (self._restore(xp, self._fold(xp, routed)),)
+
+
+@register
+class SumPooling(_Pooling):
+    """y = sum over each window (NNabla's SumPooling)."""
+
+    grad_uses = ""
+
+    def _divisor(self, xp):
+        return None
+
+    def compute(self, xp, x):
+        nk = len(self.args["kernel"])
+        view = self._windows(xp, self._spatial_last(xp, x), 0)
+        y = view.sum(axis=tuple(range(view.ndim - 2 * nk, view.ndim - nk)))
+        div = self._divisor(xp)
+        return self._restore(xp, y if div is None else y / div.astype(y.dtype))
+
+    def grad(self, xp, xs, ys, gys, need):
+        gy = self._spatial_last(xp, gys[0])
+        div = self._divisor(xp)
+        if div is not None:
+            gy = gy / div.astype(gy.dtype)
+        return (self._restore(xp, self._fold(xp, self._expand(xp, gy))),)
+
+
+@register
+class AveragePooling(SumPooling):
+    """y = mean over each window (NNabla's AveragePooling); ``including_pad`` counts padded positions too."""
+
+    args_spec = {**_Pooling.args_spec, "including_pad": True}
+
+    def _divisor(self, xp):
+        """Window sizes (*out): the window clipped to the padded input, or to the input without ``including_pad``."""
+        a, plan = self.args, self.plan
+        count = None
+        for axis, (s, k, st, p, o) in enumerate(zip(plan["size"], a["kernel"], a["stride"], a["pad"], plan["out"])):
+            start = xp.arange(o) * st - p
+            if a["including_pad"]:
+                n = xp.minimum(start + k, s + p) - start
+            else:
+                n = xp.minimum(start + k, s) - xp.maximum(start, 0)
+            n = n.reshape((-1,) + (1,) * (len(plan["out"]) - axis - 1))
+            count = n if count is None else count * n
+        return count
+
+
+@register
+class GlobalAveragePooling(Function):
+    """y = mean of x over every axis after the first two, shaped (N, C, 1, 1) (NNabla's GlobalAveragePooling)."""
+
+    grad_uses = ""
+
+    def output_shapes(self, xs):
+        if len(xs) < 2:
+            raise FunctionError(f"GlobalAveragePooling: input x of shape {xs} needs at least 2 dimensions")
+        self.in_shape = tuple(xs)
+        return [(xs[0], xs[1], 1, 1)]
+
+    def compute(self, xp, x):
+        return x.reshape(x.shape[0], x.shape[1], -1).mean(axis=2).reshape(x.shape[0], x.shape[1], 1, 1)
+
+    def grad(self, xp, xs, ys, gys, need):
+        shape = self.in_shape
+        count = math.prod(shape[2:])
+        g = (gys[0] / count).reshape(shape[:2] + (1,) * (len(shape) - 2))
+        return (xp.broadcast_to(g, shape),)
+
+
+@register
+class Unpooling(Function):
+    """Repeat each element ``kernel`` times along the last axes (NNabla's Unpooling, nearest upsampling)."""
+
+    args_spec = {"kernel": None, "channel_last": False}
+    grad_uses = ""
+
+    def output_shapes(self, xs):
+        if self.args["kernel"] is None:
+            raise FunctionError("Unpooling: kernel is required")
+        kernel = self.args["kernel"] = tuple(int(k) for k in self.args["kernel"])
+        if any(k < 1 for k in kernel):
+            raise FunctionError(f"Unpooling: kernel={kernel} must be >= 1 in every dimension")
+        cl = self.args["channel_last"]
+        if len(kernel) + (1 if cl else 0) > len(xs):
+            raise FunctionError(f"Unpooling: kernel={kernel} has more dimensions than input x of shape {xs}")
+        self.first = len(xs) - len(kernel) - (1 if cl else 0)
+        self.in_shape = tuple(xs)
+        out = list(xs)
+        for i, k in enumerate(kernel):
+            out[self.first + i] *= k
+        return [tuple(out)]
+
+    def compute(self, xp, x):
+        for i, k in enumerate(self.args["kernel"]):
+            if k > 1:
+                x = xp.repeat(x, k, axis=self.first + i)
+        return x
+
+    def grad(self, xp, xs, ys, gys, need):
+        g = gys[0]
+        split = []
+        for axis, n in enumerate(self.in_shape):
+            i = axis - self.first
+            split += [n, self.args["kernel"][i]] if 0 <= i < len(self.args["kernel"]) else [n]
+        g = g.reshape(split)
+        axes = tuple(self.first + 2 * i + 1 for i in range(len(self.args["kernel"])))
+        return (g.sum(axis=axes),)
+
+
+@register
+class Interpolate(Function):
+    """Resize the last axes to ``output_size`` by 'linear' or 'nearest' interpolation (NNabla's Interpolate)."""
+
+    args_spec = {
+        "output_size": None,
+        "mode": None,
+        "align_corners": True,
+        "half_pixel": False,
+        "half_pixel_for_nn": False,
+        "channel_last": False,
+    }
+    grad_uses = ""
+
+    def output_shapes(self, xs):
+        a = self.args
+        if a["output_size"] is None:
+            raise FunctionError("Interpolate: output_size is required")
+        size = a["output_size"] = tuple(int(s) for s in a["output_size"])
+        if not 1 <= len(size) <= 3:
+            raise FunctionError(f"Interpolate: output_size={size}: only 1-D, 2-D and 3-D interpolation are supported")
+        if a["mode"] not in ("linear", "nearest"):
+            raise FunctionError(f"Interpolate: mode={a['mode']!r} must be 'linear' or 'nearest'")
+        if a["align_corners"] and a["half_pixel"]:
+            raise FunctionError("Interpolate: align_corners=True and half_pixel=True cannot be combined")
+        if any(s < 1 for s in size):
+            raise FunctionError(f"Interpolate: output_size={size} must be >= 1 in every dimension")
+        cl = a["channel_last"]
+        if len(size) + (1 if cl else 0) > len(xs):
+            raise FunctionError(f"Interpolate: output_size={size} has more dimensions than input x of shape {xs}")
+        self.first = len(xs) - len(size) - (1 if cl else 0)
+        out = list(xs)
+        out[self.first : self.first + len(size)] = size
+        self.in_shape = tuple(xs)
+        return [tuple(out)]
+
+    def _sources(self, xp, isize, osize):
+        """Per output position: (low index, high index, high weight) in float32, as NNabla computes them."""
+        a = self.args
+        f32 = xp.float32
+        nearest = a["mode"] == "nearest"
+        if nearest and a["half_pixel_for_nn"]:
+            scale = f32(isize) / f32(osize)
+        elif osize <= 1:
+            scale = f32(0)
+        elif a["align_corners"]:
+            scale = f32(isize - 1) / f32(osize - 1)
+        else:
+            scale = f32(isize) / f32(osize)
+        dst = xp.arange(osize, dtype=f32)
+        if nearest and a["half_pixel_for_nn"]:
+            src = scale * (dst + f32(0.5))
+        elif a["half_pixel"]:
+            src = xp.maximum(f32(0), scale * (dst + f32(0.5)) - f32(0.5))
+        else:
+            src = scale * dst
+        low = xp.minimum(src.astype(xp.int64), isize - 1)
+        if nearest:
+            return low, low, None
+        return low, xp.minimum(low + 1, isize - 1), src - low.astype(f32)
+
+    def _axes(self):
+        return [(self.first + i, self.in_shape[self.first + i], o) for i, o in enumerate(self.args["output_size"])]
+
+    def compute(self, xp, x):
+        for axis, isize, osize in self._axes():
+            low, high, weight = self._sources(xp, isize, osize)
+            if weight is None:
+                x = xp.take(x, low, axis=axis)
+                continue
+            shape = (-1,) + (1,) * (x.ndim - axis - 1)
+            w = weight.astype(x.dtype).reshape(shape)
+            x = xp.take(x, low, axis=axis) * (1 - w) + xp.take(x, high, axis=axis) * w
+        return x
+
+    def grad(self, xp, xs, ys, gys, need):
+        g = gys[0]
+        for axis, isize, osize in reversed(self._axes()):
+            low, high, weight = self._sources(xp, isize, osize)
+            # the resize along one axis is a (osize, isize) matrix; its transpose carries the gradient back
+            positions = xp.arange(isize)
+            if weight is None:
+                m = (low[:, None] == positions).astype(g.dtype)
+            else:
+                w = weight.astype(g.dtype)[:, None]
+                m = (low[:, None] == positions) * (1 - w) + (high[:, None] == positions) * w
+            g = xp.moveaxis(xp.tensordot(g, m, axes=([axis], [0])), -1, axis)
+        return (xp.ascontiguousarray(g),)
+
+
+def interpolate(
+    x,
+    scale=None,
+    output_size=None,
+    mode="linear",
+    align_corners=False,
+    half_pixel=False,
+    half_pixel_for_nn=False,
+    channel_last=False,
+):
+    """Resize the last axes by ``scale`` (size = floor(scale * size)) or to ``output_size`` (NNabla F.interpolate)."""
+    if scale is None and output_size is None:
+        raise ValueError("Either scale or output_size must be given")
+    if output_size is None:
+        n = len(scale)
+        size = x.shape[-n - 1 : -1] if channel_last else x.shape[-n:]
+        output_size = [int(math.floor(s * d)) for d, s in zip(size, scale)]
+    func = Interpolate(
+        None,
+        output_size=output_size,
+        mode=mode,
+        align_corners=align_corners,
+        half_pixel=half_pixel,
+        half_pixel_for_nn=half_pixel_for_nn,
+        channel_last=channel_last,
+    )
+    return apply(func, (x,))
+
+
+PUBLIC = {"interpolate": interpolate}

@@ -1,0 +1,241 @@
+"""Convolution, Deconvolution and the depthwise forms against naive loop references, with gradient checks."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import nnabla as nn
+import nnabla.functions as F
+from nnabla.function import FunctionError
+from opcheck import Case, check_forward, check_grad, randn
+
+
+def _spatial(arg, n, default):
+    return tuple(arg) if arg is not None else (default,) * n
+
+
+def ref_conv(x, w, b=None, pad=None, stride=None, dilation=None, group=1):
+    """Channel-first convolution by loops over output and kernel positions; x (B, C, *S), w (OC, C/group, *K)."""
+    n = x.ndim - 2
+    pad, stride, dilation = _spatial(pad, n, 0), _spatial(stride, n, 1), _spatial(dilation, n, 1)
+    xpad = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in pad])
+    kernel = w.shape[2:]
+    out = [(x.shape[2 + i] + 2 * pad[i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1 for i in range(n)]
+    oc, cg = w.shape[:2]
+    y = np.zeros((x.shape[0], oc, *out))
+    for o in range(oc):
+        g = o // (oc // group)
+        for pos in itertools.product(*map(range, out)):
+            for k in itertools.product(*map(range, kernel)):
+                idx = tuple(pos[i] * stride[i] + k[i] * dilation[i] for i in range(n))
+                patch = xpad[(slice(None), slice(g * cg, (g + 1) * cg)) + idx]
+                y[(slice(None), o) + pos] += patch @ w[(o, slice(None)) + k]
+    if b is not None:
+        y += b.reshape((1, -1) + (1,) * n)
+    return y
+
+
+def ref_deconv(x, w, b=None, pad=None, stride=None, dilation=None, group=1, output_padding=None):
+    """Channel-first transposed convolution: every input pixel scatters its weighted kernel into the output."""
+    n = x.ndim - 2
+    pad, stride, dilation = _spatial(pad, n, 0), _spatial(stride, n, 1), _spatial(dilation, n, 1)
+    output_padding = _spatial(output_padding, n, 0)
+    kernel = w.shape[2:]
+    size = x.shape[2:]
+    full = [stride[i] * (size[i] - 1) + dilation[i] * (kernel[i] - 1) + 1 + output_padding[i] for i in range(n)]
+    ic, ocg = w.shape[:2]
+    icg = ic // group
+    y = np.zeros((x.shape[0], ocg * group, *full))
+    for c in range(ic):
+        g = c // icg
+        for pos in itertools.product(*map(range, size)):
+            for k in itertools.product(*map(range, kernel)):
+                idx = tuple(pos[i] * stride[i] + k[i] * dilation[i] for i in range(n))
+                target = (slice(None), slice(g * ocg, (g + 1) * ocg)) + idx
+                y[target] += x[(slice(None), c) + pos][:, None] * w[(c, slice(None)) + k][None, :]
+    y = y[(Ellipsis,) + tuple(slice(p, f - p) for p, f in zip(pad, full))]
+    if b is not None:
+        y += b.reshape((1, -1) + (1,) * n)
+    return y
+
+
+def channel_last(ref):
+    """A channel-first reference applied to channel-last x and weight."""
+
+    def run(x, w, b=None, **kw):
+        y = ref(np.moveaxis(x, -1, 1), np.moveaxis(w, -1, 1), b, **kw)
+        return np.moveaxis(y, 1, -1)
+
+    return run
+
+
+def ref_depthwise_conv(x, w, b=None, multiplier=1, **kw):
+    return ref_conv(x, w[:, None], b, group=x.shape[1], **kw)
+
+
+def ref_depthwise_deconv(x, w, b=None, divisor=1, **kw):
+    return ref_deconv(x, w[:, None], b, group=x.shape[1] // divisor, **kw)
+
+
+def case(name, fn, ref, shapes, **kw):
+    """A row whose fn and ref take the same keyword arguments ``kw``."""
+    inputs = [randn(*s, seed=i) for i, s in enumerate(shapes)]
+    return Case(name, lambda *v: fn(*v, **kw), lambda *a: ref(*a, **kw), inputs, atol=1e-5, grad_atol=1e-5)
+
+
+CASES = [
+    case("conv2d", F.convolution, ref_conv, [(2, 3, 5, 5), (4, 3, 3, 3), (4,)]),
+    case("conv2d_pad_stride", F.convolution, ref_conv, [(1, 2, 4, 4), (3, 2, 3, 3)], pad=(1, 1), stride=(2, 2)),
+    case("conv2d_dilation", F.convolution, ref_conv, [(1, 2, 5, 5), (2, 2, 2, 3)], pad=(2, 0), dilation=(2, 1)),
+    case("conv2d_group", F.convolution, ref_conv, [(1, 4, 4, 4), (6, 2, 3, 3), (6,)], pad=(1, 1), group=2),
+    case("conv2d_stride_uneven", F.convolution, ref_conv, [(1, 1, 6, 5), (2, 1, 3, 2)], stride=(2, 3)),
+    Case(
+        "conv2d_channel_last",
+        lambda x, w, b: F.convolution(x, w, b, pad=(1, 1), stride=(2, 1), channel_last=True),
+        lambda x, w, b: channel_last(ref_conv)(x, w, b, pad=(1, 1), stride=(2, 1)),
+        [randn(1, 4, 4, 2), randn(3, 3, 3, 2, seed=1), randn(3, seed=2)],
+        atol=1e-5,
+    ),
+    Case(
+        "conv2d_channel_last_group",
+        lambda x, w: F.convolution(x, w, group=2, channel_last=True),
+        lambda x, w: channel_last(ref_conv)(x, w, group=2),
+        [randn(1, 4, 4, 4), randn(2, 2, 2, 2, seed=1)],
+        atol=1e-5,
+    ),
+    case("conv1d", F.convolution, ref_conv, [(2, 2, 9), (3, 2, 3), (3,)], pad=(1,), stride=(2,), dilation=(2,)),
+    case("conv3d", F.convolution, ref_conv, [(1, 2, 3, 4, 4), (2, 2, 2, 3, 3)], pad=(1, 0, 1), stride=(1, 2, 1)),
+    Case(
+        "conv2d_base_axis2",
+        lambda x, w: F.convolution(x, w, base_axis=2),
+        lambda x, w: ref_conv(x.reshape(2, 2, 4, 4), w).reshape(1, 2, 2, 2, 2),
+        [randn(1, 2, 2, 4, 4), randn(2, 2, 3, 3, seed=1)],
+        atol=1e-5,
+    ),
+    Case(
+        "conv2d_base_axis0",
+        lambda x, w: F.convolution(x, w, base_axis=0),
+        lambda x, w: ref_conv(x[None], w)[0],
+        [randn(2, 4, 4), randn(3, 2, 3, 3, seed=1)],
+        atol=1e-5,
+    ),
+    case("deconv2d", F.deconvolution, ref_deconv, [(1, 3, 3, 3), (3, 2, 3, 3), (2,)]),
+    case(
+        "deconv2d_stride_pad_output_padding",
+        F.deconvolution,
+        ref_deconv,
+        [(1, 2, 3, 3), (2, 2, 3, 3)],
+        pad=(1, 1),
+        stride=(2, 2),
+        output_padding=(1, 0),
+    ),
+    case(
+        "deconv2d_group_dilation",
+        F.deconvolution,
+        ref_deconv,
+        [(1, 4, 3, 3), (4, 1, 2, 2), (2,)],
+        group=2,
+        dilation=(2, 2),
+        pad=(1, 0),
+    ),
+    Case(
+        "deconv2d_channel_last",
+        lambda x, w, b: F.deconvolution(x, w, b, stride=(2, 2), channel_last=True),
+        lambda x, w, b: channel_last(ref_deconv)(x, w, b, stride=(2, 2)),
+        [randn(1, 3, 3, 2), randn(2, 2, 2, 3, seed=1), randn(3, seed=2)],
+        atol=1e-5,
+    ),
+    case("deconv1d", F.deconvolution, ref_deconv, [(2, 2, 4), (2, 3, 3)], stride=(3,), pad=(1,)),
+    case("deconv3d", F.deconvolution, ref_deconv, [(1, 2, 2, 3, 2), (2, 1, 2, 2, 2)], stride=(2, 1, 2)),
+    case("depthwise_conv2d", F.depthwise_convolution, ref_depthwise_conv, [(1, 3, 5, 5), (3, 3, 3), (3,)], pad=(1, 1)),
+    case(
+        "depthwise_conv2d_multiplier",
+        F.depthwise_convolution,
+        ref_depthwise_conv,
+        [(1, 2, 5, 5), (4, 3, 3)],
+        stride=(2, 2),
+        dilation=(1, 2),
+        multiplier=2,
+    ),
+    case("depthwise_conv1d", F.depthwise_convolution, ref_depthwise_conv, [(2, 3, 6), (3, 3), (3,)], stride=(2,)),
+    case(
+        "depthwise_deconv2d",
+        F.depthwise_deconvolution,
+        ref_depthwise_deconv,
+        [(1, 4, 3, 3), (4, 2, 3), (2,)],
+        divisor=2,
+    ),
+    case(
+        "depthwise_deconv2d_stride_pad",
+        F.depthwise_deconvolution,
+        ref_depthwise_deconv,
+        [(1, 2, 3, 3), (2, 3, 3)],
+        stride=(2, 2),
+        pad=(1, 1),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_forward(case):
+    check_forward(case)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_grad(case):
+    check_grad(case)
+
+
+def test_shapes_and_resolved_args():
+    x = nn.Variable((2, 3, 8, 8))
+    y = F.convolution(x, nn.Variable((4, 3, 3, 3)), pad=(1, 1), stride=(2, 2))
+    assert y.shape == (2, 4, 4, 4)
+    assert y.parent.info.args["dilation"] == (1, 1)
+    assert F.deconvolution(y, nn.Variable((4, 3, 3, 3)), pad=(1, 1), stride=(2, 2), output_padding=(1, 1)).shape == (
+        2,
+        3,
+        8,
+        8,
+    )
+    assert F.depthwise_convolution(x, nn.Variable((6, 3, 3)), multiplier=2).shape == (2, 6, 6, 6)
+    assert F.depthwise_deconvolution(x, nn.Variable((3, 3, 3)), divisor=3).shape == (2, 1, 10, 10)
+
+
+def test_identity_kernel():
+    x = randn(2, 3, 4, 4)
+    w = np.zeros((3, 3, 3, 3), np.float32)
+    for c in range(3):
+        w[c, c, 1, 1] = 1
+    y = F.convolution(nn.Variable.from_numpy_array(x), nn.Variable.from_numpy_array(w), pad=(1, 1))
+    y.forward()
+    np.testing.assert_allclose(y.d, x)
+
+
+@pytest.mark.parametrize(
+    "build, match",
+    [
+        (lambda: F.convolution(nn.Variable((2, 3, 8, 8)), nn.Variable((4, 5, 3, 3))), r"Convolution.*\(2, 3, 8, 8\)"),
+        (
+            lambda: F.convolution(nn.Variable((2, 3, 8, 8)), nn.Variable((4, 5, 3, 3))),
+            r"weight of shape \(4, 5, 3, 3\)",
+        ),
+        (lambda: F.convolution(nn.Variable((2, 3, 8, 8)), nn.Variable((4, 3, 3))), "Convolution: weight.*4 dimensions"),
+        (lambda: F.convolution(nn.Variable((2, 3, 8, 8)), nn.Variable((4, 3, 3, 3)), nn.Variable((3,))), "bias"),
+        (lambda: F.convolution(nn.Variable((2, 4, 8, 8)), nn.Variable((3, 2, 3, 3)), group=2), "group=2"),
+        (lambda: F.convolution(nn.Variable((2, 3, 2, 2)), nn.Variable((4, 3, 3, 3))), "no output"),
+        (lambda: F.convolution(nn.Variable((2, 3, 8, 8)), nn.Variable((4, 3, 3, 3)), pad=(1,)), "pad=.*2 spatial"),
+        (lambda: F.convolution(nn.Variable((2, 3)), nn.Variable((4, 3))), "base_axis"),
+        (lambda: F.deconvolution(nn.Variable((2, 3, 4, 4)), nn.Variable((4, 3, 3, 3))), "Deconvolution.*3 channels"),
+        (
+            lambda: F.deconvolution(nn.Variable((2, 3, 4, 4)), nn.Variable((3, 2, 3, 3)), output_padding=(1, 1)),
+            "output_padding",
+        ),
+        (lambda: F.depthwise_convolution(nn.Variable((2, 3, 8, 8)), nn.Variable((4, 3, 3))), "Depthwise.*multiplier"),
+        (lambda: F.depthwise_convolution(nn.Variable((1, 2, 4, 4, 4)), nn.Variable((2, 3, 3, 3))), "1-D or 2-D"),
+        (lambda: F.depthwise_deconvolution(nn.Variable((2, 3, 4, 4)), nn.Variable((3, 3, 3)), divisor=2), "divisor"),
+    ],
+)
+def test_errors(build, match):
+    with pytest.raises(FunctionError, match=match):
+        build()
