@@ -76,5 +76,4 @@ def _matmul(a, b):
         return reshape(affine(a, reshape(b, (b.shape[0], 1))), (a.shape[0],))  # noqa: F821
     if a.ndim == 1 and b.ndim == 1:
         return sum(a * b)
-    return batch_matmul(a, b)  # noqa: F821
-
+    return _ops.matmul.matmul_batched(a, b)

@@ -1,0 +1,30 @@
+"""Embed: rows of a weight matrix looked up by integer ids."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..function import FunctionError, register
+from .indexing import FlatGather
+
+
+@register
+class Embed(FlatGather):
+    """y[i...] = w[x0[i...]]: each integer id in x0 selects a row (sub-array) of w."""
+
+    inputs_spec = ("x0", "w")
+    keep_dtype = (0,)
+    source = 1
+
+    def output_shapes(self, xs, ws):
+        if not ws:
+            raise FunctionError("Embed: w must have at least one axis (the ids), got a scalar")
+        return [tuple(xs) + tuple(ws[1:])]
+
+    def flat_index(self, xp, xs):
+        ids, w = xs[0].astype(np.int64), xs[1]
+        if ids.size and bool(xp.any((ids < 0) | (ids >= w.shape[0]))):
+            raise IndexError(f"Embed: an id in x0 is outside [0, {w.shape[0]}) for w of shape {w.shape}")
+        row = w.size // w.shape[0] if w.shape[0] else 0
+        flat = ids.reshape(ids.shape + (1,)) * row + xp.arange(row)
+        return flat.reshape(ids.shape + w.shape[1:])

@@ -1,0 +1,572 @@
+"""Normalization: batch normalization (with running statistics), its fused form, layer, instance, group and
+tensor normalization, weight standardization and mean subtraction.
+
+All but mean subtraction standardize x over some axes ("reduced axes"), optionally on a reshaped view of x
+(group normalization splits the channels), then scale by gamma and shift by beta. ``Standardize`` holds that
+shared forward and backward; each op says which axes it reduces and what shapes beta and gamma take.
+With three outputs (``output_stat=True``) the ops also return the mean and the biased variance they used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._array import NdArray
+from .._variable import Variable
+from ..function import Function, FunctionError, apply, register
+from ._base import normalize_axis, unbroadcast
+
+
+def _as_list(axes):
+    return list(axes) if isinstance(axes, (list, tuple)) else [axes]
+
+
+def _shape_str(shape):
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _write_back(holder, values) -> None:
+    """Overwrite an input's data in place, keeping its dtype (running statistics are inputs NNabla updates)."""
+    nd = holder if type(holder) is NdArray else holder._data
+    arr = nd._get()
+    arr[...] = values
+
+
+class Standardize(Function):
+    """y = (x - mean) / sqrt(var + eps) * gamma + beta, mean and var taken over ``self.raxes`` of a view of x.
+
+    Subclasses set, in ``output_shapes``: ``self.view`` (the shape statistics are taken on), ``self.raxes``
+    (reduced axes of that view) and the input indices ``self.beta_index`` / ``self.gamma_index`` (None when
+    absent, following the ``no_bias`` / ``no_scale`` arguments).
+    """
+
+    grad_uses = "x"
+
+    def setup(self, inputs, outputs) -> None:
+        self.n_outputs = len(outputs)
+        super().setup(inputs, outputs)
+
+    def _param_indices(self, n_inputs, n_stat_inputs=0):
+        """Where beta and gamma sit among the inputs (NNabla drops absent ones from the list)."""
+        no_bias, no_scale = self.args.get("no_bias", True), self.args.get("no_scale", True)
+        expected = 1 + (not no_bias) + (not no_scale) + n_stat_inputs
+        if n_inputs != expected:
+            raise FunctionError(
+                f"{self.type_name}: expects {expected} inputs with no_bias={no_bias}, no_scale={no_scale}, "
+                f"got {n_inputs}"
+            )
+        self.beta_index = None if no_bias else 1
+        self.gamma_index = None if no_scale else (1 if no_bias else 2)
+
+    def _check_param(self, shapes, index, what, expected, broadcastable=False):
+        if index is None:
+            return
+        shape = tuple(shapes[index])
+        if shape == tuple(expected):
+            return
+        if broadcastable and len(shape) == len(expected) and all(s in (1, e) for s, e in zip(shape, expected)):
+            return
+        raise FunctionError(
+            f"{self.type_name}: {what} of shape {_shape_str(shape)} does not match input x of shape "
+            f"{_shape_str(shapes[0])} (expected {what} of shape {_shape_str(expected)})"
+        )
+
+    def _stat_shapes(self, x_shape):
+        shapes = [tuple(x_shape)]
+        if self.n_outputs == 3:
+            stat = tuple(1 if i in self.raxes else n for i, n in enumerate(self.view))
+            shapes += [stat, stat]
+        return shapes
+
+    def _params(self, xs):
+        beta = xs[self.beta_index] if self.beta_index is not None else None
+        gamma = xs[self.gamma_index] if self.gamma_index is not None else None
+        return beta, gamma
+
+    def _standardize(self, xp, x):
+        xv = x.reshape(self.view)
+        mean = xv.mean(axis=self.raxes, keepdims=True)
+        centered = xv - mean
+        var = (centered * centered).mean(axis=self.raxes, keepdims=True)
+        inv_std = 1 / xp.sqrt(var + self.args["eps"])
+        return mean, var, inv_std, centered * inv_std
+
+    def _affine(self, xhat, x_shape, beta, gamma):
+        y = xhat.reshape(x_shape)
+        if gamma is not None:
+            y = y * gamma
+        if beta is not None:
+            y = y + beta
+        return y
+
+    def compute(self, xp, x, *rest):
+        beta, gamma = self._params((x,) + rest)
+        mean, var, _, xhat = self._standardize(xp, x)
+        y = self._affine(xhat, x.shape, beta, gamma)
+        return (y, mean, var) if self.n_outputs == 3 else y
+
+    def _standardize_grad(self, xp, x, gamma, gy, gmean=None, gvar=None):
+        """Gradient wrt x of the standardized output (and of the returned mean/var when they are used)."""
+        _, _, inv_std, xhat = self._standardize(xp, x)
+        gxhat = gy * gamma if gamma is not None else gy
+        gxhat = gxhat.reshape(self.view)
+        count = xhat.size // inv_std.size
+        gx = inv_std * (
+            gxhat
+            - gxhat.mean(axis=self.raxes, keepdims=True)
+            - xhat * (gxhat * xhat).mean(axis=self.raxes, keepdims=True)
+        )
+        if gmean is not None:
+            gx = gx + gmean / count
+        if gvar is not None:
+            gx = gx + gvar * (2.0 / count) * (xhat / inv_std)
+        return gx.reshape(x.shape), xhat.reshape(x.shape)
+
+    def grad(self, xp, xs, ys, gys, need):
+        x = xs[0]
+        beta, gamma = self._params(xs)
+        gy = gys[0]
+        gmean, gvar = (gys[1], gys[2]) if len(gys) == 3 else (None, None)
+        gx, xhat = self._standardize_grad(xp, x, gamma, gy, gmean, gvar)
+        out = [gx if need[0] else None] + [None] * (len(xs) - 1)
+        if self.beta_index is not None and need[self.beta_index]:
+            out[self.beta_index] = unbroadcast(xp, gy, beta.shape)
+        if self.gamma_index is not None and need[self.gamma_index]:
+            out[self.gamma_index] = unbroadcast(xp, gy * xhat, gamma.shape)
+        return tuple(out)
+
+
+@register
+class BatchNormalization(Standardize):
+    """Batch normalization over all axes but ``axes``; in training (``batch_stat``) it uses the batch statistics
+    and updates the running mean and variance inputs in place: r = decay_rate * r + (1 - decay_rate) * batch,
+    with the unbiased batch variance going into the running variance."""
+
+    inputs_spec = ("x", "beta?", "gamma?", "mean?", "variance?")
+    args_spec = {"axes": (1,), "decay_rate": 0.9, "eps": 1e-05, "batch_stat": True, "no_scale": False, "no_bias": False}
+    _updating = True
+
+    def output_shapes(self, *shapes):
+        self._param_indices(len(shapes), n_stat_inputs=2)
+        self.mean_index, self.var_index = len(shapes) - 2, len(shapes) - 1
+        return self._bn_shapes(shapes)
+
+    def _bn_shapes(self, shapes):
+        xs = tuple(shapes[0])
+        axes = [normalize_axis(self, a, len(xs), "axes") for a in _as_list(self.args["axes"])]
+        self.raxes = tuple(i for i in range(len(xs)) if i not in axes)
+        self.view = xs
+        param = tuple(n if i in axes else 1 for i, n in enumerate(xs))
+        self._check_param(shapes, self.beta_index, "beta", param)
+        self._check_param(shapes, self.gamma_index, "gamma", param)
+        self._check_param(shapes, self.mean_index, "mean", param)
+        self._check_param(shapes, self.var_index, "variance", param)
+        if not self.args["batch_stat"] and self.n_outputs == 3:
+            raise FunctionError(f"{self.type_name}: batch_stat=False cannot output the batch mean and variance")
+        return self._stat_shapes(xs)
+
+    def _running(self, xs):
+        return xs[self.mean_index], xs[self.var_index]
+
+    def compute(self, xp, x, *rest):
+        xs = (x,) + rest
+        beta, gamma = self._params(xs)
+        if self.args["batch_stat"]:
+            mean, var, _, xhat = self._standardize(xp, x)
+            self._batch_stats = (mean, var, x.size // var.size)
+        else:
+            rmean, rvar = self._running(xs)
+            mean, var = rmean, rvar
+            xhat = (x - rmean) / xp.sqrt(rvar + self.args["eps"])
+        y = self._affine(xhat, x.shape, beta, gamma)
+        return (y, mean, var) if self.n_outputs == 3 else y
+
+    def _compute_outputs(self, variables):
+        ys = super()._compute_outputs(variables)
+        if self.args["batch_stat"] and self._updating:
+            mean, var, count = self._batch_stats
+            decay = self.args["decay_rate"]
+            # a batch of one has no unbiased variance; keep the biased one instead of dividing by zero
+            unbiased = var * (count / max(count - 1, 1))
+            rmean = variables[self.mean_index]
+            rvar = variables[self.var_index]
+            _write_back(rmean, decay * _data_of(rmean) + (1 - decay) * mean)
+            _write_back(rvar, decay * _data_of(rvar) + (1 - decay) * unbiased)
+        self._batch_stats = None
+        return ys
+
+    def recompute(self, inputs, outputs) -> None:
+        # recomputing a forward must not count the batch into the running statistics twice
+        self._updating = False
+        try:
+            self.forward(inputs, outputs)
+        finally:
+            del self._updating
+
+    def grad(self, xp, xs, ys, gys, need):
+        if self.args["batch_stat"]:
+            return super().grad(xp, xs, ys, gys, need)
+        x = xs[0]
+        beta, gamma = self._params(xs)
+        rmean, rvar = self._running(xs)
+        inv_std = 1 / xp.sqrt(rvar + self.args["eps"])
+        gy = gys[0]
+        out = [None] * len(xs)
+        if need[0]:
+            out[0] = gy * (gamma * inv_std if gamma is not None else inv_std)
+        if self.beta_index is not None and need[self.beta_index]:
+            out[self.beta_index] = unbroadcast(xp, gy, beta.shape)
+        if self.gamma_index is not None and need[self.gamma_index]:
+            out[self.gamma_index] = unbroadcast(xp, gy * (x - rmean) * inv_std, gamma.shape)
+        return tuple(out)
+
+
+def _data_of(holder):
+    return (holder if type(holder) is NdArray else holder._data)._get()
+
+
+@register
+class FusedBatchNormalization(BatchNormalization):
+    """y = relu(batch_normalization(x, ...) + z): batch normalization, an optional residual z, then ReLU."""
+
+    inputs_spec = ("x", "beta", "gamma", "mean", "variance", "z?")
+    args_spec = {"axes": (1,), "decay_rate": 0.9, "eps": 1e-05, "batch_stat": True, "nonlinearity": "relu"}
+    grad_uses = "xy"
+
+    def init(self):
+        if self.args["nonlinearity"] != "relu":
+            raise FunctionError(
+                f"FusedBatchNormalization: nonlinearity={self.args['nonlinearity']!r} is not supported (only 'relu')"
+            )
+
+    def output_shapes(self, *shapes):
+        if len(shapes) not in (5, 6):
+            raise FunctionError(f"FusedBatchNormalization: expects 5 or 6 inputs, got {len(shapes)}")
+        self.beta_index, self.gamma_index, self.mean_index, self.var_index = 1, 2, 3, 4
+        out = self._bn_shapes(shapes[:5])
+        if len(shapes) == 6 and tuple(shapes[5]) != tuple(shapes[0]):
+            raise FunctionError(
+                f"FusedBatchNormalization: z of shape {_shape_str(shapes[5])} does not match input x of shape "
+                f"{_shape_str(shapes[0])}"
+            )
+        return out
+
+    def compute(self, xp, x, *rest):
+        ys = super().compute(xp, x, *rest[:4])
+        y = ys[0] if isinstance(ys, tuple) else ys
+        if len(rest) == 5:
+            y = y + rest[4]
+        y = xp.maximum(y, 0)
+        return (y,) + ys[1:] if isinstance(ys, tuple) else y
+
+    def grad(self, xp, xs, ys, gys, need):
+        g = gys[0] * (ys[0] > 0)
+        out = list(super().grad(xp, xs[:5], ys, [g] + list(gys[1:]), need[:5]))
+        if len(xs) == 6:
+            out.append(g if need[5] else None)
+        return tuple(out)
+
+
+@register
+class TensorNormalization(Standardize):
+    """Standardize x over all axes but ``axes`` with the batch statistics (no running statistics)."""
+
+    inputs_spec = ("x", "beta?", "gamma?")
+    args_spec = {"axes": (1,), "eps": 1e-05, "no_scale": False, "no_bias": False}
+
+    def output_shapes(self, *shapes):
+        self._param_indices(len(shapes))
+        xs = tuple(shapes[0])
+        axes = [normalize_axis(self, a, len(xs), "axes") for a in _as_list(self.args["axes"])]
+        self.raxes = tuple(i for i in range(len(xs)) if i not in axes)
+        self.view = xs
+        param = tuple(n if i in axes else 1 for i, n in enumerate(xs))
+        self._check_param(shapes, self.beta_index, "beta", param)
+        self._check_param(shapes, self.gamma_index, "gamma", param)
+        return self._stat_shapes(xs)
+
+
+@register
+class LayerNormalization(Standardize):
+    """Standardize each sample over all axes but ``batch_axis``; beta and gamma have x's shape with the batch
+    axes set to 1."""
+
+    inputs_spec = ("x", "beta?", "gamma?")
+    args_spec = {"batch_axis": (0,), "eps": 1e-05, "no_scale": False, "no_bias": False}
+
+    def output_shapes(self, *shapes):
+        self._param_indices(len(shapes))
+        xs = tuple(shapes[0])
+        batch = [normalize_axis(self, a, len(xs), "batch_axis") for a in _as_list(self.args["batch_axis"])]
+        self.raxes = tuple(i for i in range(len(xs)) if i not in batch)
+        self.view = xs
+        param = tuple(1 if i in batch else n for i, n in enumerate(xs))
+        self._check_param(shapes, self.beta_index, "beta", param)
+        self._check_param(shapes, self.gamma_index, "gamma", param)
+        return self._stat_shapes(xs)
+
+
+@register
+class InstanceNormalization(Standardize):
+    """Standardize each sample and channel over the remaining axes; beta and gamma broadcast along the batch."""
+
+    inputs_spec = ("x", "beta?", "gamma?")
+    args_spec = {"channel_axis": 1, "batch_axis": (0,), "eps": 1e-05, "no_scale": False, "no_bias": False}
+
+    def output_shapes(self, *shapes):
+        self._param_indices(len(shapes))
+        xs = tuple(shapes[0])
+        channel = normalize_axis(self, self.args["channel_axis"], len(xs), "channel_axis")
+        batch = [normalize_axis(self, a, len(xs), "batch_axis") for a in _as_list(self.args["batch_axis"])]
+        kept = set(batch) | {channel}
+        self.raxes = tuple(i for i in range(len(xs)) if i not in kept)
+        self.view = xs
+        param = tuple(n if i in kept else 1 for i, n in enumerate(xs))
+        self._check_param(shapes, self.beta_index, "beta", param, broadcastable=True)
+        self._check_param(shapes, self.gamma_index, "gamma", param, broadcastable=True)
+        return self._stat_shapes(xs)
+
+
+@register
+class GroupNormalization(Standardize):
+    """Split the channels into ``num_groups`` groups and standardize each sample's group; beta and gamma are
+    per channel."""
+
+    inputs_spec = ("x", "beta?", "gamma?")
+    args_spec = {
+        "num_groups": 1,
+        "channel_axis": 1,
+        "batch_axis": (0,),
+        "eps": 1e-05,
+        "no_scale": False,
+        "no_bias": False,
+    }
+
+    def output_shapes(self, *shapes):
+        self._param_indices(len(shapes))
+        xs = tuple(shapes[0])
+        channel = normalize_axis(self, self.args["channel_axis"], len(xs), "channel_axis")
+        batch = [normalize_axis(self, a, len(xs), "batch_axis") for a in _as_list(self.args["batch_axis"])]
+        groups = self.args["num_groups"]
+        if groups <= 0 or xs[channel] % groups:
+            raise FunctionError(
+                f"GroupNormalization: channel dimension {xs[channel]} of input x of shape {_shape_str(xs)} "
+                f"(channel_axis={channel}) must be a multiple of num_groups={groups}"
+            )
+        # the view splits the channel axis into (groups, channels per group); axes after it shift by one
+        self.view = xs[:channel] + (groups, xs[channel] // groups) + xs[channel + 1 :]
+        kept = {a if a <= channel else a + 1 for a in batch} | {channel}
+        self.raxes = tuple(i for i in range(len(self.view)) if i not in kept)
+        param = tuple(n if i == channel else 1 for i, n in enumerate(xs))
+        self._check_param(shapes, self.beta_index, "beta", param)
+        self._check_param(shapes, self.gamma_index, "gamma", param)
+        return self._stat_shapes(xs)
+
+
+@register
+class WeightStandardization(Standardize):
+    """Standardize a weight over all axes but its output-channel axis ``channel_axis``."""
+
+    inputs_spec = ("w",)
+    args_spec = {"channel_axis": 0, "eps": 1e-05}
+    beta_index = gamma_index = None
+
+    def output_shapes(self, ws):
+        ws = tuple(ws)
+        channel = normalize_axis(self, self.args["channel_axis"], len(ws), "channel_axis")
+        self.raxes = tuple(i for i in range(len(ws)) if i != channel)
+        self.view = ws
+        return self._stat_shapes(ws)
+
+
+@register
+class MeanSubtraction(Function):
+    """y = x - running mean; in training the running mean first absorbs the batch mean as a running average
+    over the ``t`` batches seen so far (``t`` counts them)."""
+
+    inputs_spec = ("x", "rmean", "t?")
+    args_spec = {"base_axis": 1, "update_running_mean": True}
+    _updating = True
+
+    def output_shapes(self, xs, ms, ts=None):
+        ba = self.args["base_axis"]
+        if not 0 <= ba < max(len(xs), 1):
+            raise FunctionError(f"MeanSubtraction: base_axis={ba} is out of range for input x of shape {xs}")
+        if tuple(ms) != tuple(xs[ba:]):
+            raise FunctionError(
+                f"MeanSubtraction: rmean of shape {_shape_str(ms)} does not match input x of shape "
+                f"{_shape_str(xs)} (expected rmean of shape {_shape_str(xs[ba:])})"
+            )
+        if ts is None and self.args["update_running_mean"]:
+            raise FunctionError("MeanSubtraction: update_running_mean=True needs the counter input t")
+        if ts is not None and int(np.prod(ts)) != 1:
+            raise FunctionError(f"MeanSubtraction: t must hold one value, got shape {_shape_str(ts)}")
+        return [tuple(xs)]
+
+    def _compute_outputs(self, variables):
+        x, rmean = self._arrays_of(variables)[:2]
+        if self.args["update_running_mean"] and self._updating:
+            t = float(_data_of(variables[2]).reshape(-1)[0])
+            batch_mean = x.reshape((-1,) + rmean.shape).mean(axis=0)
+            rmean = rmean + (batch_mean - rmean) / (t + 1)
+            _write_back(variables[1], rmean)
+            _write_back(variables[2], t + 1)
+        return self._as_outputs(x - rmean)
+
+    def recompute(self, inputs, outputs) -> None:
+        self._updating = False
+        try:
+            self.forward(inputs, outputs)
+        finally:
+            del self._updating
+
+    def grad(self, xp, xs, ys, gys, need):
+        if not self.args["update_running_mean"]:
+            return (gys[0], None) + ((None,) if len(xs) == 3 else ())
+        # NNabla's approximation: only the latest batch's share of the running mean depends on x
+        x, t = xs[0], xs[2]
+        batch = x.size // xs[1].size
+        factor = 1.0 / (float(t.reshape(-1)[0]) * batch)
+        return (gys[0] * (1 - factor), None, None)
+
+
+# -- F wrappers with NNabla's Python signatures -----------------------------------------------------------------
+def _dummy_stat(x, axes):
+    """A running-statistics stand-in for callers that pass None (its values are never read)."""
+    shape = tuple(n if i in axes else 1 for i, n in enumerate(x.shape))
+    return Variable(shape, need_grad=False)
+
+
+def _run(func, inputs, n_outputs):
+    func.n_outputs = n_outputs
+    return apply(func, tuple(inputs))
+
+
+def batch_normalization(
+    x, beta, gamma, mean, variance, axes=[1], decay_rate=0.9, eps=1e-05, batch_stat=True, output_stat=False
+):
+    """Batch normalization (NNabla's ``F.batch_normalization``); returns (y, mean, var) with ``output_stat``."""
+    axes = [a + x.ndim * (a < 0) for a in _as_list(axes)]
+    if output_stat and not batch_stat:
+        raise FunctionError("BatchNormalization: output_stat=True requires batch_stat=True")
+    if not batch_stat and (mean is None or variance is None):
+        raise FunctionError("BatchNormalization: batch_stat=False needs the running mean and variance inputs")
+    mean = mean if mean is not None else _dummy_stat(x, axes)
+    variance = variance if variance is not None else _dummy_stat(x, axes)
+    if batch_stat and (getattr(mean, "parent", None) or getattr(variance, "parent", None)) is not None:
+        raise FunctionError("BatchNormalization: with batch_stat=True, mean and variance must not have a parent")
+    func = BatchNormalization(
+        None,
+        axes=axes,
+        decay_rate=decay_rate,
+        eps=eps,
+        batch_stat=batch_stat,
+        no_scale=gamma is None,
+        no_bias=beta is None,
+    )
+    inputs = [x] + [p for p in (beta, gamma) if p is not None] + [mean, variance]
+    return _run(func, inputs, 3 if output_stat else 1)
+
+
+def _constant_like(x, shape, value):
+    arr = np.full(shape, value, np.float32)
+    return NdArray.from_numpy_array(arr) if type(x) is NdArray else Variable.from_numpy_array(arr)
+
+
+def fused_batch_normalization(
+    x,
+    beta,
+    gamma,
+    mean,
+    variance,
+    z=None,
+    axes=[1],
+    decay_rate=0.9,
+    eps=1e-05,
+    batch_stat=True,
+    nonlinearity="relu",
+    output_stat=False,
+):
+    """relu(batch_normalization(x) + z) (NNabla's ``F.fused_batch_normalization``)."""
+    axes = [a + x.ndim * (a < 0) for a in _as_list(axes)]
+    if not batch_stat and (mean is None or variance is None):
+        raise FunctionError("FusedBatchNormalization: batch_stat=False needs the running mean and variance inputs")
+    param = tuple(n if i in axes else 1 for i, n in enumerate(x.shape))
+    beta = beta if beta is not None else _constant_like(x, param, 0)
+    gamma = gamma if gamma is not None else _constant_like(x, param, 1)
+    mean = mean if mean is not None else _dummy_stat(x, axes)
+    variance = variance if variance is not None else _dummy_stat(x, axes)
+    func = FusedBatchNormalization(
+        None, axes=axes, decay_rate=decay_rate, eps=eps, batch_stat=batch_stat, nonlinearity=nonlinearity
+    )
+    inputs = [x, beta, gamma, mean, variance] + ([z] if z is not None else [])
+    return _run(func, inputs, 3 if output_stat else 1)
+
+
+def tensor_normalization(x, axes, beta=None, gamma=None, eps=1e-05, output_stat=False):
+    """Standardize over all axes but ``axes`` (NNabla builds it from batch normalization with decay_rate 0)."""
+    return batch_normalization(
+        x, beta, gamma, None, None, axes=axes, decay_rate=0.0, eps=eps, batch_stat=True, output_stat=output_stat
+    )
+
+
+def _with_params(x, beta, gamma):
+    return [x] + [p for p in (beta, gamma) if p is not None]
+
+
+def layer_normalization(x, beta, gamma, batch_axis=0, eps=1e-05, output_stat=False):
+    """Layer normalization (NNabla's ``F.layer_normalization``)."""
+    func = LayerNormalization(
+        None, batch_axis=_as_list(batch_axis), eps=eps, no_scale=gamma is None, no_bias=beta is None
+    )
+    return _run(func, _with_params(x, beta, gamma), 3 if output_stat else 1)
+
+
+def instance_normalization(x, beta, gamma, channel_axis=1, batch_axis=0, eps=1e-05, output_stat=False):
+    """Instance normalization (NNabla's ``F.instance_normalization``)."""
+    func = InstanceNormalization(
+        None,
+        channel_axis=channel_axis,
+        batch_axis=_as_list(batch_axis),
+        eps=eps,
+        no_scale=gamma is None,
+        no_bias=beta is None,
+    )
+    return _run(func, _with_params(x, beta, gamma), 3 if output_stat else 1)
+
+
+def group_normalization(x, beta, gamma, num_groups, channel_axis=1, batch_axis=0, eps=1e-05, output_stat=False):
+    """Group normalization (NNabla's ``F.group_normalization``)."""
+    func = GroupNormalization(
+        None,
+        num_groups=num_groups,
+        channel_axis=channel_axis,
+        batch_axis=_as_list(batch_axis),
+        eps=eps,
+        no_scale=gamma is None,
+        no_bias=beta is None,
+    )
+    return _run(func, _with_params(x, beta, gamma), 3 if output_stat else 1)
+
+
+def weight_standardization(w, channel_axis=0, eps=1e-05, output_stat=False):
+    """Weight standardization (NNabla's ``F.weight_standardization``)."""
+    return _run(WeightStandardization(None, channel_axis=channel_axis, eps=eps), [w], 3 if output_stat else 1)
+
+
+def mean_subtraction(x, mean, t, base_axis=1, update_running_mean=True):
+    """x minus a running mean that training updates (NNabla's ``F.mean_subtraction``)."""
+    func = MeanSubtraction(None, base_axis=base_axis, update_running_mean=update_running_mean)
+    return apply(func, (x, mean) + ((t,) if t is not None else ()))
+
+
+PUBLIC = {
+    "batch_normalization": batch_normalization,
+    "fused_batch_normalization": fused_batch_normalization,
+    "tensor_normalization": tensor_normalization,
+    "layer_normalization": layer_normalization,
+    "instance_normalization": instance_normalization,
+    "group_normalization": group_normalization,
+    "weight_standardization": weight_standardization,
+    "mean_subtraction": mean_subtraction,
+}

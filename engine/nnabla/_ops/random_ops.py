@@ -1,0 +1,198 @@
+"""Random functions: Rand, Randint, Randn, RandBinomial, RandBeta, RandGamma, RandomChoice and Dropout.
+
+``seed=-1`` draws from ``nnabla.random.function_rng`` (reset by ``nn.seed``); any other seed gives the function
+its own generator, so two functions made with the same seed produce the same numbers. Each function remembers
+the generator state of its last forward, so ``recompute`` replays exactly the same randomness.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import random as _random
+from ..function import Function, FunctionError, register
+from ._base import NoGrad
+
+
+class Sampler(Function):
+    """Shared seeding and replay; subclasses write ``sample(xp, rng, *xs)``."""
+
+    stochastic = True
+
+    def init(self):
+        seed = self.args["seed"]
+        self._rng = np.random.RandomState(seed) if seed != -1 else None
+        self._replay_state = None
+        self._replaying = False
+
+    def compute(self, xp, *xs):
+        rng = self._rng if self._rng is not None else _random.function_rng
+        if self._replaying and self._replay_state is not None:
+            rng = np.random.RandomState()
+            rng.set_state(self._replay_state)
+        else:
+            self._replay_state = rng.get_state()
+        return self.sample(xp, rng, *xs)
+
+    def sample(self, xp, rng, *xs):
+        raise NotImplementedError
+
+    def recompute(self, inputs, outputs) -> None:
+        self._replaying = True
+        try:
+            self.forward(inputs, outputs)
+        finally:
+            self._replaying = False
+
+
+class Generator(Sampler, NoGrad):
+    """A random array of the argument ``shape``, from no inputs."""
+
+    inputs_spec = ()
+
+    def output_shapes(self):
+        shape = self.args["shape"]
+        shape = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
+        if any(int(d) < 0 for d in shape):
+            raise FunctionError(f"{self.type_name}: shape={shape} has a negative dimension")
+        return [shape]
+
+    def sample(self, xp, rng):
+        return xp.asarray(self.draw(rng, tuple(self.output_shapes()[0])))
+
+    def draw(self, rng, shape):
+        raise NotImplementedError
+
+
+@register
+class Rand(Generator):
+    """Uniform samples in [low, high)."""
+
+    args_spec = {"low": 0, "high": 1, "shape": [], "seed": -1}
+
+    def draw(self, rng, shape):
+        return rng.uniform(self.args["low"], self.args["high"], size=shape)
+
+
+@register
+class Randint(Generator):
+    """Integer samples uniform in [low, high), as int32."""
+
+    args_spec = {"low": 0, "high": 1, "shape": [], "seed": -1}
+
+    def init(self):
+        super().init()
+        if self.args["high"] <= self.args["low"]:
+            raise FunctionError(f"Randint: high={self.args['high']} must be greater than low={self.args['low']}")
+
+    def draw(self, rng, shape):
+        return rng.randint(self.args["low"], self.args["high"], size=shape).astype(np.int32)
+
+
+@register
+class Randn(Generator):
+    """Normal samples with mean ``mu`` and standard deviation ``sigma``."""
+
+    args_spec = {"mu": 0, "sigma": 1, "shape": [], "seed": -1}
+
+    def draw(self, rng, shape):
+        return rng.normal(self.args["mu"], self.args["sigma"], size=shape)
+
+
+@register
+class RandBinomial(Generator):
+    """Binomial samples: successes in ``n`` trials of probability ``p`` (floats)."""
+
+    args_spec = {"n": 1, "p": 0.5, "shape": [], "seed": -1}
+
+    def draw(self, rng, shape):
+        return rng.binomial(self.args["n"], self.args["p"], size=shape).astype(np.float64)
+
+
+@register
+class RandBeta(Generator):
+    """Beta(alpha, beta) samples."""
+
+    args_spec = {"alpha": 0.5, "beta": 0.5, "shape": [], "seed": -1}
+
+    def draw(self, rng, shape):
+        return rng.beta(self.args["alpha"], self.args["beta"], size=shape)
+
+
+@register
+class RandGamma(Generator):
+    """Gamma samples with shape ``k`` and scale ``theta``."""
+
+    args_spec = {"k": 0.5, "theta": 1, "shape": [], "seed": -1}
+
+    def draw(self, rng, shape):
+        return rng.gamma(self.args["k"], self.args["theta"], size=shape)
+
+
+@register
+class RandomChoice(Sampler):
+    """Samples of the last axis of x, drawn with probabilities proportional to the weights w (the same shape);
+    the output shape is x.shape[:-1] + shape (or + (1,) when shape is empty). Gradients of x and w both collect
+    the output gradient at the chosen positions, as NNabla's do."""
+
+    inputs_spec = ("x", "w")
+    args_spec = {"shape": [], "replace": True, "seed": -1}
+    grad_uses = ""
+
+    def output_shapes(self, xs, ws):
+        if tuple(xs) != tuple(ws) or not xs:
+            raise FunctionError(f"RandomChoice: input x of shape {xs} and weights w of shape {ws} must match")
+        shape = self.args["shape"]
+        shape = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
+        self._draws = int(np.prod(shape)) if shape else 1
+        if not self.args["replace"] and self._draws > xs[-1]:
+            raise FunctionError(
+                f"RandomChoice: cannot draw {self._draws} samples without replacement from populations of "
+                f"{xs[-1]} (shape={list(shape)})"
+            )
+        self._in_shape = tuple(xs)
+        self._out_shape = tuple(xs[:-1]) + (shape if shape else (1,))
+        return [self._out_shape]
+
+    def sample(self, xp, rng, x, w):
+        n = x.shape[-1]
+        weights = np.asarray(w.get() if hasattr(w, "get") else w, np.float64).reshape(-1, n)
+        rows = []
+        for row in weights:
+            if (row < 0).any() or row.sum() <= 0:
+                raise FunctionError("RandomChoice: weights must be non-negative with a positive sum in each row")
+            if not self.args["replace"] and np.count_nonzero(row) < self._draws:
+                raise FunctionError("RandomChoice: too few positive weights to sample without replacement")
+            rows.append(rng.choice(n, size=self._draws, replace=self.args["replace"], p=row / row.sum()))
+        self._index = xp.asarray(np.stack(rows))  # (populations, draws)
+        y = xp.take_along_axis(x.reshape(-1, n), self._index, axis=1)
+        return y.reshape(self._out_shape)
+
+    def grad(self, xp, xs, ys, gys, need):
+        n = self._in_shape[-1]
+        gy = gys[0].reshape(self._index.shape)
+        onehot = self._index[..., None] == xp.arange(n)
+        g = (onehot * gy[..., None]).sum(axis=1).reshape(self._in_shape)
+        return (g if need[0] else None, g if need[1] else None)
+
+
+@register
+class Dropout(Sampler):
+    """y = x * m / (1 - p) with m = 1 where a uniform sample exceeds p (else 0); backward reuses the same m."""
+
+    args_spec = {"p": 0.5, "seed": -1}
+    grad_uses = ""
+
+    def init(self):
+        super().init()
+        p = self.args["p"]
+        if not 0.0 <= p < 1.0:
+            raise FunctionError(f"Dropout: p={p} must be in [0, 1)")
+
+    def sample(self, xp, rng, x):
+        keep = rng.uniform(size=x.shape) > self.args["p"]
+        self._mask = xp.asarray(keep, dtype=x.dtype) * (1.0 / (1.0 - self.args["p"]))
+        return x * self._mask
+
+    def grad(self, xp, xs, ys, gys, need):
+        return (gys[0] * self._mask,)

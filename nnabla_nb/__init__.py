@@ -1,0 +1,62 @@
+"""nnabla-nb's Jupyter kit: graphs, arrays, parameters and training progress shown inline.
+
+``%load_ext nnabla_nb`` (or ``nnabla_nb.enable()``) gives Variables, NdArrays, Functions, parameter dicts and
+solvers a rich display and adds the ``%nnabla`` magic; ``nnabla_nb.graph(y)`` draws a computation graph.
+"""
+
+from __future__ import annotations
+
+from .graph import GraphModel, build
+from .view import GraphView, graph
+from .widgets import grads, params, progress
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GraphModel",
+    "GraphView",
+    "build",
+    "disable",
+    "enable",
+    "grads",
+    "graph",
+    "params",
+    "progress",
+    "__version__",
+]
+
+
+def enable(ip=None) -> None:
+    """Rich display for engine objects and the ``%nnabla`` magic in the running IPython (what %load_ext does)."""
+    from . import display, magics
+
+    if ip is None:
+        from IPython import get_ipython
+
+        ip = get_ipython()
+    if ip is None:
+        return
+    display.enable(ip)
+    magics.register(ip)
+
+
+def disable(ip=None) -> None:
+    """Undo ``enable`` (what %unload_ext does)."""
+    from . import display, magics
+
+    if ip is None:
+        from IPython import get_ipython
+
+        ip = get_ipython()
+    if ip is None:
+        return
+    display.disable(ip)
+    magics.unregister(ip)
+
+
+def load_ipython_extension(ip) -> None:
+    enable(ip)
+
+
+def unload_ipython_extension(ip) -> None:
+    disable(ip)

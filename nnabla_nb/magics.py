@@ -1,0 +1,219 @@
+"""The ``%nnabla`` line/cell magic.
+
+    %nnabla graph VAR [--values] [--grads] [--collapse] [--max-nodes N]
+    %nnabla params [SCOPE]
+    %nnabla info
+    %nnabla context [cpu|cuda[:ID]|cudnn[:ID]]
+    %%nnabla trace            (cell magic: run the cell, list the functions it executed)
+
+A usage error prints a short usage text, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from collections import OrderedDict
+
+import numpy as np
+
+import nnabla as nn
+
+from .render.common import shape
+from .render.escape import escape, printable
+
+USAGE = """usage:
+  %nnabla graph VAR [--values] [--grads] [--collapse] [--max-nodes N]
+  %nnabla params [SCOPE]
+  %nnabla info
+  %nnabla context [cpu|cuda[:ID]|cudnn[:ID]]
+  %%nnabla trace   (cell magic)"""
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="%nnabla", add_help=False)
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    g = sub.add_parser("graph", add_help=False)
+    g.add_argument("var")
+    g.add_argument("--values", action="store_true")
+    g.add_argument("--grads", action="store_true")
+    g.add_argument("--collapse", action="store_true")
+    g.add_argument("--max-nodes", type=int, default=None)
+    pr = sub.add_parser("params", add_help=False)
+    pr.add_argument("scope", nargs="?", default="")
+    sub.add_parser("info", add_help=False)
+    c = sub.add_parser("context", add_help=False)
+    c.add_argument("name", nargs="?", default=None)
+    sub.add_parser("trace", add_help=False)
+    return p
+
+
+class Result:
+    """A magic's output: text/plain and text/html forms."""
+
+    def __init__(self, text: str, html: str | None = None):
+        self.text, self.html = text, html
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = {"text/plain": self.text}
+        if self.html is not None:
+            bundle["text/html"] = self.html
+        return bundle
+
+    def __repr__(self):
+        return self.text
+
+
+def run_line(line: str, user_ns: dict, cell: str | None = None, shell=None):
+    """Run one ``%nnabla`` command; returns a displayable result or None (usage errors print USAGE)."""
+    try:
+        args = _parser().parse_args(shlex.split(line))
+        if args.command is None:
+            raise UsageError("a command is required")
+        if args.command == "trace":
+            if cell is None:
+                raise UsageError("trace is a cell magic: %%nnabla trace")
+            return trace(cell, shell, user_ns)
+        if cell is not None:
+            raise UsageError(f"{args.command} is a line magic: %nnabla {args.command}")
+        return COMMANDS[args.command](args, user_ns)
+    except (UsageError, ValueError) as e:
+        print(f"%nnabla: {e}\n{USAGE}")
+        return None
+
+
+def _graph(args, user_ns):
+    from .view import DEFAULT_MAX_NODES, graph
+
+    try:
+        var = eval(args.var, user_ns)  # noqa: S307 - a name or expression typed by the user in their own kernel
+    except Exception as e:
+        raise UsageError(f"cannot evaluate {args.var!r}: {type(e).__name__}: {e}") from None
+    if not isinstance(var, nn.Variable):
+        raise UsageError(f"{args.var!r} is a {type(var).__name__}, not an nnabla Variable")
+    return graph(
+        var,
+        values=args.values,
+        grads=args.grads,
+        collapse_scopes=args.collapse,
+        max_nodes=args.max_nodes or DEFAULT_MAX_NODES,
+    )
+
+
+def _params(args, user_ns):
+    from .display import params_html, params_text
+
+    allp = nn.get_parameters(grad_only=False)
+    scope = args.scope.strip("/")
+    # filter by name rather than entering parameter_scope, which would create the scope
+    chosen = OrderedDict((k, v) for k, v in allp.items() if not scope or k == scope or k.startswith(scope + "/"))
+    if not chosen:
+        where = f" under {scope!r}" if scope else ""
+        return Result(f"no parameters{where}")
+    return Result(params_text(chosen), params_html(chosen))
+
+
+def _info(args, user_ns):
+    import nnabla_nb
+
+    params = nn.get_parameters(grad_only=False)
+    total = sum(int(np.prod(v.shape, dtype=np.int64)) for v in params.values())
+    facts = [
+        ("nnabla", nn.__version__),
+        ("nnabla_nb", nnabla_nb.__version__),
+        ("numpy", np.__version__),
+        ("context", str(nn.get_current_context())),
+        ("auto_forward", str(nn.get_auto_forward())),
+        ("parameters", f"{len(params)} ({total} values)"),
+    ]
+    text = "\n".join(f"{k:<13}{v}" for k, v in facts)
+    rows = "".join(f'<tr><td style="padding:1px 8px">{escape(k)}</td><td>{escape(v)}</td></tr>' for k, v in facts)
+    return Result(text, f'<table style="font-family:monospace;font-size:12px">{rows}</table>')
+
+
+def _context(args, user_ns):
+    if args.name is not None:
+        name, _, device = args.name.partition(":")
+        if name not in ("cpu", "cuda", "cudnn") or (device and not device.isdigit()):
+            raise UsageError(f"unknown context {args.name!r}")
+        from nnabla.ext_utils import get_extension_context
+
+        kw = {"device_id": device} if device and name != "cpu" else {}
+        try:
+            ctx = get_extension_context(name, **kw)
+            ctx.resolve()
+        except RuntimeError as e:  # e.g. no GPU here: say so, keep the current context
+            return Result(f"context unchanged ({nn.get_current_context()}): {e}")
+        nn.set_default_context(ctx)
+    return Result(f"context: {nn.get_current_context()}")
+
+
+COMMANDS = {"graph": _graph, "params": _params, "info": _info, "context": _context}
+
+
+class _Tracer:
+    """Records every function the engine runs (via the public function hooks) while a cell executes."""
+
+    KEY = "nnabla_nb.trace"
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, f):
+        ins = tuple(tuple(x.shape) for x in f.inputs)
+        self.calls.append((f.info.type_name, ins))
+
+    def __enter__(self):
+        nn.set_function_post_hook(self.KEY, self)
+        return self
+
+    def __exit__(self, *exc):
+        nn.unset_function_post_hook(self.KEY)
+        return False
+
+
+def trace(cell: str, shell, user_ns):
+    """Run ``cell`` and list the functions it executed (forward and backward calls), in order."""
+    with _Tracer() as tracer:
+        if shell is not None:
+            shell.run_cell(cell, store_history=False)
+        else:
+            exec(cell, user_ns)  # noqa: S102
+    counts: dict = {}
+    for name, _ in tracer.calls:
+        counts[name] = counts.get(name, 0) + 1
+    lines = [f"{len(tracer.calls)} function calls: " + ", ".join(f"{k} x{v}" for k, v in counts.items())]
+    for k, (name, ins) in enumerate(tracer.calls[:200]):
+        lines.append(f"  {k:>4} {printable(name)}({', '.join(shape(s) for s in ins)})")
+    if len(tracer.calls) > 200:
+        lines.append(f"  ... {len(tracer.calls) - 200} more")
+    body = escape("\n".join(lines[1:]))
+    html = (
+        f'<div style="font-family:monospace;font-size:12px">{escape(lines[0])}'
+        f'<details><summary style="cursor:pointer">calls</summary><pre>{body}</pre></details></div>'
+    )
+    return Result("\n".join(lines), html)
+
+
+def register(ip) -> None:
+    """Add ``%nnabla`` / ``%%nnabla`` to IPython shell ``ip``."""
+
+    def nnabla(line, cell=None):
+        return run_line(line, ip.user_ns, cell=cell, shell=ip)
+
+    ip.register_magic_function(nnabla, magic_kind="line_cell", magic_name="nnabla")
+
+
+def unregister(ip) -> None:
+    mm = ip.magics_manager
+    mm.magics["line"].pop("nnabla", None)
+    mm.magics["cell"].pop("nnabla", None)

