@@ -9,52 +9,85 @@ import contextlib
 
 import numpy as np
 
-_TYPE_CONFIGS = {"float": np.float32, "half": np.float16, "double": np.float64}
+# 'mixed_half' keeps half storage where NNabla's CUDA extension has it; here it computes like 'half'
+_TYPE_CONFIGS = {"float": np.float32, "half": np.float16, "mixed_half": np.float16, "double": np.float64}
 
 
 class Context:
     """``Context(backend=['cpu:float'], array_class='', device_id='0')``: where and in what type functions run."""
 
-    __slots__ = ("backend", "array_class", "device_id", "_resolved")
+    __slots__ = ("_backend", "_array_class", "_device_id", "_resolved")
 
     def __init__(self, backend=None, array_class: str = "", device_id: str = "0"):
-        if backend is None:
-            backend = ["cpu:float"]
-        if isinstance(backend, str):
-            backend = [backend]
-        self.backend = list(backend)
+        self.backend = ["cpu:float"] if backend is None else backend
         self.array_class = array_class
-        self.device_id = str(device_id)
+        self.device_id = device_id
+
+    # setters drop the cached resolution, so a context edited in place takes effect
+    @property
+    def backend(self) -> list:
+        return list(self._backend)
+
+    @backend.setter
+    def backend(self, backends) -> None:
+        self._backend = [backends] if isinstance(backends, str) else [str(b) for b in backends]
         self._resolved = None
 
+    @property
+    def array_class(self) -> str:
+        return self._array_class
+
+    @array_class.setter
+    def array_class(self, value: str) -> None:
+        self._array_class = str(value)
+        self._resolved = None
+
+    @property
+    def device_id(self) -> str:
+        return self._device_id
+
+    @device_id.setter
+    def device_id(self, value) -> None:
+        self._device_id = str(value)
+        self._resolved = None
+
+    def __getitem__(self, key):
+        return getattr(self, key)
+
     def __repr__(self) -> str:
-        return f"Context(backend={self.backend!r}, array_class={self.array_class!r}, device_id={self.device_id!r})"
+        return f"Context(backend={self.backend}, array_class='{self.array_class}', device_id='{self.device_id}')"
 
     __str__ = __repr__
 
     def __eq__(self, other) -> bool:
         return (
             isinstance(other, Context)
-            and self.backend == other.backend
-            and self.array_class == other.array_class
-            and self.device_id == other.device_id
+            and self._backend == other._backend
+            and self._array_class == other._array_class
+            and self._device_id == other._device_id
         )
 
     def __hash__(self):
-        return hash((tuple(self.backend), self.array_class, self.device_id))
+        return hash((tuple(self._backend), self._array_class, self._device_id))
 
     def resolve(self):
-        """(array module, compute dtype) for this context; cached because every function asks."""
+        """(array module, compute dtype) of the first backend; cached because every function asks.
+
+        A 'cuda'/'cudnn' backend needs cupy and a GPU: without them this raises a RuntimeError saying so.
+        """
         if self._resolved is None:
-            first = self.backend[0] if self.backend else "cpu:float"
+            first = self._backend[0] if self._backend else "cpu:float"
             device, _, type_config = first.partition(":")
             dtype = _TYPE_CONFIGS.get(type_config or "float")
             if dtype is None:
-                raise ValueError(f"Context: unknown type config {type_config!r} in backend {self.backend!r}")
+                raise ValueError(
+                    f"Context: unknown type config {type_config!r} in backend {self.backend} "
+                    f"(known: {', '.join(_TYPE_CONFIGS)})"
+                )
             if device in ("cuda", "cudnn"):
                 from ._array import cupy_module
 
-                xp = cupy_module(self.device_id)
+                xp = cupy_module(self._device_id)
             elif device == "cpu":
                 xp = np
             else:
@@ -72,7 +105,9 @@ def get_current_context() -> Context:
 
 
 def set_default_context(ctx: Context) -> None:
-    """Make ``ctx`` the default context for functions created from now on."""
+    """Make ``ctx`` the default context for functions created from now on (not allowed inside context_scope)."""
+    if len(_current) > 1:
+        raise AssertionError("It cannot be called inside any context_scope.")
     _current[0] = ctx
 
 
@@ -81,13 +116,15 @@ def context_scope(ctx: Context):
     """``with nn.context_scope(ctx):`` functions created inside use ``ctx``."""
     _current.append(ctx)
     try:
-        yield ctx
+        yield
     finally:
         _current.pop()
 
 
-_available = []
+available_contexts = ["cpu"]
 
 
 def add_available_context(ctx) -> None:
-    _available.append(ctx)
+    """Record an extension name (e.g. ``'cuda'``) as available, once."""
+    if ctx not in available_contexts:
+        available_contexts.append(ctx)

@@ -1,9 +1,13 @@
 """``nnabla.solvers`` (S): NNabla's update rules over one flat buffer per solver.
 
-``set_parameters`` moves every float32 parameter's data and grad into two flat arrays (each parameter keeps
+``set_parameters`` moves every parameter's data and grad into two flat float32 arrays (each parameter keeps
 a view), so ``update``, ``weight_decay`` and ``zero_grad`` are a few vectorized operations whatever the
-number of parameters. If a parameter's buffer is replaced behind the solver's back, the next call notices
-and rebuilds the flat buffers from the current values.
+number of parameters. If a parameter's buffer is replaced behind the solver's back (``param.d = float64
+array``, ``param.data = NdArray``), the next call notices and rebuilds the flat buffers from the current values.
+
+Rules and their float32 arithmetic follow NNabla's C++ solvers. As there, a parameter whose gradient is still
+lazily zero (``zero_grad()`` and no backward reached it) is skipped by ``update``, ``weight_decay`` and
+``clip_grad_by_norm``: its state and step count do not move. Parameters with ``need_grad=False`` are skipped too.
 """
 
 from __future__ import annotations
@@ -15,11 +19,16 @@ from collections import OrderedDict
 import numpy as np
 
 from . import _state
+from ._array import NdArray
 from ._variable import Variable
+from .logger import logger
+
+_T_MAX = 2**32 - 2  # NNabla keeps the step count in a uint32 and stops it just below the maximum
+_f32 = np.float32
 
 
 class SolverState:
-    """Per-parameter state: ``pstate`` (name -> Variable, e.g. Adam's ``m`` and ``v``) and step count ``t``."""
+    """Per-parameter state: ``pstate`` (state name -> Variable, e.g. Adam's ``mean`` and ``var``) and step ``t``."""
 
     def __init__(self, pstate=None, t=0):
         self.pstate = pstate if pstate is not None else OrderedDict()
@@ -32,47 +41,65 @@ class SolverState:
 class Solver:
     """Base of every solver: parameter bookkeeping, flat buffers, and the methods NNabla's Solver has."""
 
-    state_names: tuple = ()  # names of per-parameter state arrays, e.g. ("m", "v")
-    lr_name = "lr"
+    state_names: tuple = ()  # NNabla's names of the per-parameter state arrays, e.g. ("mean", "var")
+    lr_name = "lr"  # the hyperparameter that learning_rate() / set_learning_rate() read and write
+    wd_name = None  # the fused weight-decay hyperparameter (AdamW, SgdW), whose value weight_decay() overrides
+    fused_weight_decay = False
 
     def __init__(self, **hyper):
-        self._hyper = hyper
+        # NNabla passes hyperparameters to C++ as float: keep that rounding in both the rule and ``info``
+        self._hyper = {k: v if isinstance(v, bool) else _f32(v) for k, v in hyper.items()}
+        self.info = {k: v if isinstance(v, bool) else float(_f32(v)) for k, v in hyper.items()}
+        self._init_lr = self._hyper[self.lr_name]
+        self._default_wd = self._hyper[self.wd_name] if self.wd_name else _f32(0)
+        self._wd_rate = self._default_wd
         self._params: OrderedDict = OrderedDict()
-        self._flat_w = self._flat_g = None
         self._views = []  # (param, data view, grad view) per parameter
-        self._offsets = np.zeros(1, np.int64)
-        self._state = {}  # state name -> flat array
-        self._t = np.zeros(0, np.int64)  # per-parameter step counts
+        self._rebuild({})
 
     # -- parameters ---------------------------------------------------------------------------------
-    def set_parameters(self, params, reset: bool = True, retain_state: bool = False) -> None:
-        """Register ``params`` (a dict name -> Variable, e.g. from ``nn.get_parameters()``)."""
-        old = self.get_states() if retain_state else {}
-        if reset:
-            self._params = OrderedDict()
-        for name, v in params.items():
+    def set_parameters(self, param_dict, reset: bool = True, retain_state: bool = False) -> None:
+        """Register ``param_dict`` (name -> Variable, e.g. ``nn.get_parameters()``).
+
+        ``reset=False`` adds to (or replaces in) the registered ones; a replaced name keeps its state only with
+        ``retain_state=True`` and the same shape.
+        """
+        for name, v in param_dict.items():
             if not isinstance(v, Variable):
                 raise TypeError(f"{self.name}.set_parameters: {name!r} is a {type(v).__name__}, not a Variable")
+        keep = {} if reset else self._per_param_states()
+        if reset:
+            self._params = OrderedDict()
+        for name, v in param_dict.items():
+            old = self._params.get(name)
+            if old is not None:
+                if retain_state and old.shape != v.shape:
+                    raise ValueError(
+                        f"{self.name}.set_parameters: could not retain the state of {name!r}: "
+                        f"shape {v.shape} given, {old.shape} before"
+                    )
+                if not retain_state:
+                    keep.pop(name, None)
             self._params[name] = v
-        self._rebuild(keep_state=not reset)
-        if retain_state:
-            self.set_states({k: s for k, s in old.items() if k in self._params})
+        self._rebuild(keep)
 
     def remove_parameters(self, keys) -> None:
+        """Unregister the parameters named in ``keys`` (and drop their states)."""
+        keep = self._per_param_states()
         for k in keys:
             self._params.pop(k, None)
-        self._rebuild(keep_state=False)
+        self._rebuild(keep)
 
     def clear_parameters(self) -> None:
+        """Unregister every parameter and drop all states."""
         self._params = OrderedDict()
-        self._rebuild(keep_state=False)
+        self._rebuild({})
 
     def get_parameters(self) -> OrderedDict:
         return OrderedDict(self._params)
 
-    def _rebuild(self, keep_state: bool) -> None:
-        """Gather every parameter into fresh flat buffers and point the parameters at views of them."""
-        old_states = self._per_param_states() if keep_state and self._views else {}
+    def _rebuild(self, keep: dict) -> None:
+        """Gather every parameter into fresh flat buffers, point the parameters at views, restore ``keep``."""
         params = list(self._params.items())
         sizes = [v.size for _, v in params]
         self._offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
@@ -85,242 +112,522 @@ class Solver:
             g = self._flat_g[start:end].reshape(v.shape)
             w[...] = v._data._get()
             gnd = v._grad_nd()
+            zeroing = gnd.zeroing()
             g[...] = gnd._get() if gnd._is_allocated() else 0
             v._data._set_array(w)
             gnd._set_array(g)
+            if zeroing:
+                gnd.zero()  # keep "untouched since zero_grad": update skips such parameters
             self._views.append((v, w, g))
         self._state = {s: np.zeros(total, np.float32) for s in self.state_names}
         self._t = np.zeros(len(params), np.int64)
         for i, (name, _) in enumerate(params):
-            if name in old_states:
-                t, arrays = old_states[name]
+            if name in keep:
+                t, arrays = keep[name]
                 self._t[i] = t
                 for s, a in arrays.items():
                     self._state[s][self._offsets[i] : self._offsets[i + 1]] = a.ravel()
 
-    def _per_param_states(self):
+    def _per_param_states(self) -> dict:
         out = {}
         for i, name in enumerate(self._params):
+            if i >= len(self._t):
+                break
             start, end = self._offsets[i], self._offsets[i + 1]
             out[name] = (int(self._t[i]), {s: self._state[s][start:end].copy() for s in self.state_names})
         return out
 
     def _sync(self) -> None:
-        """Make sure every parameter still uses its view (materializing lazy fills); rebuild if not."""
+        """Make sure every parameter still uses its views (carrying out lazy fills in place); rebuild if not."""
         for v, w, g in self._views:
-            d = v._data
-            gnd = v._grad
+            d, gnd = v._data, v._grad
+            if d._array is not w or gnd is None or gnd._array is not g:
+                self._rebuild(self._per_param_states())
+                return
             if d._fill is not None:
                 d._get()
-            if gnd is not None and gnd._fill is not None:
-                gnd._get()
-            if d._array is not w or gnd is None or gnd._array is not g:
-                self._rebuild(keep_state=True)
-                return
-        if len(self._views) != len(self._params):
-            self._rebuild(keep_state=True)
+            if gnd._fill is not None:
+                if gnd.zeroing():
+                    g[...] = 0  # the values read as zero; the flag stays so update can skip the parameter
+                else:
+                    gnd._get()
+
+    def _touched(self) -> np.ndarray:
+        """Per parameter: its gradient was written since the last zero_grad (NNabla skips the others)."""
+        return np.array([not v._grad.zeroing() for v, _, _ in self._views], bool)
+
+    def _elements(self, mask) -> np.ndarray:
+        """Flat indices of the parameters selected by ``mask``."""
+        return np.repeat(mask, np.diff(self._offsets)).nonzero()[0]
+
+    def _hooks(self, count, pre, post) -> None:
+        # NNabla runs the global and the given hooks once per parameter, each pre hook right before its post hook
+        pres = list(_state.solver_pre_hooks.values()) + ([pre] if pre else [])
+        posts = ([post] if post else []) + list(_state.solver_post_hooks.values())
+        if not pres and not posts:
+            return
+        for _ in range(int(count)):
+            for h in pres + posts:
+                h()
 
     # -- gradients ----------------------------------------------------------------------------------
     def zero_grad(self) -> None:
-        """Set every registered parameter's gradient to zero."""
+        """Set every registered parameter's gradient to zero (lazily, as NNabla's ``zero()``)."""
         self._sync()
         self._flat_g.fill(0)
+        for v, _, _ in self._views:
+            v._grad.zero()
 
     def weight_decay(self, decay_rate: float, pre_hook=None, post_hook=None) -> None:
-        """grad += decay_rate * data for every parameter."""
+        """grad += decay_rate * data per parameter; in AdamW, SgdW and Lion, the decay of the next update."""
+        if self.fused_weight_decay:
+            self._wd_rate = _f32(decay_rate)
+            return
         if decay_rate == 0:
             return
         self._sync()
-        self._flat_g += np.float32(decay_rate) * self._flat_w
+        touched = self._touched()
+        self._hooks(touched.sum(), pre_hook, post_hook)
+        rate = _f32(decay_rate)
+        if touched.all():
+            self._flat_g += rate * self._flat_w
+        else:
+            idx = self._elements(touched)
+            self._flat_g[idx] += rate * self._flat_w[idx]
 
-    def _segment_sums(self, values):
+    def _segment_sums(self, values) -> np.ndarray:
         if not len(values):
-            return np.zeros(len(self._views), np.float32)
-        sums = np.add.reduceat(values, self._offsets[:-1]) if len(self._views) else np.zeros(0)
-        empty = self._offsets[:-1] == self._offsets[1:]
-        sums[empty] = 0
+            return np.zeros(len(self._views), values.dtype)
+        sums = np.add.reduceat(values, self._offsets[:-1])
+        sums[self._offsets[:-1] == self._offsets[1:]] = 0
         return sums
 
     def clip_grad_by_norm(self, clip_norm: float, pre_hook=None, post_hook=None) -> None:
-        """Per parameter: grad *= clip_norm / max(||grad||, clip_norm)."""
+        """Per parameter: if ||grad|| > clip_norm, grad = clip_norm * grad / ||grad||."""
+        if clip_norm == 0:
+            return
         self._sync()
-        norms = np.sqrt(self._segment_sums(self._flat_g * self._flat_g))
-        scale = np.float32(clip_norm) / np.maximum(norms, np.float32(clip_norm))
-        self._flat_g *= np.repeat(scale.astype(np.float32), np.diff(self._offsets))
+        self._hooks(self._touched().sum(), pre_hook, post_hook)
+        clip = _f32(clip_norm)
+        sums = self._segment_sums(self._flat_g * self._flat_g)
+        clipped = (sums > 0) & (sums > clip * clip)
+        if not clipped.any():
+            return
+        norms = np.where(clipped, np.sqrt(sums), _f32(1)).astype(np.float32)
+        sizes = np.diff(self._offsets)
+        self._flat_g *= np.repeat(np.where(clipped, clip, _f32(1)).astype(np.float32), sizes)
+        self._flat_g /= np.repeat(norms, sizes)
 
     def scale_grad(self, scale: float, pre_hook=None, post_hook=None) -> None:
+        """grad *= scale for every parameter."""
         self._sync()
-        self._flat_g *= np.float32(scale)
+        touched = self._touched()
+        self._hooks(touched.sum(), pre_hook, post_hook)
+        if touched.all():
+            self._flat_g *= _f32(scale)
+        else:
+            self._flat_g[self._elements(touched)] *= _f32(scale)
+
+    def _check(self, test, pre_hook, post_hook) -> bool:
+        self._sync()
+        touched = self._touched()
+        self._hooks(touched.sum(), pre_hook, post_hook)
+        return bool(test(self._flat_g).any())  # untouched gradients hold zeros, which pass every test
 
     def check_inf_grad(self, pre_hook=None, post_hook=None) -> bool:
-        self._sync()
-        return bool(np.isinf(self._flat_g).any())
+        """Whether any gradient holds an inf."""
+        return self._check(np.isinf, pre_hook, post_hook)
 
     def check_nan_grad(self, pre_hook=None, post_hook=None) -> bool:
-        self._sync()
-        return bool(np.isnan(self._flat_g).any())
+        """Whether any gradient holds a NaN."""
+        return self._check(np.isnan, pre_hook, post_hook)
 
     def check_inf_or_nan_grad(self, pre_hook=None, post_hook=None) -> bool:
-        self._sync()
-        return not bool(np.isfinite(self._flat_g).all())
+        """Whether any gradient holds an inf or a NaN."""
+        return self._check(lambda g: ~np.isfinite(g), pre_hook, post_hook)
 
     # -- update ---------------------------------------------------------------------------------------
     def update(self, update_pre_hook=None, update_post_hook=None) -> None:
-        """Apply one step of the update rule to every parameter with need_grad."""
+        """Apply one step of the update rule to every parameter with need_grad whose gradient was written."""
         self._sync()
-        if not len(self._views):
-            return
-        for hook in list(_state.solver_pre_hooks.values()) + ([update_pre_hook] if update_pre_hook else []):
-            hook()
-        mask = None
-        if not all(v._need_grad for v, _, _ in self._views):
-            mask = np.repeat(np.array([v._need_grad for v, _, _ in self._views]), np.diff(self._offsets))
-        self._t += np.array([v._need_grad for v, _, _ in self._views], np.int64) if mask is not None else 1
-        if mask is None:
-            self._update(self._flat_w, self._flat_g, self._state, self._t_flat())
-        else:
-            idx = np.nonzero(mask)[0]
-            w, g = self._flat_w[idx], self._flat_g[idx]
-            state = {k: a[idx] for k, a in self._state.items()}
-            self._update(w, g, state, self._t_flat()[idx])
-            self._flat_w[idx] = w
-            for k, a in state.items():
-                self._state[k][idx] = a
-        for hook in list(_state.solver_post_hooks.values()) + ([update_post_hook] if update_post_hook else []):
-            hook()
+        active = self._touched() & np.array([v._need_grad for v, _, _ in self._views], bool)
+        self._hooks(active.sum(), update_pre_hook, update_post_hook)
+        if active.any():
+            self._t[active] = np.minimum(self._t[active] + 1, _T_MAX)
+            steps = self._t[active]
+            if active.all():
+                t = int(steps[0]) if (steps == steps[0]).all() else np.repeat(steps, np.diff(self._offsets))
+                self._update(self._flat_w, self._flat_g, self._state, t)
+            else:
+                idx = self._elements(active)
+                w, g = self._flat_w[idx], self._flat_g[idx]
+                state = {k: a[idx] for k, a in self._state.items()}
+                t = int(steps[0]) if (steps == steps[0]).all() else self._t.repeat(np.diff(self._offsets))[idx]
+                self._update(w, g, state, t)
+                self._flat_w[idx] = w
+                for k, a in state.items():
+                    self._state[k][idx] = a
+        self._wd_rate = self._default_wd  # a weight_decay() rate lasts one update, as in NNabla
 
-    def _t_flat(self):
-        if len(self._t) and (self._t == self._t[0]).all():
-            return int(self._t[0])
-        return np.repeat(self._t, np.diff(self._offsets)).astype(np.float32)
-
-    def _update(self, w, g, state, t) -> None:
-        """The update rule, in place on flat arrays; ``t`` is the step (int, or an array per element)."""
+    def _update(self, w, g, s, t) -> None:
+        """The update rule, in place on flat float32 arrays; ``t`` is the step (int, or an int array per element)."""
         raise NotImplementedError
+
+    def _h(self, name):
+        return self._hyper[name]
 
     # -- learning rate ------------------------------------------------------------------------------------
     def learning_rate(self) -> float:
-        return self._hyper[self.lr_name]
+        """The current learning rate (``alpha`` for the Adam family, ``lr`` otherwise)."""
+        return float(self._hyper[self.lr_name])
 
     def set_learning_rate(self, learning_rate: float) -> None:
-        self._hyper[self.lr_name] = float(learning_rate)
+        self._hyper[self.lr_name] = _f32(learning_rate)
 
     # -- states ---------------------------------------------------------------------------------------
     def get_states(self) -> OrderedDict:
-        """name -> SolverState holding copies of that parameter's state arrays and its step count."""
+        """name -> SolverState whose ``pstate`` Variables share memory with the solver's state."""
         self._sync()
         out = OrderedDict()
         for i, (name, v) in enumerate(self._params.items()):
             start, end = self._offsets[i], self._offsets[i + 1]
             pstate = OrderedDict(
-                (s, Variable.from_numpy_array(self._state[s][start:end].reshape(v.shape))) for s in self.state_names
+                (s, Variable._wrap_ndarray(NdArray._wrap(self._state[s][start:end].reshape(v.shape))))
+                for s in self.state_names
             )
             out[name] = SolverState(pstate, int(self._t[i]))
         return out
 
-    def set_states(self, states) -> None:
+    def _checked_states(self, states, where) -> list:
+        """(index, SolverState) for ``states``, after checking every name, state and size."""
         self._sync()
         names = list(self._params)
+        out = []
         for name, st in states.items():
             if name not in self._params:
-                raise KeyError(f"{self.name}.set_states: {name!r} is not a parameter of this solver")
+                raise ValueError(f"{where}: {name!r} is not a parameter of this solver; call set_parameters first")
             i = names.index(name)
-            start, end = self._offsets[i], self._offsets[i + 1]
+            size = int(self._offsets[i + 1] - self._offsets[i])
             for s, var in st.pstate.items():
                 if s not in self._state:
-                    raise KeyError(f"{self.name}.set_states: unknown state {s!r} (has {list(self.state_names)})")
+                    raise ValueError(f"{where}: unknown state {s!r} of {name!r} ({self.name} has {self.state_names})")
+                n = var.size if isinstance(var, Variable) else np.size(var)
+                if n != size:
+                    raise ValueError(f"{where}: state {s!r} of {name!r} has {n} values, the parameter has {size}")
+            out.append((i, st))
+        return out
+
+    def set_states(self, states) -> None:
+        """Set states (name -> SolverState) of registered parameters."""
+        for i, st in self._checked_states(states, f"{self.name}.set_states"):
+            start, end = self._offsets[i], self._offsets[i + 1]
+            for s, var in st.pstate.items():
                 arr = var.d if isinstance(var, Variable) else np.asarray(var)
-                if arr.size != end - start:
-                    raise ValueError(
-                        f"{self.name}.set_states: state {s!r} of {name!r} has {arr.size} values, expected {end - start}"
-                    )
                 self._state[s][start:end] = arr.ravel()
-            self._t[i] = st.t
+            self._t[i] = int(st.t)
 
     def save_states(self, path) -> None:
-        """Write the solver state to an ``.h5`` file, atomically."""
+        """Write the states to an ``.h5`` file in NNabla's layout (``<param>/<state>``, ``<param>/t``), atomically."""
         import h5py
 
         path = os.fspath(path)
-        fd, tmp = tempfile.mkstemp(suffix=".tmp", dir=os.path.dirname(os.path.abspath(path)))
+        ext = os.path.splitext(path)[1]
+        if ext != ".h5":
+            raise ValueError(f"{self.name}.save_states: unsupported file extension {ext!r} for {path!r} (use .h5)")
+        fd, tmp = tempfile.mkstemp(suffix=".h5.tmp", dir=os.path.dirname(os.path.abspath(path)))
         os.close(fd)
         try:
             with h5py.File(tmp, "w") as hd:
-                for name, st in self.get_states().items():
-                    for s, var in st.pstate.items():
-                        hd.create_dataset(f"{name}/{s}", data=var.d)
-                    hd.create_dataset(f"{name}/t", data=st.t)
+                for i, (pname, st) in enumerate(self.get_states().items()):
+                    group = hd.create_group(pname)
+                    group.create_dataset("t", data=st.t)
+                    group.attrs["index"] = i
+                    for j, (sname, var) in enumerate(st.pstate.items()):
+                        group.create_dataset(sname, data=var.d)
+                        group[sname].attrs["index"] = j
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+        logger.info(f"Solver state save ({ext}): {path}")
 
     def load_states(self, path) -> None:
         """Read a state file written by ``save_states``; nothing changes unless the whole file is valid."""
         import h5py
 
         path = os.fspath(path)
+        where = f"{self.name}.load_states"
         if not os.path.exists(path):
-            raise FileNotFoundError(f"{self.name}.load_states: no such file: {path!r}")
-        states = OrderedDict()
+            raise FileNotFoundError(f"{where}: no such file: {path!r}")
+        groups = {}  # parameter name -> (index, {state name: array}, t)
         try:
             with h5py.File(path, "r") as hd:
-                for name in self._params:
-                    if name not in hd:
-                        continue
-                    group = hd[name]
-                    pstate = OrderedDict((s, Variable.from_numpy_array(group[s][...])) for s in self.state_names)
-                    states[name] = SolverState(pstate, int(group["t"][()]))
-        except (OSError, KeyError) as e:
-            raise ValueError(f"{self.name}.load_states: {path!r} is not a valid solver state file ({e})") from None
+
+                def visit(name, obj):
+                    if isinstance(obj, h5py.Dataset) and "/" in name:
+                        pname, sname = name.rsplit("/", 1)
+                        entry = groups.setdefault(pname, [obj.parent.attrs.get("index", len(groups)), {}, 0])
+                        if sname == "t":
+                            entry[2] = int(obj[()])
+                        else:
+                            entry[1][sname] = obj[...]
+
+                hd.visititems(visit)
+        except OSError as e:
+            raise ValueError(f"{where}: {path!r} is not a readable .h5 solver state file ({e})") from None
+        states = OrderedDict()
+        for pname, (_, arrays, t) in sorted(groups.items(), key=lambda kv: (int(kv[1][0]), kv[0])):
+            states[pname] = SolverState(OrderedDict((s, Variable.from_numpy_array(a)) for s, a in arrays.items()), t)
+        self._checked_states(states, where)
         self.set_states(states)
+        logger.info(f"State load (.h5): {path}")
 
     @property
     def name(self) -> str:
+        """NNabla's solver name, e.g. ``'Adam'``."""
         return type(self).__name__
 
-    @property
-    def info(self) -> dict:
-        return dict(self._hyper)
-
     def setup(self, params) -> None:
-        self.set_parameters(params)
+        raise RuntimeError("Deprecated. Call set_parameters(param_dict).")
 
     def weight_decay_is_fused(self) -> bool:
-        return False
+        """Whether weight_decay() only sets the decay that the next update applies (AdamW, SgdW, Lion)."""
+        return self.fused_weight_decay
 
     def __repr__(self) -> str:
-        hp = ", ".join(f"{k}={v}" for k, v in self._hyper.items())
+        hp = ", ".join(f"{k}={v}" for k, v in self.info.items())
         return f"{self.name}({hp})"
 
 
+def _bias_factor(t, f) -> np.float32:
+    """``f(t)`` in float64 (NNabla computes its powers of beta in double), rounded to float32."""
+    return _f32(f(np.asarray(t, np.float64)))
+
+
 class Sgd(Solver):
-    """w -= lr * g."""
+    """Stochastic gradient descent: w -= lr * g (NNabla's Sgd)."""
 
     def __init__(self, lr=0.001):
         super().__init__(lr=lr)
 
-    def _update(self, w, g, state, t):
-        w -= np.float32(self._hyper["lr"]) * g
+    def _update(self, w, g, s, t):
+        w -= self._h("lr") * g
+
+
+class Momentum(Solver):
+    """SGD with momentum: m = momentum * m + lr * g; w -= m (NNabla's Momentum)."""
+
+    state_names = ("m",)
+
+    def __init__(self, lr=0.001, momentum=0.9):
+        super().__init__(lr=lr, momentum=momentum)
+
+    def _update(self, w, g, s, t):
+        m = s["m"]
+        m *= self._h("momentum")
+        m += self._h("lr") * g
+        w -= m
+
+
+class Nesterov(Solver):
+    """Nesterov accelerated gradient: v' = mu v - lr g; w += -mu v + (1 + mu) v' (NNabla's Nesterov)."""
+
+    state_names = ("m",)
+
+    def __init__(self, lr=0.001, momentum=0.9):
+        super().__init__(lr=lr, momentum=momentum)
+
+    def _update(self, w, g, s, t):
+        mu = self._h("momentum")
+        m = s["m"]
+        previous = m.copy()
+        m *= mu
+        m -= self._h("lr") * g
+        w += -mu * previous + (_f32(1) + mu) * m
+
+
+class Adagrad(Solver):
+    """Adagrad: v += g^2; w -= lr * g / (sqrt(v) + eps) (NNabla's Adagrad)."""
+
+    state_names = ("v",)
+
+    def __init__(self, lr=0.01, eps=1e-08):
+        super().__init__(lr=lr, eps=eps)
+
+    def _update(self, w, g, s, t):
+        v = s["v"]
+        v += g * g
+        w -= self._h("lr") * g / (np.sqrt(v) + self._h("eps"))
+
+
+class Adadelta(Solver):
+    """Adadelta: running averages of g^2 and of the squared step set the step size (NNabla's Adadelta)."""
+
+    state_names = ("e_sqr_grad", "e_sqr_delta")
+
+    def __init__(self, lr=1.0, decay=0.95, eps=1e-06):
+        super().__init__(lr=lr, decay=decay, eps=eps)
+
+    def _update(self, w, g, s, t):
+        decay, eps = self._h("decay"), self._h("eps")
+        e_grad, e_delta = s["e_sqr_grad"], s["e_sqr_delta"]
+        e_grad *= decay
+        e_grad += g * g * (_f32(1) - decay)
+        delta = np.sqrt((e_delta + eps) / (e_grad + eps)) * g
+        e_delta *= decay
+        e_delta += delta * delta * (_f32(1) - decay)
+        w -= self._h("lr") * delta
+
+
+class RMSprop(Solver):
+    """RMSprop: v = decay v + (1 - decay) g^2; w -= lr / (sqrt(v) + eps) * g (NNabla's RMSprop)."""
+
+    state_names = ("v",)
+
+    def __init__(self, lr=0.001, decay=0.9, eps=1e-08):
+        super().__init__(lr=lr, decay=decay, eps=eps)
+
+    def _update(self, w, g, s, t):
+        decay = self._h("decay")
+        v = s["v"]
+        v *= decay
+        v += g * g * (_f32(1) - decay)
+        w -= self._h("lr") / (np.sqrt(v) + self._h("eps")) * g
+
+
+class RMSpropGraves(Solver):
+    """Graves' RMSprop: centred second moment and momentum on the step (NNabla's RMSpropGraves)."""
+
+    state_names = ("n", "g", "d")
+
+    def __init__(self, lr=0.0001, decay=0.95, momentum=0.9, eps=0.0001):
+        super().__init__(lr=lr, decay=decay, momentum=momentum, eps=eps)
+
+    def _update(self, w, g, s, t):
+        decay = self._h("decay")
+        n, mean_g, d = s["n"], s["g"], s["d"]
+        n *= decay
+        n += (_f32(1) - decay) * g * g
+        mean_g *= decay
+        mean_g += (_f32(1) - decay) * g
+        d *= self._h("momentum")
+        d -= self._h("lr") * g / np.sqrt(n - mean_g * mean_g + self._h("eps"))
+        w += d
 
 
 class Adam(Solver):
-    """Adam: m, v moments; w -= alpha * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps)."""
+    """Adam: moments mean, var; w -= alpha * sqrt(1 - beta2^t) / (1 - beta1^t) * mean / (sqrt(var) + eps)."""
 
-    state_names = ("m", "v")
+    state_names = ("mean", "var")
     lr_name = "alpha"
 
     def __init__(self, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-08):
         super().__init__(alpha=alpha, beta1=beta1, beta2=beta2, eps=eps)
 
-    def _update(self, w, g, state, t):
-        h = self._hyper
-        b1, b2 = h["beta1"], h["beta2"]
-        m, v = state["m"], state["v"]
-        m *= np.float32(b1)
-        m += np.float32(1 - b1) * g
-        v *= np.float32(b2)
-        v += np.float32(1 - b2) * g * g
-        alpha_t = h["alpha"] * np.sqrt(1 - b2**t) / (1 - b1**t)
-        w -= np.asarray(alpha_t, np.float32) * m / (np.sqrt(v) + np.float32(h["eps"]))
+    def _moments(self, g, s):
+        b1, b2 = self._h("beta1"), self._h("beta2")
+        m, v = s["mean"], s["var"]
+        m *= b1
+        m += (_f32(1) - b1) * g
+        v *= b2
+        v += (_f32(1) - b2) * g * g
+        return m, v
+
+    def _alpha_t(self, t, bias_correction=True):
+        if not bias_correction:
+            return self._h("alpha")
+        b1, b2 = float(self._h("beta1")), float(self._h("beta2"))
+        return self._h("alpha") * _bias_factor(t, lambda t: np.sqrt(1 - b2**t) / (1 - b1**t))
+
+    def _update(self, w, g, s, t):
+        m, v = self._moments(g, s)
+        w -= self._alpha_t(t) * m / (np.sqrt(v) + self._h("eps"))
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: w -= alpha_t m / (sqrt(v) + eps) + (alpha / alpha_0) * wd * w."""
+
+    wd_name = "wd"
+    fused_weight_decay = True
+
+    def __init__(self, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-08, wd=0.0001):
+        Solver.__init__(self, alpha=alpha, beta1=beta1, beta2=beta2, eps=eps, wd=wd)
+
+    def _update(self, w, g, s, t):
+        decay = (self._h("alpha") / self._init_lr) * self._wd_rate * w
+        m, v = self._moments(g, s)
+        w -= self._alpha_t(t) * m / (np.sqrt(v) + self._h("eps"))
+        w -= decay
+
+
+class Adamax(Solver):
+    """Adamax: u = max(beta2 u, |g|); w -= alpha / (1 - beta1^t) * m / (u + eps) (NNabla's Adamax)."""
+
+    state_names = ("m", "u")
+    lr_name = "alpha"
+
+    def __init__(self, alpha=0.002, beta1=0.9, beta2=0.999, eps=1e-08):
+        super().__init__(alpha=alpha, beta1=beta1, beta2=beta2, eps=eps)
+
+    def _update(self, w, g, s, t):
+        b1, b2 = self._h("beta1"), self._h("beta2")
+        m, u = s["m"], s["u"]
+        m *= b1
+        m += (_f32(1) - b1) * g
+        np.maximum(b2 * u, np.abs(g), out=u)
+        alpha_t = self._h("alpha") * _bias_factor(t, lambda t: 1 / (1 - float(b1) ** t))
+        w -= alpha_t * m / (u + self._h("eps"))
+
+
+class AMSGRAD(Adam):
+    """AMSGrad: Adam with v_hat = max(v_hat, v) in the denominator; bias correction optional (NNabla's AMSGRAD)."""
+
+    state_names = ("m", "v", "v_hat")
+
+    def __init__(self, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-08, bias_correction=False):
+        Solver.__init__(self, alpha=alpha, beta1=beta1, beta2=beta2, eps=eps, bias_correction=bias_correction)
+
+    def _update(self, w, g, s, t):
+        m, v = self._moments(g, {"mean": s["m"], "var": s["v"]})
+        v_hat = s["v_hat"]
+        np.maximum(v_hat, v, out=v_hat)
+        w -= self._alpha_t(t, self._h("bias_correction")) * m / (np.sqrt(v_hat) + self._h("eps"))
+
+
+class SgdW(Solver):
+    """Momentum SGD with decoupled weight decay: m = mu m + lr g; w -= m + (lr / lr_0) * wd * w (NNabla's SgdW)."""
+
+    state_names = ("m",)
+    wd_name = "wd"
+    fused_weight_decay = True
+
+    def __init__(self, lr=0.001, momentum=0.9, wd=0.0001):
+        super().__init__(lr=lr, momentum=momentum, wd=wd)
+
+    def _update(self, w, g, s, t):
+        decay = (self._h("lr") / self._init_lr) * self._wd_rate * w
+        m = s["m"]
+        m *= self._h("momentum")
+        m += self._h("lr") * g
+        w -= m
+        w -= decay
+
+
+class Lion(Solver):
+    """Lion: w -= lr * (sign(lerp(g, m, beta1)) + wd * w); m = lerp(g, m, beta2) (NNabla's Lion)."""
+
+    state_names = ("m",)
+    fused_weight_decay = True
+
+    def __init__(self, lr=0.0001, beta1=0.9, beta2=0.99):
+        super().__init__(lr=lr, beta1=beta1, beta2=beta2)
+
+    def _update(self, w, g, s, t):
+        m = s["m"]
+        u = np.sign(g + self._h("beta1") * (m - g))
+        step = self._h("lr") * (u + self._wd_rate * w)
+        m -= g
+        m *= self._h("beta2")
+        m += g
+        w -= step

@@ -2,11 +2,14 @@
 
 from nnabla.context import Context
 
+_TYPE_CONFIGS = {"float": ["cpu:float"], "half": ["cpu:half", "cpu:float"]}
 
-def context(device_id="", type_config="float", **kw):
+
+def context(type_config="float", **kw):
     """``Context(backend=['cpu:float'], array_class='CpuCachedArray', device_id='')``; 'half' adds cpu:half."""
-    backend = ["cpu:half", "cpu:float"] if type_config == "half" else [f"cpu:{type_config}"]
-    return Context(backend=backend, array_class="CpuCachedArray", device_id=str(device_id))
+    if type_config not in _TYPE_CONFIGS:
+        raise ValueError(f"Unknown data type config is given {type_config} (known: {', '.join(_TYPE_CONFIGS)})")
+    return Context(list(_TYPE_CONFIGS[type_config]), array_classes()[0], "")
 
 
 def array_classes():
@@ -14,14 +17,15 @@ def array_classes():
 
 
 def clear_memory_cache():
-    pass
+    """Nothing to release: numpy frees arrays itself."""
 
 
 def device_synchronize(device_id=""):
-    pass
+    """Nothing to wait for: numpy runs synchronously."""
 
 
-synchronize = device_synchronize
+def synchronize(**kw):
+    device_synchronize("")
 
 
 def get_device_count():

@@ -10,10 +10,23 @@ from nnabla_ext.cuda import (  # noqa: F401
     synchronize,
 )
 
+_TYPE_CONFIGS = {
+    "float": ["cudnn:float", "cuda:float", "cpu:float"],
+    "half": ["cudnn:half", "cudnn:float", "cuda:half", "cuda:float", "cpu:float"],
+    "mixed_half": [
+        "cudnn:mixed_half",
+        "cudnn:half",
+        "cudnn:float",
+        "cuda:mixed_half",
+        "cuda:half",
+        "cuda:float",
+        "cpu:float",
+    ],
+}
+
 
 def context(device_id="0", type_config="float", **kw):
     """``Context(backend=['cudnn:float', 'cuda:float', 'cpu:float'], array_class='CudaCachedArray', ...)``."""
-    tc = "half" if type_config == "half" else type_config
-    return Context(
-        backend=[f"cudnn:{tc}", "cuda:float", "cpu:float"], array_class="CudaCachedArray", device_id=str(device_id)
-    )
+    if type_config not in _TYPE_CONFIGS:
+        raise ValueError(f"Unknown data type config is given {type_config} (known: {', '.join(_TYPE_CONFIGS)})")
+    return Context(list(_TYPE_CONFIGS[type_config]), array_classes()[0], device_id=str(device_id))
