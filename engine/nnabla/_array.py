@@ -80,6 +80,16 @@ class NdArray(OperatorMixin):
         return a
 
     @classmethod
+    def _of_shape(cls, shape: tuple) -> NdArray:
+        """An unallocated float32 NdArray of ``shape``, a tuple of ints already (engine internal)."""
+        a = cls.__new__(cls)
+        a._shape = shape
+        a._dtype = np.float32
+        a._array = None
+        a._fill = None
+        return a
+
+    @classmethod
     def _wrap(cls, arr) -> NdArray:
         """Adopt ``arr`` without copying (engine internal)."""
         a = cls.__new__(cls)

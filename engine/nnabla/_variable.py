@@ -3,7 +3,9 @@
 A Variable holds ``data`` and ``grad`` NdArrays and a ``parent`` Function. ``forward`` runs the functions that
 lead to it in topological order; ``backward`` runs them in reverse, each pushing gradients to its inputs.
 Gradients accumulate into leaves (variables without a parent); an intermediate variable's gradient is
-overwritten by its first contribution of a backward pass and accumulated for the rest.
+overwritten by its first contribution of a backward pass and accumulated for the rest. The root's own gradient
+is set for one pass only. Which functions run and how each stores its gradients depend only on the graph and
+its flags, so both walks are planned once per graph version and then replayed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import numpy as np
 from . import _state
 from ._array import NdArray
 from ._operators import OperatorMixin
+from .function import _Shaped
+
+_ndarray = np.ndarray
 
 
 class Variable(OperatorMixin):
@@ -49,7 +54,7 @@ class Variable(OperatorMixin):
     @classmethod
     def _new(cls, shape, need_grad):
         v = cls.__new__(cls)
-        v._data = NdArray(shape)
+        v._data = NdArray._of_shape(shape)
         v._grad = None
         v._need_grad = need_grad
         v._persistent = False
@@ -134,6 +139,7 @@ class Variable(OperatorMixin):
     @need_grad.setter
     def need_grad(self, value: bool):
         self._need_grad = bool(value)
+        _state.graph_version[0] += 1  # which functions backward runs depends on it
 
     @property
     def persistent(self) -> bool:
@@ -142,6 +148,7 @@ class Variable(OperatorMixin):
     @persistent.setter
     def persistent(self, value: bool):
         self._persistent = bool(value)
+        _state.graph_version[0] += 1  # buffer clearing plans depend on it
 
     @property
     def recompute(self) -> bool:
@@ -273,115 +280,253 @@ class Variable(OperatorMixin):
         self, clear_buffer=False, clear_no_need_grad=False, function_pre_hook=None, function_post_hook=None
     ) -> None:
         """Run every function leading to this variable, in topological order."""
-        order = _forward_order(self)
+        steps = _walk(self).forward_steps(self, clear_buffer, clear_no_need_grad)
         pre = _hooks(_state.function_pre_hooks, function_pre_hook)
         post = _hooks(_state.function_post_hooks, function_post_hook)
-        release = _release_plan(self, order, clear_no_need_grad) if (clear_buffer or clear_no_need_grad) else None
-        for k, func in enumerate(order):
+        for func, inputs, outrefs, free in steps:
             if pre:
                 for h in pre:
                     h(func)
-            ys = func._compute_outputs(func.inputs)
-            for ref, y in zip(func._outputs, ys):
-                o = ref()
-                if o is not None:
-                    o._data._set_array(y)
+            if not func._plain_forward:
+                ys = func._compute_outputs(inputs)
+            else:  # Function._compute_outputs, inlined: this loop is the engine's hot path
+                dt = func.dtype
+                xs = [x._data._get() for x in inputs]
+                for a in xs:
+                    if a.dtype.type is not dt:
+                        xs = func._cast(xs)
+                        break
+                ys = func.compute(func.xp, *xs)
+                if type(ys) is _ndarray and ys.dtype.type is dt:
+                    o = outrefs[0]()
+                    if o is not None:
+                        o._data._set_array(ys)
+                    ys = None
+                else:
+                    ys = func._as_outputs(ys)
+            if ys is not None:
+                for ref, y in zip(outrefs, ys):
+                    o = ref()
+                    if o is not None:
+                        o._data._set_array(y)
             if post:
                 for h in post:
                     h(func)
-            if release is not None:
-                for v in release[k]:
-                    v._data.clear()
+            for v in free:
+                v._data.clear()
 
     def backward(
         self, grad=1, clear_buffer=False, communicator_callbacks=None, function_pre_hook=None, function_post_hook=None
     ) -> None:
-        """Propagate gradients from this variable (its grad set to ``grad``; ``None`` keeps it) to the leaves."""
-        order = _forward_order(self)
+        """Propagate gradients from this variable to the leaves.
+
+        ``grad`` is this variable's gradient for this pass only (its own grad is left as it was); ``None``
+        starts from the gradient it already holds.
+        """
+        steps = _walk(self).backward_steps(self)
+        saved = self._grad
         if grad is not None:
-            root_grad = self._grad_nd()
-            if isinstance(grad, NdArray):
-                grad = grad._get()
-            if isinstance(grad, np.ndarray) and grad.ndim:
-                root_grad._set_array(np.array(np.broadcast_to(grad, self.shape), np.float32))
-            else:
-                root_grad._set_array(np.full(self.shape, grad, np.float32))
+            self._grad = _initial_grad(grad, self._data._shape)
+        else:
+            self._grad_nd()
         pre = _hooks(_state.function_pre_hooks, function_pre_hook)
         post = _hooks(_state.function_post_hooks, function_post_hook)
-        written = {id(self)}
-        for func in reversed(order):
-            inputs = func.inputs
-            need = [x._need_grad for x in inputs]
-            if True not in need:
-                continue
-            outputs = [r() for r in func._outputs]
-            if not any(o is not None and id(o) in written for o in outputs):
-                continue
-            for o in outputs:  # an output that no gradient reached counts as zero
-                if o is not None and id(o) not in written:
-                    o._grad_nd()._set_array(np.zeros(o.shape, func.dtype))
-            if pre:
-                for h in pre:
-                    h(func)
-            gxs = func._input_grads(inputs, outputs, need)
-            for x, n, gx in zip(inputs, need, gxs):
-                if not n or gx is None:
-                    continue
-                if x._parent is None:
-                    gnd = x._grad_nd()
-                    if gnd._array is None and gnd._fill is None:
-                        gnd._set_array(np.array(gx, copy=True))
+        try:
+            for func, inputs, outputs, outrefs, need, modes, unreached in steps:
+                if unreached:  # an output no gradient reached counts as zero
+                    outputs = [r() for r in outrefs]
+                    for r in unreached:
+                        o = r()
+                        if o is not None:
+                            o._grad_nd()._set_array(func.xp.zeros(o._data._shape, func.dtype))
+                if pre:
+                    for h in pre:
+                        h(func)
+                if not func._plain_backward:
+                    gxs = func._input_grads(inputs, outputs, need)
+                else:  # Function._input_grads, inlined
+                    uses = func.grad_uses
+                    if "x" in uses:
+                        dt = func.dtype
+                        xs = [x._data._get() for x in inputs]
+                        for a in xs:
+                            if a.dtype.type is not dt:
+                                xs = func._cast(xs)
+                                break
                     else:
-                        arr = gnd._get()
-                        arr += gx
-                elif id(x) in written:
-                    x._grad._set_array(x._grad._array + gx)
-                else:
-                    x._grad_nd()._set_array(gx)
-                    written.add(id(x))
-            if post:
-                for h in post:
-                    h(func)
-            if clear_buffer:
-                for o in outputs:
-                    if o is not None and o is not self and not o._persistent:
-                        o._data.clear()
-                        if o._grad is not None:
-                            o._grad.clear()
+                        xs = [_Shaped(x._data._shape) for x in inputs]
+                    ys = [o._data._get() if o is not None else None for o in outputs] if "y" in uses else None
+                    if len(outputs) == 1:
+                        gys = [outputs[0]._grad._get()]
+                    else:
+                        gys = [o._grad._get() if o is not None and o._grad is not None else None for o in outputs]
+                    gxs = func.grad(func.xp, xs, ys, gys, need)
+                for x, mode, gx in zip(inputs, modes, gxs):
+                    if mode is _SKIP or gx is None:
+                        continue
+                    if mode is _ACCUMULATE_LEAF:
+                        gnd = x._grad_nd()
+                        arr = gnd._array
+                        if gnd._fill is not None:
+                            if gnd._fill == 0 and arr is not None and arr.shape == gnd._shape:
+                                arr[...] = gx  # adding to a pending zero is a copy (solvers zero grads lazily)
+                                gnd._fill = None
+                            else:
+                                arr = gnd._get()
+                                arr += gx
+                        elif arr is None:
+                            gnd._set_array(gx.copy())  # gx may be a view of another gradient
+                        else:
+                            arr += gx
+                    elif mode is _OVERWRITE:
+                        x._grad_nd()._set_array(gx)
+                    else:
+                        x._grad._set_array(x._grad._array + gx)
+                if post:
+                    for h in post:
+                        h(func)
+                if clear_buffer:
+                    for o in outputs:
+                        if o is not None and o is not self and not o._persistent:
+                            o._data.clear()
+                            if o._grad is not None:
+                                o._grad.clear()
+        finally:
+            if grad is not None:
+                self._grad = saved
 
 
-def _hooks(global_hooks: dict, local):
-    hooks = list(global_hooks.values())
-    if local is not None:
-        hooks.append(local)
-    return hooks
+def _initial_grad(grad, shape) -> NdArray:
+    """The root's gradient for one backward pass: an NdArray given is used as is, values are broadcast."""
+    if isinstance(grad, NdArray):
+        return grad
+    if isinstance(grad, np.ndarray) and grad.ndim:
+        return NdArray._wrap(np.array(np.broadcast_to(grad, shape), np.float32))
+    arr = np.empty(shape, np.float32)
+    arr.fill(grad)
+    return NdArray._wrap(arr)
+
+
+def _hooks(global_hooks: dict, local) -> tuple:
+    if not global_hooks:
+        return (local,) if local is not None else ()
+    hooks = tuple(global_hooks.values())
+    return hooks + (local,) if local is not None else hooks
+
+
+# how backward stores an input's gradient
+_SKIP = 0  # the input needs no gradient
+_ACCUMULATE_LEAF = 1  # a leaf: gradients add up across passes
+_OVERWRITE = 2  # an intermediate's first contribution in a pass
+_ACCUMULATE = 3  # an intermediate's later contributions
+
+
+class _Walk:
+    """The traversal of one graph for one graph version, with the step lists forward and backward follow.
+
+    Everything here depends only on the graph's edges and its need_grad/persistent flags, each of which
+    bumps the graph version when it changes, so a training loop computes it once.
+    """
+
+    __slots__ = ("version", "order", "_forward", "_backward")
+
+    def __init__(self, version, order):
+        self.version = version
+        self.order = order
+        self._forward = {}
+        self._backward = None
+
+    def forward_steps(self, root, clear_buffer, clear_no_need_grad) -> list:
+        key = (bool(clear_buffer), bool(clear_no_need_grad))
+        steps = self._forward.get(key)
+        if steps is None:
+            order = self.order
+            if clear_buffer or clear_no_need_grad:
+                release = _release_plan(root, order, clear_no_need_grad and not clear_buffer)
+            else:
+                release = [()] * len(order)
+            steps = self._forward[key] = [
+                (func, tuple(func.inputs), func._outputs, tuple(free)) for func, free in zip(order, release)
+            ]
+        return steps
+
+    def backward_steps(self, root) -> list:
+        steps = self._backward
+        if steps is None:
+            steps = self._backward = _backward_plan(root, self.order)
+        return steps
+
+
+def _walk(root: Variable) -> _Walk:
+    """The cached traversal of the graph leading to ``root`` (rebuilt when any graph changed)."""
+    cached = root._order
+    if cached is not None and cached.version == _state.graph_version[0]:
+        return cached
+    walk = root._order = _Walk(_state.graph_version[0], _topological_order(root))
+    return walk
 
 
 def _forward_order(root: Variable) -> list:
-    """The functions leading to ``root`` in topological order (iterative DFS, cached per graph version)."""
-    version = _state.graph_version[0]
-    cached = root._order
-    if cached is not None and cached[0] == version:
-        return cached[1]
+    """The functions leading to ``root`` in topological order."""
+    return _walk(root).order
+
+
+def _topological_order(root: Variable) -> list:
+    """Iterative depth-first search: deep graphs (10,000+ functions) need no recursion."""
     order = []
-    if root._parent is not None:
-        seen = set()
-        stack = [(root._parent, False)]
-        while stack:
-            func, expanded = stack.pop()
-            if expanded:
-                order.append(func)
-                continue
-            if id(func) in seen:
-                continue
-            seen.add(id(func))
-            stack.append((func, True))
-            for x in reversed(func.inputs):
-                p = x._parent
-                if p is not None and id(p) not in seen:
-                    stack.append((p, False))
-    root._order = (version, order)
+    if root._parent is None:
+        return order
+    seen = set()
+    stack = [(root._parent, False)]
+    while stack:
+        func, expanded = stack.pop()
+        if expanded:
+            order.append(func)
+            continue
+        if id(func) in seen:
+            continue
+        seen.add(id(func))
+        stack.append((func, True))
+        for x in reversed(func.inputs):
+            p = x._parent
+            if p is not None and id(p) not in seen:
+                stack.append((p, False))
     return order
+
+
+def _backward_plan(root, order) -> list:
+    """The functions backward runs, last first, each with how every input's gradient is stored.
+
+    A function runs when some input needs a gradient and some output's gradient was reached from ``root``;
+    which variables are reached is decided by the graph alone, so it is worked out here once.
+    """
+    reached = {id(root)}
+    steps = []
+    for func in reversed(order):
+        inputs = tuple(func.inputs)
+        need = [x._need_grad for x in inputs]
+        if True not in need:
+            continue
+        outrefs = func._outputs
+        outputs = [r() for r in outrefs]
+        if not any(o is not None and id(o) in reached for o in outputs):
+            continue
+        # siblings no gradient reaches stay weakly held: the plan must not keep unused outputs alive
+        unreached = tuple(r for r, o in zip(outrefs, outputs) if o is None or id(o) not in reached)
+        modes = []
+        for x, n in zip(inputs, need):
+            if not n:
+                modes.append(_SKIP)
+            elif x._parent is None:
+                modes.append(_ACCUMULATE_LEAF)
+            elif id(x) in reached:
+                modes.append(_ACCUMULATE)
+            else:
+                modes.append(_OVERWRITE)
+                reached.add(id(x))
+        strong = None if unreached else tuple(outputs)
+        steps.append((func, inputs, strong, outrefs, need, tuple(modes), unreached))
+    return steps
 
 
 def _release_plan(root, order, no_need_grad_only):

@@ -67,6 +67,8 @@ class Function:
     keep_dtype: tuple = ()  # input indices kept in their own dtype (labels, indices, conditions)
     n_outputs = 1
     stochastic = False
+    _plain_forward = True  # the graph walk may inline _compute_outputs (False where a class overrides it)
+    _plain_backward = True  # likewise for _input_grads
     type_name = "Function"
     name = "Function"
 
@@ -85,6 +87,12 @@ class Function:
         self.rank = 0
         self.tags = {}
         self.init()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        same = lambda name: getattr(cls, name) is getattr(Function, name)  # noqa: E731
+        cls._plain_forward = same("_compute_outputs") and same("_arrays_of") and same("_as_outputs")
+        cls._plain_backward = same("_input_grads") and same("_arrays_of")
 
     def init(self) -> None:
         """Hook: validate and precompute from ``self.args`` (no shapes known yet)."""
@@ -132,19 +140,23 @@ class Function:
 
     # -- internal array plumbing ----------------------------------------------------------------
     def _arrays_of(self, variables):
-        """Input arrays in the compute dtype (except inputs listed in ``keep_dtype``)."""
+        """Input arrays (of Variables or NdArrays) in the compute dtype, except inputs listed in ``keep_dtype``."""
+        arrays = [(v._data if type(v) is not NdArray else v)._get() for v in variables]
+        dt = self.dtype
+        for a in arrays:
+            if a.dtype.type is not dt:
+                return self._cast(arrays)
+        return arrays
+
+    def _cast(self, arrays):
         dt = self.dtype
         keep = self.keep_dtype
-        out = []
-        for i, v in enumerate(variables):
-            a = v._data._get() if type(v) is not NdArray else v._get()
-            if a.dtype.type is not dt and i not in keep:
-                a = a.astype(dt)
-            out.append(a)
-        return out
+        return [a if a.dtype.type is dt or i in keep else a.astype(dt) for i, a in enumerate(arrays)]
 
     def _as_outputs(self, ys):
         if type(ys) is not tuple:
+            if type(ys) is np.ndarray and ys.dtype.type is self.dtype:
+                return (ys,)  # the common case: one array already in the compute dtype
             ys = (ys,)
         dt = self.dtype
         out = []
@@ -165,21 +177,22 @@ class Function:
             raise FunctionError(
                 f"{self.type_name}: invalid inputs of shapes {', '.join(map(str, shapes))} with args {self.args}: {e}"
             ) from None
-        return [tuple(int(d) for d in s) for s in result]
+        return [_as_shape(s) for s in result]
 
     def _compute_outputs(self, variables):
+        """Forward on the inputs' arrays: the output arrays, floats in the compute dtype."""
         return self._as_outputs(self.compute(self.xp, *self._arrays_of(variables)))
 
     def _input_grads(self, inputs, outputs, need):
-        """Gradients for ``inputs`` from the outputs' gradients (zeros where an output has none)."""
-        xp = self.xp
-        xs = self._arrays_of(inputs) if "x" in self.grad_uses else [_Shaped(v.shape) for v in inputs]
-        ys = [o._data._get() if o is not None else None for o in outputs] if "y" in self.grad_uses else None
-        gys = []
-        for o in outputs:
-            g = o._grad._get() if (o is not None and o._grad is not None) else None
-            gys.append(g)
-        return self.grad(xp, xs, ys, gys, need)
+        """Gradients for ``inputs`` from the outputs' gradients (``None`` where an output has none)."""
+        uses = self.grad_uses
+        if "x" in uses:
+            xs = self._arrays_of(inputs)
+        else:
+            xs = [_Shaped(v._data._shape) for v in inputs]
+        ys = [o._data._get() if o is not None else None for o in outputs] if "y" in uses else None
+        gys = [o._grad._get() if o is not None and o._grad is not None else None for o in outputs]
+        return self.grad(self.xp, xs, ys, gys, need)
 
     # -- NNabla's Function protocol on explicit variables ----------------------------------------
     def setup(self, inputs, outputs) -> None:
@@ -221,6 +234,17 @@ class Function:
         return apply(self, inputs, auto_forward=auto_forward, outputs=outputs)
 
 
+def _as_shape(s) -> tuple:
+    """``s`` as a tuple of Python ints (ops may return lists or numpy integers)."""
+    if type(s) is tuple:
+        for d in s:
+            if type(d) is not int:
+                break
+        else:
+            return s
+    return tuple(int(d) for d in s)
+
+
 class _Shaped:
     """Stands in for an input array whose data backward does not read (it may have been cleared)."""
 
@@ -238,22 +262,24 @@ def _describe(x) -> str:
     return f"{type(x).__name__}" + (f" of shape {x.shape}" if hasattr(x, "shape") else "")
 
 
+_Variable = None  # _variable.Variable, bound on first use (that module imports this one)
+
+
 def apply(func: Function, inputs, auto_forward=False, outputs=None):
     """Link ``func`` to ``inputs`` (Variables: a graph node; any NdArray: run now and return NdArrays)."""
-    from ._variable import Variable
+    global _Variable
+    Variable = _Variable
+    if Variable is None:
+        from ._variable import Variable
 
+        _Variable = Variable
     imperative = False
-    for i, x in enumerate(inputs):
-        tx = type(x)
-        if tx is Variable:
-            continue
-        if tx is NdArray:
-            imperative = True
-        elif not isinstance(x, (Variable, NdArray)):
-            raise FunctionError(
-                f"{func.type_name}: input {i} ({_input_name(func, i)}) must be a Variable or NdArray, "
-                f"got {_describe(x)}"
-            )
+    for x in inputs:
+        if type(x) is not Variable:
+            if type(x) is NdArray:
+                imperative = True
+            elif not isinstance(x, Variable):
+                _reject_input(func, inputs)
     shapes = func._shapes_checked([x.shape for x in inputs])
     if imperative:
         ys = func._compute_outputs(inputs)
@@ -264,7 +290,17 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None):
         result = [NdArray._wrap(y) for y in ys]
         return result[0] if len(result) == 1 else tuple(result)
 
-    need_grad = func.differentiable and not _state.no_grad[0] and any(x._need_grad for x in inputs)
+    need_grad = False
+    if func.differentiable and not _state.no_grad[0]:
+        for x in inputs:
+            if x._need_grad:
+                need_grad = True
+                break
+    rank = 0
+    for x in inputs:
+        p = x._parent
+        if p is not None and p.rank >= rank:
+            rank = p.rank + 1
     outs = []
     for k, s in enumerate(shapes):
         if outputs is not None and k < len(outputs) and outputs[k] is not None:
@@ -277,15 +313,25 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None):
         o._parent = func
         outs.append(o)
     func.inputs = list(inputs)
-    func._outputs = tuple(weakref.ref(o) for o in outs)
-    func.rank = max((x._parent.rank + 1 for x in inputs if x._parent is not None), default=0)
+    func._outputs = tuple([weakref.ref(o) for o in outs])
+    func.rank = rank
+    ref = weakref.ref(func)
     for x in inputs:
-        x._consumers.append(weakref.ref(func))
+        x._consumers.append(ref)
     _state.graph_version[0] += 1
     if auto_forward or _state.auto_forward[0]:
         for o, y in zip(outs, func._compute_outputs(inputs)):
             o._data._set_array(y)
     return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def _reject_input(func, inputs):
+    for i, x in enumerate(inputs):
+        if not isinstance(x, (_Variable, NdArray)):
+            raise FunctionError(
+                f"{func.type_name}: input {i} ({_input_name(func, i)}) must be a Variable or NdArray, "
+                f"got {_describe(x)}"
+            )
 
 
 def _input_name(func, i):

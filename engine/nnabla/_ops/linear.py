@@ -31,6 +31,11 @@ class Affine(Function):
 
     def compute(self, xp, x, w, b=None):
         ba = self.args["base_axis"]
+        if ba == 1 and x.ndim == 2 and w.ndim == 2:  # the common matrix case, without reshapes
+            y = x @ w
+            if b is not None:
+                y += b
+            return y
         lead = x.shape[:ba]
         y = x.reshape(-1, w.shape[0]) @ w.reshape(w.shape[0], -1)
         if b is not None:
@@ -39,6 +44,13 @@ class Affine(Function):
 
     def grad(self, xp, xs, ys, gys, need):
         x, w = xs[0], xs[1]
+        if self.args["base_axis"] == 1 and x.ndim == 2 and w.ndim == 2:
+            gy = gys[0]
+            gx = gy @ w.T if need[0] else None
+            gw = x.T @ gy if need[1] else None
+            if len(xs) > 2:
+                return gx, gw, gy.sum(axis=0) if need[2] else None
+            return gx, gw
         k = w.shape[0]
         x2 = x.reshape(-1, k)
         w2 = w.reshape(k, -1)

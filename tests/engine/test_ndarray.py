@@ -1,0 +1,151 @@
+"""NdArray: the data container's rules (dtype, views, lazy fill, copies) and imperative arithmetic."""
+
+import numpy as np
+import pytest
+
+import nnabla as nn
+import nnabla.functions as F
+
+
+def test_new_ndarray_is_float32_of_its_shape():
+    a = nn.NdArray((2, 3))
+    assert a.shape == (2, 3)
+    assert a.dtype == np.float32
+    assert a.data.dtype == np.float32
+    assert a.size == 6 and a.ndim == 2
+
+
+def test_int_shape_means_one_dimension():
+    assert nn.NdArray(4).shape == (4,)
+
+
+def test_from_numpy_array_copies_and_keeps_dtype():
+    src = np.arange(6).reshape(2, 3)
+    a = nn.NdArray.from_numpy_array(src)
+    assert a.dtype == src.dtype
+    src[0, 0] = 100
+    assert a.data[0, 0] == 0
+
+
+def test_data_is_a_view_that_writes_through():
+    a = nn.NdArray((2, 2))
+    a.data[0, 1] = 5.0
+    view = a.data
+    view[1, 0] = 7.0
+    np.testing.assert_array_equal(a.data, [[0, 5], [7, 0]])
+
+
+def test_assigning_data_adopts_the_assigned_dtype():
+    a = nn.NdArray((3,))
+    a.data = np.array([1.0, 2.0, 3.0], np.float64)
+    assert a.dtype == np.float64
+    a.data = np.array([1, 2, 3], np.int32)
+    assert a.dtype == np.int32
+
+
+def test_assigning_a_scalar_fills_every_element():
+    a = nn.NdArray((2, 3))
+    a.data = 2.5
+    np.testing.assert_array_equal(a.data, np.full((2, 3), 2.5))
+
+
+def test_assigning_data_of_a_wrong_shape_raises_with_both_shapes():
+    a = nn.NdArray((2, 3))
+    with pytest.raises(ValueError, match=r"\(4,\).*\(2, 3\)"):
+        a.data = np.zeros(4)
+
+
+def test_fill_and_zero_are_lazy_until_read():
+    a = nn.NdArray((2, 2))
+    a.fill(3.0)
+    assert not a.zeroing()
+    np.testing.assert_array_equal(a.data, np.full((2, 2), 3.0))
+    a.zero()
+    assert a.zeroing()
+    np.testing.assert_array_equal(a.data, np.zeros((2, 2)))
+
+
+def test_fill_keeps_existing_views_valid():
+    a = nn.NdArray.from_numpy_array(np.ones((2, 2), np.float32))
+    view = a.data
+    a.fill(4.0)
+    a.data  # noqa: B018 - reading carries out the fill
+    np.testing.assert_array_equal(view, np.full((2, 2), 4.0))
+
+
+def test_cast_converts_and_returns_numpy():
+    a = nn.NdArray.from_numpy_array(np.array([1.5, 2.5], np.float32))
+    out = a.cast(np.int32)
+    assert a.dtype == np.int32
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_array_equal(out, [1, 2])
+
+
+def test_copy_from_copies_values_and_keeps_own_dtype():
+    a = nn.NdArray((2,))
+    b = nn.NdArray.from_numpy_array(np.array([1, 2], np.int64))
+    a.copy_from(b)
+    assert a.dtype == np.float32
+    np.testing.assert_array_equal(a.data, [1, 2])
+    b.data[0] = 9
+    assert a.data[0] == 1
+
+
+def test_copy_from_rejects_other_shapes():
+    with pytest.raises(ValueError, match="shape"):
+        nn.NdArray((2,)).copy_from(nn.NdArray((3,)))
+
+
+def test_clear_releases_the_buffer():
+    a = nn.NdArray.from_numpy_array(np.ones(3, np.float32))
+    a.clear()
+    assert not a._is_allocated()
+    np.testing.assert_array_equal(a.data, np.zeros(3))
+
+
+def test_arithmetic_runs_at_once_and_returns_ndarrays():
+    a = nn.NdArray.from_numpy_array(np.array([1.0, 2.0], np.float32))
+    b = nn.NdArray.from_numpy_array(np.array([3.0, 5.0], np.float32))
+    results = {
+        "a + b": (a + b, [4, 7]),
+        "a - b": (a - b, [-2, -3]),
+        "a * b": (a * b, [3, 10]),
+        "b / a": (b / a, [3, 2.5]),
+        "a ** 2": (a**2, [1, 4]),
+        "1 - a": (1 - a, [0, -1]),
+        "2 / a": (2 / a, [2, 1]),
+        "-a": (-a, [-1, -2]),
+    }
+    for text, (got, expected) in results.items():
+        assert isinstance(got, nn.NdArray), text
+        np.testing.assert_allclose(got.data, expected, err_msg=text)
+
+
+def test_in_place_operators_write_into_the_same_ndarray():
+    a = nn.NdArray.from_numpy_array(np.arange(4, dtype=np.float32))
+    original = a
+    view = a.data
+    a += 1
+    a *= 2
+    a -= 1
+    a /= 2
+    assert a is original
+    np.testing.assert_allclose(view, (np.arange(4) + 1) * 2 / 2 - 0.5)
+
+
+def test_tutorial_int_input_gives_float_output():
+    # NNabla's Python API tutorial: xi = arange(4) as int, yi = F.relu(xi - 1)
+    xi = nn.NdArray.from_numpy_array(np.arange(4).reshape(2, 2))
+    yi = F.relu(xi - 1)
+    assert isinstance(yi, nn.NdArray)
+    assert yi.dtype == np.float32
+    np.testing.assert_array_equal(yi.data, [[0, 0], [1, 2]])
+    np.testing.assert_array_equal(xi.data, [[0, 1], [2, 3]])
+
+
+def test_tutorial_copy_from_and_in_place_increment():
+    xi = nn.NdArray.from_numpy_array(np.arange(4).reshape(2, 2))
+    xi.copy_from(xi + 1)
+    assert np.all(xi.data == np.arange(4).reshape(2, 2) + 1)
+    xi += 1
+    assert np.all(xi.data == np.arange(4).reshape(2, 2) + 2)
