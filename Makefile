@@ -28,6 +28,7 @@ test: lint test-unit test-notebooks
 bench: install
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_overhead.py
+	$(BIN)/python benchmarks/bench_kit.py
 
 lab: install
 	@echo "Starting JupyterLab on tutorials/ (open the URL printed below)"

@@ -1,20 +1,22 @@
 """nnabla-nb's Jupyter kit: graphs, arrays, parameters and training progress shown inline.
 
 ``%load_ext nnabla_nb`` (or ``nnabla_nb.enable()``) gives Variables, NdArrays, Functions, parameter dicts and
-solvers a rich display and adds the ``%nnabla`` magic; ``nnabla_nb.graph(y)`` draws a computation graph.
+solvers a rich display and adds the ``%nnabla`` magic; ``nnabla_nb.graph(y)`` draws a computation graph;
+``progress``, ``params``, ``grads`` and ``backward_steps`` are widgets with static fallbacks (``widgets/``).
 """
 
 from __future__ import annotations
 
 from .graph import GraphModel, build
 from .view import GraphView, graph
-from .widgets import grads, params, progress
+from .widgets import backward_steps, grads, params, progress, set_widget_mode
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GraphModel",
     "GraphView",
+    "backward_steps",
     "build",
     "disable",
     "enable",
@@ -22,6 +24,7 @@ __all__ = [
     "graph",
     "params",
     "progress",
+    "set_widget_mode",
     "__version__",
 ]
 

@@ -2,7 +2,8 @@
 solvers get an HTML form (inline styles, data-URI pictures) and a text form without memory addresses.
 
 ``enable()`` registers IPython formatters, ``disable()`` removes them (``%load_ext`` / ``%unload_ext nnabla_nb``).
-Display reads values (``v.d``, ``v.g``) and public attributes only; it never changes a value, a flag or a graph.
+Display reads values (``v.d``, ``graph.read_grad``) and public attributes only; it never changes a value, a flag
+or a graph.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import nnabla as nn
 from nnabla.function import Function
 from nnabla.solvers import Solver
 
-from .graph import Stats, array_stats
+from .graph import Stats, array_stats, read_grad
 from .render.common import num, shape
 from .render.escape import escape, printable
 from .render.png import data_uri, heatmap_png, histogram_png
@@ -74,7 +75,7 @@ def _parent_name(v) -> str:
 def _array_parts(v, is_variable: bool):
     data = v.d if is_variable else v.data
     dstats = array_stats(data)
-    gstats = array_stats(v.g) if is_variable and v.need_grad else None
+    gstats = array_stats(read_grad(v)) if is_variable and v.need_grad else None
     return data, dstats, gstats
 
 

@@ -51,6 +51,19 @@ def array_stats(a: np.ndarray) -> Stats:
     return Stats(float(f.min()), float(f.mean()), float(f.max()), float(f.std()), nan, inf, int(a.size))
 
 
+def read_grad(v) -> np.ndarray:
+    """``v.g`` without side effects on the engine.
+
+    A gradient that ``solver.zero_grad()`` zeroed lazily reads as zeros here without being materialized:
+    materializing it (as ``v.g`` does) would mark it as written, and ``solver.update()`` would then update a
+    parameter that received no gradient. The result may share memory with the gradient: copy to keep it.
+    """
+    nd = v.grad
+    if nd.zeroing():
+        return np.zeros(nd.shape, nd.dtype)
+    return nd.data
+
+
 def grad_flags(s: Stats, exploding: float = EXPLODING_GRAD) -> tuple:
     """Warnings read from gradient statistics: 'nan', 'inf', 'zero' (all exactly zero), 'exploding'."""
     flags = []
@@ -88,6 +101,7 @@ class Node:
     grad_flags: tuple = ()
     heatmap: str | None = None  # PNG data-URI of small 1-D/2-D parameter values
     members: int = 0  # group / truncated: how many nodes it stands for
+    highlight: str | None = None  # backward_steps: 'current' (the function of this step) or 'reached' (has a grad)
 
 
 @dataclass(frozen=True)
@@ -165,11 +179,13 @@ def build(
     params=None,
     exploding: float = EXPLODING_GRAD,
     heatmaps: bool = True,
+    ids: dict | None = None,
 ) -> GraphModel:
     """The graph leading to Variable ``root`` as a GraphModel.
 
     ``params`` (default ``nn.get_parameters(grad_only=False)``) names parameters; they are recognized by
-    identity. ``values``/``grads`` add statistics of data/gradients (reading them, as ``v.d``/``v.g`` do).
+    identity. ``values``/``grads`` add statistics of data/gradients (read with ``v.d`` and ``read_grad``).
+    ``ids``, when given, is filled with ``id(variable or function) -> node id`` (valid while the graph lives).
     """
     if params is None:
         params = nn.get_parameters(grad_only=False)
@@ -178,7 +194,7 @@ def build(
     root.visit(functions.append)
 
     # id() is used only as a lookup key during this walk; node ids come from traversal order.
-    ids: dict = {}
+    index: dict = {}
     keep = []  # hold objects so their id() cannot be reused mid-walk
     nodes: list = []
     edges: list = []
@@ -186,11 +202,11 @@ def build(
 
     def variable_node(v) -> str:
         key = id(v)
-        if key in ids:
-            return ids[key]
+        if key in index:
+            return index[key]
         keep.append(v)
         nid = f"n{len(nodes)}"
-        ids[key] = nid
+        index[key] = nid
         pname = param_names.get(key)
         kind = "parameter" if pname is not None else "variable"
         scope = _scope_of(pname) if pname else ""
@@ -206,7 +222,7 @@ def build(
 
                 heatmap = heatmap_data_uri(data, max_side=48)
         if grads and v.need_grad:
-            grad_stats = array_stats(v.g)
+            grad_stats = array_stats(read_grad(v))
             flags = grad_flags(grad_stats, exploding)
         nodes.append(
             Node(
@@ -234,7 +250,7 @@ def build(
         fscope = pscopes.pop() if len(pscopes) == 1 else ""
         fid = f"n{len(nodes)}"
         keep.append(f)
-        ids[id(f)] = fid
+        index[id(f)] = fid
         info = f.info
         nodes.append(
             Node(
@@ -255,6 +271,8 @@ def build(
             if o is not None:
                 edges.append(Edge(fid, variable_node(o)))
     root_id = variable_node(root)
+    if ids is not None:
+        ids.update(index)
     return GraphModel(nodes=nodes, edges=edges, scopes=scopes, root=root_id, values=values, grads=grads)
 
 

@@ -104,7 +104,7 @@ def _graph(args, user_ns):
         var,
         values=args.values,
         grads=args.grads,
-        collapse_scopes=args.collapse,
+        collapse_scopes=True if args.collapse else "auto",
         max_nodes=args.max_nodes or DEFAULT_MAX_NODES,
     )
 

@@ -25,6 +25,10 @@ STYLE = {
     "truncated": {"shape": "note", "style": "filled,dashed", "fillcolor": "#f4f4f4", "color": "#888888"},
 }
 FLAGGED = {"color": "#c62828", "penwidth": "2.5"}
+HIGHLIGHT = {  # backward_steps: the function of the step, and the variables that hold a gradient so far
+    "current": {"fillcolor": "#ffd54f", "color": "#e65100", "penwidth": "2.5"},
+    "reached": {"fillcolor": "#d7f0d2", "color": "#2f7d32"},
+}
 
 
 def _stats_line(prefix: str, s) -> str:
@@ -80,6 +84,8 @@ def to_dot(model: GraphModel) -> graphviz.Digraph:
         )
     for n in model.nodes:
         attrs = dict(STYLE[n.kind])
+        if n.highlight in HIGHLIGHT:
+            attrs.update(HIGHLIGHT[n.highlight])
         if n.grad_flags:
             attrs.update(FLAGGED)
         if n.id == model.root:

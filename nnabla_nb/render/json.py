@@ -44,6 +44,8 @@ def node_json(n: Node) -> dict:
         out["stats"] = {"data": _stats(n.data_stats), "grad": _stats(n.grad_stats)}
     if n.heatmap is not None:
         out["heatmap"] = n.heatmap
+    if n.highlight is not None:
+        out["highlight"] = n.highlight
     if n.kind in ("group", "truncated"):
         out["members"] = n.members
     return out

@@ -1,46 +1,354 @@
-"""progress(): throttled in-place redraws and a final static frame; params()/grads() tables."""
+"""Widgets through a dummy comm (no browser), their static fallbacks, and the rule that they change no number."""
+
+import io
+import itertools
 
 import numpy as np
+import pytest
+import traitlets
 
 import nnabla as nn
 import nnabla.functions as F
 import nnabla.parametric_functions as PF
+import nnabla.solvers as S
 import nnabla_nb
-from nnabla_nb.widgets import Progress
+from nnabla import _state
+from nnabla.monitor import Monitor, MonitorSeries
+from nnabla_nb.widgets import (
+    BackwardSteps,
+    GradsView,
+    ParamsTree,
+    Progress,
+    grad_rows,
+    has_widget_frontend,
+    record_backward,
+    set_widget_mode,
+)
+from nnabla_nb.widgets.frontend import PLACEHOLDER
+
+
+class DummyComm:
+    """Stands in for a kernel comm: records what ipywidgets would send to the frontend."""
+
+    kernel = "a kernel"  # ipywidgets only sends when the comm has a kernel
+    ids = itertools.count()
+
+    def __init__(self, log, *args, **kwargs):
+        self.comm_id = f"dummy-{next(self.ids)}"
+        self.log = log
+
+    def open(self, *args, **kwargs):
+        pass
+
+    def on_msg(self, *args, **kwargs):
+        pass
+
+    def on_close(self, *args, **kwargs):
+        pass
+
+    def close(self, *args, **kwargs):
+        pass
+
+    def send(self, data=None, metadata=None, buffers=None):
+        self.log.append(data)
+
+
+@pytest.fixture
+def comm_log(monkeypatch):
+    import ipywidgets.comm
+
+    log = []
+    monkeypatch.setattr(ipywidgets.comm, "create_comm", lambda *a, **k: DummyComm(log, *a, **k))
+    return log
 
 
 class FakeDisplay:
+    """IPython's display(obj, display_id=True) and handle.update(obj), recorded."""
+
     def __init__(self):
-        self.frames = []
+        self.calls = []  # ("display" | "update", obj)
 
     def __call__(self, obj, display_id=None):
-        self.frames.append(obj)
+        self.calls.append(("display", obj))
         return self
 
     def update(self, obj):
-        self.frames.append(obj)
+        self.calls.append(("update", obj))
 
 
-def test_progress_is_throttled_and_ends_static():
-    t = [0.0]
+class Clock:
+    def __init__(self, step=0.0):
+        self.t, self.step = 0.0, step
+
+    def __call__(self):
+        self.t += self.step
+        return self.t
+
+
+# -- progress -------------------------------------------------------------------------------------
+def test_progress_widget_messages_are_throttled(comm_log):
     disp = FakeDisplay()
-    p = Progress(1000, max_fps=10, clock=lambda: t[0], display=disp)
-    for i in p:
-        t[0] += 0.001  # 1000 steps in one second
+    clock = Clock()
+    p = Progress(range(10000), max_fps=10, widget=True, clock=clock, display=disp)
+    for i in p:  # 10,000 steps of 1 ms: 10 s of training
+        clock.t += 0.001
         p.log(loss=1.0 / (i + 1))
-    assert p.redraws <= 12  # ~10 per second plus the final frame
-    final = disp.frames[-1]._repr_mimebundle_()
-    assert final["text/plain"].startswith("[" + "#" * 30 + "] 1000/1000  loss 0.001")
-    assert "data:image/png;base64," in final["text/html"] and "<script" not in final["text/html"]
+    assert p.elapsed == pytest.approx(10.0, rel=0.05)
+    assert p.redraws <= 10 * 10 + 2  # at most 10 a second, plus the first
+    updates = [m for m in comm_log if m and m.get("method") == "update"]
+    assert len(updates) <= 3 * p.redraws  # bar, status line, curves: one message each at most
+    assert p.widget.value == 10000 and p.widget.status.startswith("[" + "#" * 30 + "] 10000/10000")
+    # the live widget gives way to a placeholder, and a final static output follows
+    assert disp.calls[0] == ("display", PLACEHOLDER) and disp.calls[-2] == ("update", PLACEHOLDER)
+    kind, final = disp.calls[-1]
+    assert kind == "display" and "data:image/png;base64," in final.html and "it/s" not in final.text
 
 
-def test_params_and_grads_tables():
+def test_progress_real_clock_fast_loop(comm_log):
+    p = Progress(range(10000), widget=True, display=FakeDisplay())
+    for i in p:
+        p.log(loss=float(i))
+    assert p.redraws < 20 and len(comm_log) < 80  # a fast loop: a handful of frames, not one per step
+
+
+def test_progress_static_fallback_is_deterministic():
+    def run():
+        disp = FakeDisplay()
+        p = Progress(range(500), widget=False, clock=Clock(0.01), display=disp, metrics=("loss", "acc"))
+        for i in p:
+            p.log(loss=np.float32(1.0 / (i + 1)), acc=i / 500)
+        return disp.calls, p
+
+    calls, p = run()
+    kinds = [k for k, _ in calls]
+    assert kinds[0] == "display" and kinds[-1] == "display" and set(kinds[1:-1]) == {"update"}
+    assert calls[0][1] is PLACEHOLDER and calls[-2][1] is PLACEHOLDER  # what nbval and nbconvert both see
+    live = calls[1][1]
+    assert "it/s" in live.text or live.text.startswith("[")
+    assert any("ETA" in obj.text for _, obj in calls[2:-2])
+    final = calls[-1][1]
+    assert final.text.startswith("[" + "#" * 30 + "] 500/500  done  loss 0.002  acc 0.998")
+    assert "ETA" not in final.html and "<script" not in final.html and final.html.count("<img") == 1
+    assert run()[0][-1][1].html == final.html and len(p.history["loss"]) == 500
+
+
+def test_progress_terminal_and_manual_update():
+    buf = io.StringIO()
+    with Progress(total=3, widget=False, clock=Clock(1.0), stream=buf) as p:
+        for _ in range(3):
+            p.update()
+            p.log(loss=2.0)
+    out = buf.getvalue()
+    assert out.startswith("\r[") and out.endswith("3/3  done  loss 2\n  loss: 2 -> 2, 3 values\n")
+    with pytest.raises(ValueError):
+        Progress(range(3), max_fps=0)
+
+
+def test_progress_monitor_companion(tmp_path):
+    p = Progress(range(100), widget=False, display=FakeDisplay(), clock=Clock(0.001))
+    series = p.monitor_series("loss", interval=10)
+    mon = Monitor(str(tmp_path))
+    watched = p.watch(MonitorSeries("err", mon, interval=20, verbose=False))
+    for i in p:
+        series.add(i, float(i))
+        watched.add(i, 1.0)
+    assert list(p.series["loss"].steps) == list(range(9, 100, 10))  # MonitorSeries logs at index 9, 19, ...
+    assert p.history["loss"][1] == pytest.approx(np.mean(np.arange(10, 20)))
+    assert len(p.history["err"]) == 5 and (tmp_path / "err.series.txt").read_text().startswith("19 1\n39 1")
+
+
+# -- detection ------------------------------------------------------------------------------------
+def test_widget_mode_detection(monkeypatch):
+    assert has_widget_frontend() is False  # pytest: no kernel, no frontend
+    set_widget_mode(True)
+    try:
+        assert has_widget_frontend() is True
+    finally:
+        set_widget_mode(None)
+    # a kernel whose frontend's widget manager opened (and closed) the control comm
+    import ipywidgets
+
+    from nnabla_nb.widgets import frontend
+
+    monkeypatch.setattr(frontend, "in_kernel", lambda: True)
+    assert has_widget_frontend() is False
+    monkeypatch.setattr(ipywidgets.Widget, "_control_comm", object())
+    assert has_widget_frontend() is True
+    monkeypatch.setenv("NNABLA_NB_WIDGETS", "0")
+    assert has_widget_frontend() is False
+    monkeypatch.setenv("NNABLA_NB_WIDGETS", "1")
+    assert has_widget_frontend() is True
+    with pytest.raises(ValueError):
+        set_widget_mode("yes")
+
+
+# -- params ---------------------------------------------------------------------------------------
+def test_params_tree_widget(comm_log, mlp):
+    x, label, loss = mlp
+    x.d = np.linspace(-1, 1, 200).reshape(100, 2)
+    loss.forward()
+    loss.backward()
+    tree = ParamsTree()
+    assert tree.names[:2] == ["fc0/affine/W", "fc0/affine/b"] and tree.selected == "fc0/affine/W"
+    tree._buttons["fc2/affine/b"].click()
+    assert tree.selected == "fc2/affine/b" and "fc2/affine/b" in tree._detail.value
+    assert tree._detail.value.count("<img") == 2  # data and grad
+    with pytest.raises(traitlets.TraitError):
+        tree.select("nope")
+    PF.affine(x, 3, name="extra")
+    tree._refresh_button.click()
+    assert "extra/affine/W" in tree.names
+    tree.scope = "fc1"
+    assert tree.names == ["fc1/affine/W", "fc1/affine/b"] and tree.selected == "fc1/affine/W"
+    bundle = tree._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle and "<details>" in bundle["text/html"]
+    assert len(comm_log) > 0
+
+
+def test_params_static_tree(mlp):
+    static = nnabla_nb.params(widget=False)
+    assert static.text.splitlines()[:4] == [
+        "10 parameters, 101 values",
+        "  fc0/",
+        "    affine/",
+        static.text.split("\n")[3],
+    ]
+    assert static.text.splitlines()[3].startswith("      W (2, 4) mean")
+    assert static.html.count("<details>") == 5 * 2 + 10 and "<script" not in static.html
+    assert nnabla_nb.params("missing", widget=False).text == "no parameters under 'missing'"
+
+
+# -- grads ----------------------------------------------------------------------------------------
+def _train(loss, x, label, steps, solver):
+    rng = np.random.RandomState(0)
+    for _ in range(steps):
+        x.d = rng.uniform(-1, 1, x.shape)
+        label.d = np.sqrt((x.d**2).sum(1, keepdims=True))
+        loss.forward()
+        solver.zero_grad()
+        loss.backward()
+        solver.update()
+
+
+def test_grad_rows_and_flags():
     nn.clear_parameters()
     x = nn.Variable.from_numpy_array(np.ones((2, 3)))
     y = F.sum(PF.affine(x, 2, name="fc"))
     y.forward()
     y.backward()
-    assert nnabla_nb.params()._repr_mimebundle_()["text/plain"].startswith("2 parameters")
-    g = nnabla_nb.grads()._repr_mimebundle_()
-    assert "fc/affine/W" in g["text/plain"] and "ok" in g["text/html"]
+    rows = {r.name: r for r in grad_rows()}
+    w = nn.get_parameters()["fc/affine/W"]
+    assert rows["fc/affine/W"].norm == pytest.approx(np.sqrt(6 * 4.0)) and rows["fc/affine/W"].flags == ()
+    assert rows["fc/affine/W"].ratio == pytest.approx(rows["fc/affine/W"].norm / np.linalg.norm(w.d))
+    assert rows["fc/affine/b"].ratio == float("inf")  # b starts at 0
+    w.g = 1e-12
+    w.grad.data[0, 0] = 1e5
+    assert grad_rows()[0].flags == ("exploding",)
+    w.g = 1e-12
+    assert grad_rows()[0].flags == ("vanishing",)
+    w.grad.zero()
+    assert grad_rows()[0].flags == ("zero",) and w.grad.zeroing()  # reading kept the lazy zero
+    w.g = np.nan
+    assert grad_rows()[0].flags == ("nan",)
     nn.clear_parameters()
+
+
+def test_grads_follow_changes_no_number(comm_log, mlp):
+    x, label, loss = mlp
+    start = {k: v.d.copy() for k, v in nn.get_parameters().items()}
+
+    def trained(follow):
+        for k, v in nn.get_parameters().items():
+            v.d = start[k]
+        solver = S.Adam(0.01)
+        solver.set_parameters(nn.get_parameters())
+        view = GradsView(follow=follow, max_fps=1e6)
+        _train(loss, x, label, 5, solver)
+        view.stop()
+        assert not _state.function_post_hooks and not _state.solver_pre_hooks
+        return view, {k: v.d.copy() for k, v in nn.get_parameters().items()}
+
+    quiet, expected = trained(False)
+    view, got = trained(True)
+    assert all(np.array_equal(expected[k], got[k]) for k in expected)
+    assert quiet.refreshes == 1 and view.refreshes >= 5  # one per training step (unthrottled here)
+    assert "fc0/affine/W" in view._table.value and "<img" in view._table.value
+    bundle = view._repr_mimebundle_()
+    assert bundle["text/plain"].startswith("gradients of 10 parameters")
+
+
+def test_grads_table_follow_live_output(mlp):
+    x, label, loss = mlp
+    solver = S.Sgd(0.1)
+    solver.set_parameters(nn.get_parameters())
+    disp = FakeDisplay()
+    g = nnabla_nb.widgets.GradsTable(follow=True, display=disp)
+    with g:
+        _train(loss, x, label, 3, solver)
+    kinds = [k for k, _ in disp.calls]
+    assert kinds[0] == "display" and disp.calls[-2] == ("update", PLACEHOLDER) and kinds[-1] == "display"
+    assert disp.calls[-1][1].text.startswith("gradients of 10 parameters") and not g.follow
+
+
+def test_reading_lazily_zeroed_grads_keeps_solver_decisions(mlp):
+    x, label, loss = mlp
+    solver = S.Adam(0.01)
+    solver.set_parameters(nn.get_parameters())
+    before = {k: v.d.copy() for k, v in nn.get_parameters().items()}
+    solver.zero_grad()
+    nnabla_nb.grads(widget=False)._repr_mimebundle_()
+    nnabla_nb.graph(loss, grads=True)._repr_mimebundle_()
+    solver.update()  # no backward since zero_grad: nothing may move
+    assert all(np.array_equal(before[k], v.d) for k, v in nn.get_parameters().items())
+
+
+# -- backward_steps -------------------------------------------------------------------------------
+def test_record_backward_restores_everything(mlp):
+    x, label, loss = mlp
+    x.d = np.linspace(-1, 1, 200).reshape(100, 2)
+    label.d = 0.5
+    loss.forward()
+    loss.backward()  # grads of a first pass, left accumulated
+    params = nn.get_parameters()
+    params["fc/affine/b"].grad.zero()
+    before = {k: (v.grad.zeroing(), v.g.copy() if not v.grad.zeroing() else None) for k, v in params.items()}
+    rec = record_backward(loss)
+    assert len(rec.steps) == 12 and [s.type for s in rec.steps[1:4]] == ["ReduceMean", "SquaredError", "Affine"]
+    for k, v in params.items():
+        zeroing, g = before[k]
+        assert v.grad.zeroing() == zeroing and (zeroing or np.array_equal(v.g, g))
+    # the last step holds exactly one backward pass's parameter gradients
+    for v in params.values():
+        v.grad.zero()
+    loss.backward()
+    last = rec.grads_at(len(rec.steps) - 1)
+    w = next(n.id for n in rec.model.nodes if n.name == "fc0/affine/W")
+    assert np.allclose(last[w], params["fc0/affine/W"].g)
+    assert rec.model_at(0).node(rec.model.root).highlight == "reached"
+    assert sum(n.highlight == "current" for n in rec.model_at(3).nodes) == 1
+
+
+def test_backward_steps_widget_and_static(comm_log, mlp):
+    x, label, loss = mlp
+    loss.forward()
+    rec = record_backward(loss)
+    w = BackwardSteps(rec)
+    assert w.steps == 11 and w.step == 11
+    w._slider.value = 2
+    assert w.step == 2 and "step 2/11: SquaredError backward" in w._view.value
+    with pytest.raises(traitlets.TraitError):
+        w.step = 12
+    with pytest.raises(traitlets.TraitError):
+        w.steps = 3  # read-only
+    static = nnabla_nb.backward_steps(loss, widget=False)
+    bundle = static._repr_mimebundle_()
+    assert bundle["text/plain"].startswith("backward in 11 steps")
+    assert bundle["text/html"].count("<details>") == 11 and "<script" not in bundle["text/html"]
+    assert nnabla_nb.backward_steps(loss, widget=False).html == bundle["text/html"]  # deterministic
+    import json
+
+    from nnabla_nb.render import to_json
+
+    doc = to_json(rec.model_at(5))
+    assert {"current", "reached"} <= {n.get("highlight") for n in doc["nodes"]}
+    json.dumps(doc, allow_nan=False)

@@ -1,0 +1,391 @@
+"""``nnabla_nb.progress``: live training progress (count, rate, ETA, metric curves) that leaves a static picture.
+
+    for i in (p := nnabla_nb.progress(range(2000))):
+        ...
+        p.log(loss=loss.d)
+
+Redraws are throttled to ``max_fps`` (10 a second) whatever the loop's rate; between redraws an iteration costs
+one clock read. With a widget frontend the progress is a ``ProgressWidget``; without one (nbconvert, nbval) one
+output is updated in place; in a terminal one line is rewritten. When the loop ends, the live output gives way to
+a final static output (text and HTML with a PNG of the curves) holding no time or rate, so a saved notebook is
+deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import ipywidgets
+import numpy as np
+import traitlets
+
+from ..render.common import num
+from ..render.escape import escape
+from ..render.png import curves_png, data_uri
+from .frontend import LiveOutput, Static, use_widget
+
+BOX = "font-family:monospace;font-size:12px;line-height:1.45"
+BAR_WIDTH = 30  # characters of the text bar
+LIVE_POINTS = 2048  # live curves plot at most this many points per metric (the final picture plots all)
+
+
+class Series:
+    """One metric's values and the iterations they were logged at, in growing numpy buffers."""
+
+    __slots__ = ("x", "y", "n")
+
+    def __init__(self):
+        self.x = np.empty(256, np.int64)
+        self.y = np.empty(256, np.float64)
+        self.n = 0
+
+    def append(self, x: int, y: float) -> None:
+        if self.n == len(self.y):
+            self.x = np.concatenate([self.x, np.empty_like(self.x)])
+            self.y = np.concatenate([self.y, np.empty_like(self.y)])
+        self.x[self.n] = x
+        self.y[self.n] = y
+        self.n += 1
+
+    @property
+    def values(self) -> np.ndarray:
+        return self.y[: self.n]
+
+    @property
+    def steps(self) -> np.ndarray:
+        return self.x[: self.n]
+
+
+class ProgressWidget(ipywidgets.VBox):
+    """The live view of a ``Progress``: a bar, a status line and a picture of the metric curves."""
+
+    value = traitlets.Int(0, help="iterations done").tag(sync=False)
+    total = traitlets.Int(None, allow_none=True, help="iterations expected; None when unknown").tag(sync=False)
+    status = traitlets.Unicode("", help="the status line: count, rate, ETA, latest metric values").tag(sync=False)
+    curves = traitlets.Bytes(b"", help="PNG of the metric curves (empty: no metric logged yet)").tag(sync=False)
+
+    def __init__(self, **kwargs):
+        self._bar = ipywidgets.IntProgress(value=0, min=0, max=1, layout={"width": "320px"})
+        self._label = ipywidgets.HTML()
+        self._image = ipywidgets.Image(format="png", layout={"display": "none"})
+        super().__init__(children=(self._bar, self._label, self._image), **kwargs)
+        self._sync_bar()
+
+    @traitlets.validate("value")
+    def _valid_value(self, proposal):
+        if proposal["value"] < 0:
+            raise traitlets.TraitError("value must be >= 0")
+        return proposal["value"]
+
+    @traitlets.validate("total")
+    def _valid_total(self, proposal):
+        if proposal["value"] is not None and proposal["value"] < 0:
+            raise traitlets.TraitError("total must be >= 0 or None")
+        return proposal["value"]
+
+    @traitlets.observe("value", "total")
+    def _sync_bar(self, change=None):
+        top = self.total if self.total else max(self.value, 1)
+        if self._bar.max != top:
+            self._bar.max = top
+        self._bar.value = min(self.value, top)
+
+    @traitlets.observe("status")
+    def _sync_status(self, change):
+        self._label.value = f'<span style="{BOX}">{escape(self.status)}</span>'
+
+    @traitlets.observe("curves")
+    def _sync_curves(self, change):
+        self._image.value = self.curves
+        self._image.layout.display = "" if self.curves else "none"
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = self.status
+        return bundle
+
+
+class Progress:
+    """Iterate like ``iterable`` (or count with ``update``); ``log(name=value)`` records metrics to plot.
+
+    ``metrics`` names the curves to draw first (others appear as they are logged). ``widget``: True, False or
+    None (detect a widget frontend). ``clock``, ``display`` and ``stream`` are seams for tests.
+    """
+
+    def __init__(
+        self,
+        iterable=None,
+        total: int | None = None,
+        metrics=(),
+        max_fps: float = 10.0,
+        widget: bool | None = None,
+        clock=time.monotonic,
+        display=None,
+        stream=None,
+    ):
+        if isinstance(iterable, int):
+            iterable = range(iterable)
+        if total is None and iterable is not None and hasattr(iterable, "__len__"):
+            total = len(iterable)
+        if max_fps <= 0:
+            raise ValueError(f"progress: max_fps must be > 0, got {max_fps}")
+        self.iterable = iterable
+        self.total = total
+        self.min_interval = 1.0 / max_fps
+        self.clock = clock
+        self.n = 0
+        self.series: dict = {name: Series() for name in metrics}
+        self.redraws = 0
+        self._widget_mode = use_widget(widget)
+        self._display, self._stream = display, stream
+        self._live = None
+        self.widget: ProgressWidget | None = None
+        self._start = None
+        self._end = None
+        self._next = -math.inf
+        self._logged = 0  # metric values logged so far
+        self._drawn = -1  # ... and when the curves were last drawn
+        self._closed = False
+
+    # -- counting -----------------------------------------------------------------------------------
+    def __iter__(self):
+        if self.iterable is None:
+            raise TypeError("progress: no iterable given; call update() instead")
+        self._begin()
+        clock = self.clock
+        try:
+            for item in self.iterable:
+                yield item
+                self.n += 1
+                if clock() >= self._next:
+                    self._redraw()
+        finally:
+            self.close()
+
+    def __len__(self) -> int:
+        if self.total is None:
+            raise TypeError("progress: total unknown")
+        return self.total
+
+    def update(self, n: int = 1) -> None:
+        """Count ``n`` more iterations (for loops that do not iterate over the progress)."""
+        self._begin()
+        self.n += n
+        if self.clock() >= self._next:
+            self._redraw()
+
+    def __enter__(self) -> Progress:
+        self._begin()
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self.close()
+        return False
+
+    # -- metrics ------------------------------------------------------------------------------------
+    def log(self, **metrics) -> None:
+        """Record metric values at the current iteration: ``p.log(loss=loss.d, acc=acc)``."""
+        if self._start is None:
+            self._begin()
+        n, series = self.n, self.series
+        for name, value in metrics.items():  # record(), inlined: this runs once per training step
+            s = series.get(name)
+            if s is None:
+                s = series[name] = Series()
+            s.append(n, _scalar(value))
+        self._logged += len(metrics)
+        if self.clock() >= self._next:
+            self._redraw()
+
+    def record(self, name: str, step: int, value) -> None:
+        """Record ``value`` of metric ``name`` at iteration ``step`` (no redraw)."""
+        self._begin()
+        series = self.series.get(name)
+        if series is None:
+            series = self.series[name] = Series()
+        series.append(step, _scalar(value))
+        self._logged += 1
+
+    @property
+    def history(self) -> dict:
+        """Metric name -> numpy array of its logged values."""
+        return {name: s.values.copy() for name, s in self.series.items()}
+
+    def monitor_series(self, name: str, monitor=None, interval: int = 1, verbose: bool = False):
+        """An ``nnabla.monitor.MonitorSeries`` whose logged (interval-averaged) values are also drawn here."""
+        from nnabla.monitor import MonitorSeries
+
+        return self.watch(MonitorSeries(name, monitor, interval=interval, verbose=verbose))
+
+    def watch(self, series):
+        """Draw what an existing ``MonitorSeries`` logs: each averaged value it writes, at its index.
+
+        The series still writes its file and log lines as before; only its instance's ``add`` is wrapped.
+        """
+        original = series.add
+        progress = self
+
+        def add(index, value):
+            flushing = index - series.flush_at >= series.interval
+            mean = float(np.mean([_scalar(v) for v in series.buf] + [_scalar(value)])) if flushing else None
+            original(index, value)
+            if flushing:
+                progress.record(series.name, int(index), mean)
+                if progress.clock() >= progress._next:
+                    progress._redraw()
+
+        series.add = add
+        return series
+
+    # -- timing -------------------------------------------------------------------------------------
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the first iteration (until close)."""
+        if self._start is None:
+            return 0.0
+        return (self._end if self._end is not None else self.clock()) - self._start
+
+    @property
+    def rate(self) -> float:
+        """Iterations per second so far."""
+        t = self.elapsed
+        return self.n / t if t > 0 else 0.0
+
+    # -- drawing ------------------------------------------------------------------------------------
+    def _begin(self) -> None:
+        if self._start is not None:
+            return
+        self._start = self.clock()
+        self._live = LiveOutput(display=self._display, stream=self._stream)
+        if self._widget_mode:
+            self.widget = ProgressWidget(total=self.total)
+            self._live.show(self.widget)
+        self._redraw()
+
+    def _curves(self, points: int | None) -> bytes:
+        data = {}
+        for name, s in self.series.items():
+            v = s.values
+            if points is not None and len(v) > points:
+                v = v[:: -(-len(v) // points)]
+            data[name] = v
+        return curves_png(data) if any(len(v) for v in data.values()) else b""
+
+    def _metrics_line(self) -> str:
+        return "  ".join(f"{name} {num(float(s.values[-1]))}" for name, s in self.series.items() if s.n)
+
+    def status(self, final: bool = False) -> str:
+        """The status line: a text bar, the count, and (live only) the rate and the time left."""
+        n, total = self.n, self.total
+        if total:
+            frac = min(1.0, n / total)
+            head = f"[{'#' * int(frac * BAR_WIDTH):<{BAR_WIDTH}}] {n}/{total}"
+        else:
+            head = f"{n} it"
+        if final:
+            parts = [head, "done"]
+        else:
+            rate = self.rate
+            parts = [head, f"{rate:.3g} it/s" if rate else ""]
+            if total and rate:
+                parts.append("ETA " + _duration(max(0, total - n) / rate))
+        metrics = self._metrics_line()
+        return "  ".join(p for p in parts + [metrics] if p)
+
+    def frame(self, final: bool = False) -> Static:
+        """The output for the current state: live (with rate and ETA) or final (deterministic)."""
+        text = self.status(final)
+        total = self.total
+        frac = min(1.0, self.n / total) if total else (1.0 if final else 0.0)
+        bar = (
+            '<div style="width:320px;height:8px;background:#e6e6e6;border-radius:3px">'
+            f'<div style="width:{int(frac * 320)}px;height:8px;background:#2f7d32;border-radius:3px"></div></div>'
+        )
+        png = self._curves(None if final else LIVE_POINTS)
+        lines = []
+        if final:
+            for name, s in self.series.items():
+                if s.n:
+                    v = s.values
+                    lines.append(
+                        f"{escape(name)}: {escape(num(float(v[0])))} &rarr; {escape(num(float(v[-1])))} "
+                        f"(min {escape(num(float(np.nanmin(v)) if np.isfinite(v).any() else math.nan))}, "
+                        f"{s.n} values)"
+                    )
+                    text += f"\n  {name}: {num(float(v[0]))} -> {num(float(v[-1]))}, {s.n} values"
+        legend = "".join(f"<div>{line}</div>" for line in lines)
+        img = f'<img src="{data_uri(png)}" alt="metric curves">' if png else ""
+        html = f'<div style="{BOX}">{bar}<div>{escape(self.status(final))}</div>{legend}{img}</div>'
+        return Static(text, html)
+
+    def _redraw(self) -> None:
+        self.redraws += 1
+        self._next = self.clock() + self.min_interval
+        if self.widget is not None:
+            w = self.widget
+            w.value = self.n
+            w.status = self.status()
+            if self._logged != self._drawn:
+                self._drawn = self._logged
+                w.curves = self._curves(LIVE_POINTS)
+            return
+        self._live.show(self.frame())
+
+    def close(self) -> None:
+        """End the live output and display the final static one (once; later calls do nothing)."""
+        if self._closed:
+            return
+        self._begin()
+        self._closed = True
+        self._end = self.clock()
+        if self.widget is not None:  # its last state, though the final output below replaces its view
+            self.widget.value, self.widget.status = self.n, self.status(final=True)
+        self._live.finish(self.frame(final=True))
+        if self.widget is not None:
+            self.widget.close()  # its view was replaced by the final output: free the comms
+
+    def _ipython_display_(self) -> None:
+        """Displaying a Progress shows its final frame (e.g. ``p`` as the last line of a later cell)."""
+        from IPython.display import display
+
+        display(self.frame(final=True))
+
+
+def _scalar(value) -> float:
+    if type(value) is float or isinstance(value, (int, np.generic)):
+        return float(value)
+    if type(value) is np.ndarray and value.ndim == 0:  # loss.d
+        return float(value)
+    if hasattr(value, "d"):  # a Variable
+        value = value.d
+    elif hasattr(value, "data") and not isinstance(value, np.ndarray):  # an NdArray
+        value = value.data
+    a = np.asarray(value, dtype=np.float64)
+    return float(a) if a.ndim == 0 else float(a.mean())
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def progress(
+    iterable=None,
+    total: int | None = None,
+    metrics=(),
+    max_fps: float = 10.0,
+    widget: bool | None = None,
+) -> Progress:
+    """Live progress of a loop: ``for i in (p := nnabla_nb.progress(range(n))): ...; p.log(loss=loss.d)``.
+
+    ``iterable`` (or an int: ``range(n)``) is iterated; without one, call ``p.update()`` per step and
+    ``p.close()`` at the end (or use ``with``). ``metrics`` orders the curves; ``p.monitor_series(name)`` or
+    ``p.watch(series)`` draws what an ``nnabla.monitor.MonitorSeries`` logs. Redraws: at most ``max_fps`` a
+    second. ``widget``: None detects a widget frontend.
+    """
+    return Progress(iterable, total=total, metrics=metrics, max_fps=max_fps, widget=widget)
