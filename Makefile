@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-unit test-notebooks lint lab bench clean
+.PHONY: install extension test test-unit test-notebooks test-extension lint lab bench wheel clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The JupyterLab extension, prebuilt (needs node/npm only here), then installed into .venv's share/jupyter.
+extension: install
+	$(MAKE) -C labextension build VENV=$(abspath $(VENV))
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/jupyter labextension list 2>&1 | grep nnabla-nb
 
 lint: install
 	$(BIN)/ruff check .
@@ -23,16 +29,25 @@ test-unit: install
 test-notebooks: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval tutorials --nbval-sanitize-with tutorials/sanitize.cfg
 
-test: lint test-unit test-notebooks
+# TypeScript unit tests, then JupyterLab + Debian Chromium (installed by labextension/scripts if missing)
+test-extension: extension
+	$(MAKE) -C labextension test VENV=$(abspath $(VENV))
+
+test: lint test-unit test-notebooks test-extension
+
+# A wheel carrying the prebuilt extension: pip install of it is all a user needs.
+wheel: extension
+	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .
 
 bench: install
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_overhead.py
 	$(BIN)/python benchmarks/bench_kit.py
 
-lab: install
+lab: extension
 	@echo "Starting JupyterLab on tutorials/ (open the URL printed below)"
 	$(BIN)/jupyter lab --notebook-dir=tutorials --no-browser --ip=127.0.0.1
 
 clean:
 	rm -rf $(VENV) build dist
+	$(MAKE) -C labextension clean

@@ -1,0 +1,138 @@
+/** The details pane of one node: what it is, where it comes from, its statistics and picture. */
+
+import { IVisibleNode } from './fold';
+import { formatNumber, formatShape, IGraphDoc, IGraphNode, IStats } from './schema';
+
+function h(tag: string, text?: string, cls?: string): HTMLElement {
+  const el = document.createElement(tag);
+  if (text !== undefined) {
+    el.textContent = text;
+  }
+  if (cls) {
+    el.className = cls;
+  }
+  return el;
+}
+
+function table(rows: [string, string][]): HTMLTableElement {
+  const t = document.createElement('table');
+  for (const [k, v] of rows) {
+    const tr = t.insertRow();
+    tr.dataset.field = k;
+    tr.appendChild(h('th', k));
+    tr.appendChild(h('td', v));
+  }
+  return t;
+}
+
+function describe(n: IGraphNode): string {
+  if (n.kind === 'function') {
+    return n.type ?? n.label;
+  }
+  const name = n.name || n.label || n.id;
+  return `${name} ${formatShape(n.shape)}`.trim();
+}
+
+function argRows(args: Record<string, unknown>): [string, string][] {
+  return Object.entries(args).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+}
+
+function statsTable(data: IStats | null, grad: IStats | null): HTMLTableElement {
+  const t = document.createElement('table');
+  t.className = 'jp-NNablaGraph-stats';
+  const head = t.createTHead().insertRow();
+  for (const c of ['', 'data', 'grad']) {
+    head.appendChild(h('th', c));
+  }
+  const body = t.createTBody();
+  for (const k of ['min', 'mean', 'max', 'std', 'nan', 'inf', 'size'] as (keyof IStats)[]) {
+    const tr = body.insertRow();
+    tr.dataset.field = k;
+    tr.appendChild(h('th', k));
+    for (const s of [data, grad]) {
+      tr.appendChild(h('td', s ? (k === 'nan' || k === 'inf' || k === 'size' ? String(s[k]) : formatNumber(s[k])) : ''));
+    }
+  }
+  return t;
+}
+
+/** Fill `pane` with the details of visible node `v`. `onUnfold` expands a folded scope. */
+export function renderDetails(
+  pane: HTMLElement,
+  doc: IGraphDoc,
+  v: IVisibleNode,
+  onUnfold: (scope: string) => void
+): void {
+  pane.replaceChildren();
+  const byId = new Map(doc.nodes.map(n => [n.id, n]));
+  if (v.group) {
+    pane.appendChild(h('h3', v.group.scope));
+    pane.appendChild(
+      table([
+        ['kind', 'folded scope'],
+        ['members', String(v.group.members.length)],
+        ['functions', v.group.summary || '-'],
+        ['grad flags', v.group.gradFlags.join(', ') || '-']
+      ])
+    );
+    const button = h('button', 'Unfold', 'jp-NNablaGraph-button');
+    button.addEventListener('click', () => onUnfold(v.group!.scope));
+    pane.appendChild(button);
+    return;
+  }
+  const n = v.node!;
+  pane.appendChild(h('h3', n.kind === 'function' ? n.type ?? n.label : n.name || n.label || (n.id === doc.root ? 'output' : n.id)));
+  const rows: [string, string][] = [
+    ['kind', n.kind],
+    ['id', n.id]
+  ];
+  if (n.kind === 'variable' || n.kind === 'parameter') {
+    rows.push(['shape', formatShape(n.shape)], ['dtype', n.dtype ?? ''], ['need_grad', String(n.need_grad)]);
+  }
+  if (n.scope) {
+    rows.push(['scope', n.scope]);
+  }
+  if (n.kind === 'group' || n.kind === 'truncated') {
+    rows.push(['members', String(n.members ?? 0)]);
+  }
+  if (n.grad_flags.length) {
+    rows.push(['grad flags', n.grad_flags.join(', ')]);
+  }
+  pane.appendChild(table(rows));
+
+  const preds = doc.edges.filter(e => e.target === n.id).map(e => byId.get(e.source)!).filter(Boolean);
+  const succs = doc.edges.filter(e => e.source === n.id).map(e => byId.get(e.target)!).filter(Boolean);
+  if (n.kind === 'function') {
+    if (Object.keys(n.args).length) {
+      pane.appendChild(h('h4', 'arguments'));
+      pane.appendChild(table(argRows(n.args)));
+    }
+    pane.appendChild(h('h4', 'inputs'));
+    pane.appendChild(table(preds.map((p, i) => [String(i), describe(p)])));
+    pane.appendChild(h('h4', 'outputs'));
+    pane.appendChild(table(succs.map((p, i) => [String(i), describe(p)])));
+  } else {
+    const parent = preds.find(p => p.kind === 'function');
+    if (parent) {
+      pane.appendChild(h('h4', 'parent function'));
+      pane.appendChild(table([['function', parent.type ?? parent.label], ...argRows(parent.args)]));
+    }
+    if (succs.length) {
+      pane.appendChild(h('h4', 'used by'));
+      pane.appendChild(table(succs.map((s, i) => [String(i), describe(s)])));
+    }
+  }
+  if (n.stats) {
+    pane.appendChild(h('h4', 'statistics'));
+    pane.appendChild(statsTable(n.stats.data, n.stats.grad));
+  }
+  // only a PNG data URI from the kernel becomes a picture; anything else is ignored
+  if (n.heatmap && /^data:image\/png;base64,[A-Za-z0-9+/=]+$/.test(n.heatmap)) {
+    pane.appendChild(h('h4', 'values'));
+    const img = document.createElement('img');
+    img.className = 'jp-NNablaGraph-heatmap';
+    img.alt = `values of ${n.name}`;
+    img.src = n.heatmap;
+    pane.appendChild(img);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The `application/vnd.nnabla.graph+json` document written by the kit (nnabla_nb/render/json.py).
+ * JSON has no NaN/Inf: the kit writes those statistics as the strings "nan", "inf", "-inf".
+ */
+
+export const MIME_TYPE = 'application/vnd.nnabla.graph+json';
+
+export type NodeKind = 'variable' | 'parameter' | 'function' | 'group' | 'truncated';
+export type JsonNumber = number | 'nan' | 'inf' | '-inf';
+
+export interface IStats {
+  min: JsonNumber;
+  mean: JsonNumber;
+  max: JsonNumber;
+  std: JsonNumber;
+  nan: number;
+  inf: number;
+  size: number;
+}
+
+export interface IGraphNode {
+  id: string;
+  kind: NodeKind;
+  label: string;
+  name: string;
+  shape: number[] | null;
+  dtype: string | null;
+  scope: string;
+  type: string | null;
+  args: Record<string, unknown>;
+  need_grad: boolean;
+  stats: { data: IStats | null; grad: IStats | null } | null;
+  grad_flags: string[];
+  /** PNG data-URI of a small 1-D/2-D parameter (only with values=True). */
+  heatmap?: string;
+  /** group / truncated: how many nodes it stands for. */
+  members?: number;
+  /** Only in backward-step frames: 'current' (this step's function) or 'reached' (holds a gradient). */
+  highlight?: string;
+}
+
+export interface IGraphDoc {
+  version: number;
+  root: string;
+  nodes: IGraphNode[];
+  edges: { source: string; target: string }[];
+  scopes: { name: string; nodes: string[] }[];
+  options: { values: boolean; grads: boolean };
+  hidden: number;
+}
+
+/** A kit statistic as a JS number (the strings become NaN / ±Infinity). */
+export function toNumber(x: JsonNumber | null | undefined): number {
+  if (typeof x === 'number') {
+    return x;
+  }
+  if (x === 'inf') {
+    return Infinity;
+  }
+  if (x === '-inf') {
+    return -Infinity;
+  }
+  return NaN;
+}
+
+/** Short, stable text for a number: 4 significant digits, nan/inf spelled out. */
+export function formatNumber(x: JsonNumber | null | undefined): string {
+  const v = toNumber(x);
+  if (Number.isNaN(v)) {
+    return 'nan';
+  }
+  if (!Number.isFinite(v)) {
+    return v > 0 ? 'inf' : '-inf';
+  }
+  if (v === 0 || (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5)) {
+    return String(Number(v.toPrecision(4)));
+  }
+  return v.toExponential(2);
+}
+
+export function formatShape(shape: number[] | null): string {
+  if (!shape) {
+    return '';
+  }
+  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+}
+
+/** Function arguments as one line `k=v, ...`, cut to `limit` characters. */
+export function formatArgs(args: Record<string, unknown>, limit = 40): string {
+  const text = Object.entries(args)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(', ');
+  return text.length > limit ? text.slice(0, limit - 1) + '\u2026' : text;
+}
+
+/** Light validation: enough to fail with a message instead of a stack trace. */
+export function checkDoc(data: unknown): IGraphDoc {
+  const doc = data as IGraphDoc;
+  if (!doc || !Array.isArray(doc.nodes) || !Array.isArray(doc.edges)) {
+    throw new Error('not an nnabla graph document (no nodes/edges)');
+  }
+  if (doc.version !== 1) {
+    throw new Error(`unsupported nnabla graph document version ${String(doc.version)}`);
+  }
+  return doc;
+}

@@ -1,0 +1,72 @@
+"""Write the browser tests' notebooks (run by start-lab.sh into the server's temporary root directory)."""
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
+KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+
+SMALL = [
+    """\
+import numpy as np
+import nnabla as nn
+import nnabla.functions as F
+import nnabla.parametric_functions as PF
+import nnabla_nb
+
+nn.clear_parameters()
+np.random.seed(0)
+x = nn.Variable.from_numpy_array(np.random.randn(2, 3).astype(np.float32))
+with nn.parameter_scope("net"):
+    with nn.parameter_scope("fc1"):
+        h = F.relu(PF.affine(x, 4))
+    with nn.parameter_scope("fc2"):
+        y = PF.affine(h, 2)
+loss = F.mean(y)
+loss.forward()
+loss.backward()
+nnabla_nb.graph(loss, values=True, grads=True)""",
+    """\
+# a parameter whose gradient is exactly zero: flagged in the view
+with nn.parameter_scope("dead"):
+    z = F.mul_scalar(PF.affine(x, 2), 0.0)
+out = F.sum(z)
+out.forward()
+out.backward()
+nnabla_nb.graph(out, grads=True)""",
+    """\
+from nnabla_nb import widgets
+for _ in widgets.progress(range(3), widget=True):
+    pass""",
+]
+
+LARGE = [
+    """\
+import nnabla as nn
+import nnabla.functions as F
+import nnabla.parametric_functions as PF
+import nnabla_nb
+
+nn.clear_parameters()
+h = nn.Variable((1, 8))
+for b in range(10):
+    with nn.parameter_scope(f"block{b}"):
+        for i in range(50):
+            with nn.parameter_scope(f"layer{i}"):
+                h = F.relu(PF.affine(h, 8))   # 10 x 50 x (Affine + ReLU) = 1,000 functions
+# the whole graph goes to the browser, which folds and unfolds scopes itself
+nnabla_nb.graph(h, collapse_scopes=False, max_nodes=None)""",
+]
+
+
+def write(path: Path, sources: list) -> None:
+    nb = new_notebook(cells=[new_code_cell(s) for s in sources], metadata=KERNEL)
+    nbformat.write(nb, path)
+
+
+if __name__ == "__main__":
+    root = Path(sys.argv[1])
+    write(root / "graph_small.ipynb", SMALL)
+    write(root / "graph_large.ipynb", LARGE)

@@ -1,0 +1,37 @@
+import { defineConfig } from '@playwright/test';
+
+const port = Number(process.env.LAB_PORT ?? 8899);
+
+/** Debian's Chromium (never a downloaded browser) against a JupyterLab started by start-lab.sh. */
+export default defineConfig({
+  testDir: './tests',
+  outputDir: './test-results',
+  timeout: 180_000,
+  expect: { timeout: 60_000 },
+  workers: 1,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    viewport: { width: 1400, height: 1000 },
+    acceptDownloads: true,
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run'
+      ]
+    }
+  },
+  webServer: {
+    command: 'bash start-lab.sh',
+    url: `http://127.0.0.1:${port}/lab`,
+    timeout: 120_000,
+    reuseExistingServer: false,
+    stdout: 'ignore',
+    stderr: 'pipe'
+  }
+});
