@@ -65,7 +65,10 @@ def read_grad(v) -> np.ndarray:
 
 
 def grad_flags(s: Stats, exploding: float = EXPLODING_GRAD) -> tuple:
-    """Warnings read from gradient statistics: 'nan', 'inf', 'zero' (all exactly zero), 'exploding'."""
+    """Warnings read from gradient statistics: 'nan', 'inf', 'zero' (all exactly zero), 'exploding'.
+
+    For a gradient computed by backward. An output's gradient is never computed: see ``output_grad``.
+    """
     flags = []
     if s.nan:
         flags.append("nan")
@@ -76,6 +79,26 @@ def grad_flags(s: Stats, exploding: float = EXPLODING_GRAD) -> tuple:
     if not math.isnan(s.max) and max(abs(s.min), abs(s.max)) > exploding:
         flags.append("exploding")
     return tuple(flags)
+
+
+GIVEN_GRAD_FLAGS = ("nan", "inf")  # the only flags an output's (user-given) gradient can carry
+
+
+def output_grad(g: np.ndarray) -> tuple:
+    """``(stats, flags)`` to show for the stored gradient of an output: a variable nothing in the graph consumes.
+
+    Backward never computes such a gradient: ``y.backward(grad)`` uses ``grad`` for that pass only (``y``'s own
+    gradient is left as it was), and an unused output of a function gets zeros ("counts as zero"). So what an
+    output holds is either nothing (it reads as zeros) or what the user put there (``y.g = ...``,
+    ``y.grad.fill(...)``, the seed of ``y.backward(grad=None)``). Rule: an all-zero gradient is not shown at all
+    (``(None, ())``: the public API cannot tell it from one never written); any other is shown as given, with
+    the flags 'nan' and 'inf' only, never 'zero', 'vanishing' or 'exploding', which judge how backward
+    propagated a gradient.
+    """
+    s = array_stats(g)
+    if s.size == 0 or (not s.nan and not s.inf and s.min == 0.0 and s.max == 0.0):
+        return None, ()
+    return s, tuple(f for f in grad_flags(s) if f in GIVEN_GRAD_FLAGS)
 
 
 @dataclass(frozen=True)
@@ -102,6 +125,7 @@ class Node:
     heatmap: str | None = None  # PNG data-URI of small 1-D/2-D parameter values
     members: int = 0  # group / truncated: how many nodes it stands for
     highlight: str | None = None  # backward_steps: 'current' (the function of this step) or 'reached' (has a grad)
+    grad_given: bool = False  # grad_stats is an output's gradient set by the user, not computed (``output_grad``)
 
 
 @dataclass(frozen=True)
@@ -134,12 +158,26 @@ class GraphModel:
     def view(self, collapse_scopes: bool | int = False, max_nodes: int | None = None) -> GraphModel:
         """The model as drawn: scopes collapsed into group nodes, then capped at ``max_nodes``."""
         model = self
-        if collapse_scopes is not False and collapse_scopes is not None:
-            threshold = 0 if collapse_scopes is True else int(collapse_scopes)
+        threshold = _collapse_threshold(collapse_scopes)
+        if threshold is not None:
             model = _collapse(model, threshold)
         if max_nodes is not None and len(model.nodes) > max_nodes:
             model = _truncate(model, max_nodes)
         return model
+
+    def collapsed_scopes(self, collapse_scopes: bool | int = False) -> list:
+        """The scopes that ``view(collapse_scopes=...)`` folds into group nodes, in first-seen order."""
+        threshold = _collapse_threshold(collapse_scopes)
+        if threshold is None:
+            return []
+        return [scope for scope, ids in self.scopes.items() if len(ids) > threshold]
+
+
+def _collapse_threshold(collapse_scopes: bool | int | None) -> int | None:
+    """Scopes with more nodes than this are collapsed (True: every scope); None: none is."""
+    if collapse_scopes is False or collapse_scopes is None:
+        return None
+    return 0 if collapse_scopes is True else int(collapse_scopes)
 
 
 def _dtype_name(v) -> str:
@@ -186,12 +224,14 @@ def build(
     ``params`` (default ``nn.get_parameters(grad_only=False)``) names parameters; they are recognized by
     identity. ``values``/``grads`` add statistics of data/gradients (read with ``v.d`` and ``read_grad``).
     ``ids``, when given, is filled with ``id(variable or function) -> node id`` (valid while the graph lives).
+    Outputs (variables no function of the graph consumes: the root, unused outputs) follow ``output_grad``.
     """
     if params is None:
         params = nn.get_parameters(grad_only=False)
     param_names = {id(v): name for name, v in params.items()}
     functions = []
     root.visit(functions.append)
+    consumed = {id(x) for f in functions for x in f.inputs}
 
     # id() is used only as a lookup key during this walk; node ids come from traversal order.
     index: dict = {}
@@ -213,6 +253,7 @@ def build(
         label = pname.rsplit("/", 1)[-1] if pname else (v.name or "")
         data_stats = grad_stats = None
         flags: tuple = ()
+        given = False
         heatmap = None
         if values:
             data = v.d
@@ -222,8 +263,12 @@ def build(
 
                 heatmap = heatmap_data_uri(data, max_side=48)
         if grads and v.need_grad:
-            grad_stats = array_stats(read_grad(v))
-            flags = grad_flags(grad_stats, exploding)
+            if key in consumed:
+                grad_stats = array_stats(read_grad(v))
+                flags = grad_flags(grad_stats, exploding)
+            else:
+                grad_stats, flags = output_grad(read_grad(v))
+                given = grad_stats is not None
         nodes.append(
             Node(
                 id=nid,
@@ -238,6 +283,7 @@ def build(
                 grad_stats=grad_stats,
                 grad_flags=flags,
                 heatmap=heatmap,
+                grad_given=given,
             )
         )
         if scope:

@@ -1,4 +1,10 @@
-"""``nnabla_nb.graph(y)``: a displayable picture of the graph leading to ``y``, in four forms at once."""
+"""``nnabla_nb.graph(y)``: a displayable picture of the graph leading to ``y``, in four forms at once.
+
+The static forms (SVG, HTML, text) are a picture: scopes collapsed and nodes capped by ``collapse_scopes`` /
+``max_nodes``, so a big network lays out in the kernel in well under a second. The JSON form is data for the
+JupyterLab renderer, which folds and unfolds scopes itself: it always carries the whole graph (up to
+``JSON_MAX_NODES``), with the static forms' choices alongside as ``static_view``.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +13,33 @@ from . import render
 
 DEFAULT_MAX_NODES = 400
 AUTO_COLLAPSE_NODES = 200  # collapse_scopes="auto": graphs with more nodes than this draw each scope as one node
+JSON_MAX_NODES = 20_000  # safety cap of the JSON form; beyond it the document ends in a 'truncated' node
 
 
 class GraphView:
-    """The graph of a Variable, shown by Jupyter as SVG-in-HTML, SVG, JSON and text (``_repr_mimebundle_``)."""
+    """The graph of a Variable, shown by Jupyter as SVG-in-HTML, SVG, JSON and text (``_repr_mimebundle_``).
+
+    ``full`` is the whole model, ``model`` the static forms' view of it (collapsed, capped) and
+    ``document_model`` what the JSON form carries: ``full`` capped at ``json_max_nodes`` only.
+    """
 
     def __init__(
-        self, model: _graph.GraphModel, collapse_scopes: bool | int | str = False, max_nodes: int | None = None
+        self,
+        model: _graph.GraphModel,
+        collapse_scopes: bool | int | str = False,
+        max_nodes: int | None = None,
+        json_max_nodes: int = JSON_MAX_NODES,
     ):
         self.full = model
         if collapse_scopes == "auto":
             collapse_scopes = len(model.nodes) > AUTO_COLLAPSE_NODES
         self.model = model.view(collapse_scopes=collapse_scopes, max_nodes=max_nodes)
+        self.document_model = model.view(max_nodes=json_max_nodes)
+        self.static_view = {
+            "collapsed": model.collapsed_scopes(collapse_scopes),
+            "max_nodes": max_nodes,
+            "hidden": self.model.hidden,
+        }
 
     @property
     def dot(self) -> str:
@@ -30,7 +51,7 @@ class GraphView:
 
     @property
     def json(self) -> dict:
-        return render.to_json(self.model)
+        return render.to_json(self.document_model, static_view=self.static_view)
 
     @property
     def text(self) -> str:
@@ -46,7 +67,7 @@ class GraphView:
             "text/plain": self.text,
             "text/html": render.to_html(self.model, svg),
             "image/svg+xml": svg,
-            render.MIME_TYPE: self.json,
+            render.MIME_TYPE: self.json,  # the whole graph: the extension folds it in the browser
         }
 
     def __repr__(self) -> str:
@@ -64,10 +85,11 @@ def graph(
     """The graph leading to Variable ``y``.
 
     ``values``/``grads`` print data/gradient statistics on the nodes (and flag zero, NaN, Inf and exploding
-    gradients); ``collapse_scopes`` (True, or a size: scopes with more nodes than that) draws each parameter
-    scope as one group node; the default "auto" does so for graphs of more than ``AUTO_COLLAPSE_NODES`` nodes,
-    so a 1,000-function network lays out in well under a second. ``max_nodes`` caps the drawing to the nodes
-    nearest ``y``.
+    gradients; an output's own gradient is shown only when the user set it, see ``graph.output_grad``).
+    ``collapse_scopes`` (True, or a size: scopes with more nodes than that) draws each parameter scope as one
+    group node; the default "auto" does so for graphs of more than ``AUTO_COLLAPSE_NODES`` nodes, so a
+    1,000-function network lays out in well under a second. ``max_nodes`` caps the drawing to the nodes nearest
+    ``y``. Both shape the static forms only; the JSON form for the JupyterLab extension keeps every node.
     """
     model = _graph.build(y, values=values, grads=grads, params=params)
     return GraphView(model, collapse_scopes=collapse_scopes, max_nodes=max_nodes)

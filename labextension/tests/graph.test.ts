@@ -9,6 +9,8 @@ import { nodeMatches, searchVisible } from '../src/graph/search';
 
 /** Two affine layers (net/fc1, net/fc2), ReLU between, mean loss; written by tests/fixtures/make_fixtures.py. */
 const mlp = checkDoc(JSON.parse(readFileSync(new URL('./fixtures/mlp.json', import.meta.url), 'utf8')));
+/** 3 blocks x 12 layers, default kit options: the kit folded its own picture but sends every node. */
+const blocks = checkDoc(JSON.parse(readFileSync(new URL('./fixtures/blocks.json', import.meta.url), 'utf8')));
 
 function node(id: string, extra: Partial<IGraphNode> = {}): IGraphNode {
   return {
@@ -112,6 +114,35 @@ describe('scopes and folding', () => {
       'y'
     );
     expect(visibleGraph(d, new Set(['s'])).nodes[0].group!.gradFlags).toEqual(['nan']);
+  });
+});
+
+describe('documents from the kit', () => {
+  it('hold the whole graph even where the kit folded its picture, and the browser folds it itself', () => {
+    expect(blocks.nodes).toHaveLength(217);
+    expect(blocks.nodes.some(n => n.kind === 'group' || n.kind === 'truncated')).toBe(false);
+    expect(blocks.hidden).toBe(0);
+    expect(blocks.static_view!.collapsed).toHaveLength(36); // the kit's picture folds every layer scope
+    expect(topScopes(blocks)).toEqual(['block0', 'block1', 'block2']);
+    const folded = visibleGraph(blocks, new Set(topScopes(blocks)));
+    const groups = folded.nodes.filter(v => v.group);
+    expect(groups.map(v => v.group!.scope)).toEqual(['block0', 'block1', 'block2']);
+    const members = groups.reduce((k, v) => k + v.group!.members.length, 0);
+    expect(members + folded.nodes.length - groups.length).toBe(217); // every node is in a group or shown
+    // unfolding one block shows its members: its 12 Affine functions come back, each in its layer's cluster
+    const one = visibleGraph(blocks, new Set(['block0', 'block2']));
+    const affines = one.nodes.filter(v => v.node?.type === 'Affine');
+    expect(affines.map(v => v.cluster)).toEqual([...Array(12).keys()].map(i => `block1/layer${i}/affine`));
+    expect(visibleGraph(blocks, new Set()).nodes).toHaveLength(217);
+  });
+
+  it("show no computed gradient on the output: backward never writes the root's own", () => {
+    const root = mlp.nodes.find(n => n.id === mlp.root)!;
+    expect(root.stats!.grad).toBeNull();
+    expect(root.grad_flags).toEqual([]);
+    const given = node('y', { stats: { data: null, grad: { min: 1, mean: 1, max: 1, std: 0, nan: 0, inf: 0, size: 1 } } });
+    const view = visibleGraph(doc([{ ...given, grad_given: true }], [], 'y'), new Set());
+    expect(nodeLines(view.nodes[0], true)).toContain('grad (given) 1 .. 1  mean 1');
   });
 });
 

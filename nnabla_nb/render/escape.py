@@ -11,6 +11,11 @@ def escape(text: object) -> str:
     return html.escape(printable(text), quote=True)
 
 
+def escape_lines(text: str) -> str:
+    """Multi-line ``text`` (say, for a ``<pre>``) with each line through ``escape``."""
+    return "\n".join(escape(line) for line in text.split("\n"))
+
+
 def printable(text: object) -> str:
     """``text`` on one line: control characters (newlines, escapes) shown as Python escapes."""
     s = str(text)

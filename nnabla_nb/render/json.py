@@ -46,14 +46,20 @@ def node_json(n: Node) -> dict:
         out["heatmap"] = n.heatmap
     if n.highlight is not None:
         out["highlight"] = n.highlight
+    if n.grad_given:
+        out["grad_given"] = True
     if n.kind in ("group", "truncated"):
         out["members"] = n.members
     return out
 
 
-def to_json(model: GraphModel) -> dict:
-    """The graph document as a JSON-ready dict (what a MIME bundle carries)."""
-    return {
+def to_json(model: GraphModel, static_view: dict | None = None) -> dict:
+    """The graph document as a JSON-ready dict (what a MIME bundle carries).
+
+    ``static_view`` (``GraphView`` passes it) describes the bundle's static forms: ``collapsed`` scopes,
+    ``max_nodes`` and how many nodes they leave out (``hidden``).
+    """
+    doc = {
         "version": SCHEMA_VERSION,
         "root": model.root,
         "nodes": [node_json(n) for n in model.nodes],
@@ -62,6 +68,9 @@ def to_json(model: GraphModel) -> dict:
         "options": {"values": model.values, "grads": model.grads},
         "hidden": model.hidden,
     }
+    if static_view is not None:
+        doc["static_view"] = static_view
+    return doc
 
 
 def dumps(model: GraphModel) -> str:

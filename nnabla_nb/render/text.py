@@ -38,7 +38,7 @@ def node_line(model: GraphModel, n, inputs: dict, outputs: dict) -> str:
     if n.data_stats is not None:
         line += f" | data {stats_line(n.data_stats)}"
     if n.grad_stats is not None:
-        line += f" | grad {stats_line(n.grad_stats)}"
+        line += f" | grad{' (given)' if n.grad_given else ''} {stats_line(n.grad_stats)}"
     if n.grad_flags:
         line += " !" + ",".join(n.grad_flags)
     return line

@@ -5,7 +5,8 @@ import numpy as np
 import nnabla as nn
 import nnabla.functions as F
 import nnabla.parametric_functions as PF
-from nnabla_nb.graph import array_stats, build, grad_flags
+from nnabla_nb.graph import array_stats, build, grad_flags, output_grad
+from nnabla_nb.render import to_json, to_text
 
 
 def test_mlp_counts(mlp):
@@ -62,6 +63,56 @@ def test_values_grads_and_flags(mlp):
     assert grad_flags(array_stats(np.zeros(3))) == ("zero",)
     assert grad_flags(array_stats(np.array([1.0, np.nan, np.inf]))) == ("nan", "inf")
     assert grad_flags(array_stats(np.array([1e6]))) == ("exploding",)
+
+
+def test_output_gradient_is_not_a_computed_gradient(mlp):
+    """backward() never writes the root's gradient: after loss.backward() the loss shows none and no 'zero' flag."""
+    x, label, loss = mlp
+    x.d = np.linspace(-1, 1, 200).reshape(100, 2)
+    label.d = 0.5
+    loss.forward()
+    loss.backward()
+    m = build(loss, grads=True)
+    root = m.node(m.root)
+    assert np.all(loss.g == 0)  # what NNabla leaves there
+    assert root.grad_stats is None and root.grad_flags == () and not root.grad_given
+    assert "zero" not in to_text(m).splitlines()[-1]
+    assert all("zero" not in n["grad_flags"] for n in to_json(m)["nodes"])  # the MLP's gradients are all live
+
+
+def test_output_gradient_set_by_the_user_is_shown_as_given(mlp):
+    x, label, loss = mlp
+    loss.forward()
+    loss.g = 2.0  # the seed of backward(grad=None)
+    loss.backward(grad=None)
+    m = build(loss, grads=True)
+    root = m.node(m.root)
+    assert root.grad_given and root.grad_stats.mean == 2.0 and root.grad_flags == ()
+    assert to_json(m)["nodes"][-1]["grad_given"] is True
+    assert "grad (given) min 2" in to_text(m).splitlines()[-1]
+    assert "grad_given" not in to_json(m)["nodes"][0]  # only outputs carry it
+    # a broken seed is still flagged, but only for what it is: nan/inf, never zero/vanishing/exploding
+    assert output_grad(np.array([np.nan, 1e6]))[1] == ("nan",)
+    assert output_grad(np.array([1e6]))[1] == ()
+    assert output_grad(np.zeros(3)) == (None, ())
+
+
+def test_unused_output_of_a_function_is_an_output_too():
+    x = nn.Variable.from_numpy_array(np.ones((2, 4), np.float32)).apply(need_grad=True)
+    used, unused = F.split(x, axis=0)
+    y = F.sum(used)
+    y.forward()
+    y.backward()
+    m = build(y, grads=True)
+    by_kind = {n.id: n for n in m.nodes}
+    split = next(n for n in m.nodes if n.type == "Split")
+    outs = [e.target for e in m.edges if e.source == split.id]
+    assert len(outs) == 2
+    # the engine wrote zeros on the unused output ("counts as zero"): not a gradient, not flagged
+    consumers = {e.source for e in m.edges}
+    (dangling,) = [o for o in outs if o not in consumers]
+    assert by_kind[dangling].grad_stats is None and by_kind[dangling].grad_flags == ()
+    assert by_kind["n0"].grad_flags == ()  # x: rows 1 and 0, computed
 
 
 def test_ten_thousand_chain():

@@ -50,7 +50,7 @@ def test_params_grads_backward_static_bundles(cells):
     assert steps["data"]["text/plain"].startswith(
         "backward in 5 steps (16 graph nodes)\n  step 0/5: the seed, grad of n15 = 1"
     )
-    assert steps["data"]["text/html"].count('src="data:image/svg+xml;base64,') == 6
+    assert steps["data"]["text/html"].count('src="data:image/svg+xml,%3Csvg ') == 6
     for out in (params, grads, steps):
         assert WIDGET_VIEW not in out["data"] and "<script" not in out["data"]["text/html"]
 

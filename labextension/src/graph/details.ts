@@ -37,11 +37,11 @@ function argRows(args: Record<string, unknown>): [string, string][] {
   return Object.entries(args).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
 }
 
-function statsTable(data: IStats | null, grad: IStats | null): HTMLTableElement {
+function statsTable(data: IStats | null, grad: IStats | null, gradGiven: boolean): HTMLTableElement {
   const t = document.createElement('table');
   t.className = 'jp-NNablaGraph-stats';
   const head = t.createTHead().insertRow();
-  for (const c of ['', 'data', 'grad']) {
+  for (const c of ['', 'data', gradGiven ? 'grad (given)' : 'grad']) {
     head.appendChild(h('th', c));
   }
   const body = t.createTBody();
@@ -124,7 +124,7 @@ export function renderDetails(
   }
   if (n.stats) {
     pane.appendChild(h('h4', 'statistics'));
-    pane.appendChild(statsTable(n.stats.data, n.stats.grad));
+    pane.appendChild(statsTable(n.stats.data, n.stats.grad, n.grad_given === true));
   }
   // only a PNG data URI from the kernel becomes a picture; anything else is ignored
   if (n.heatmap && /^data:image\/png;base64,[A-Za-z0-9+/=]+$/.test(n.heatmap)) {

@@ -44,7 +44,7 @@ export function nodeLines(v: IVisibleNode, isRoot: boolean): string[] {
     rows.push(statsLine('data', n.stats.data));
   }
   if (n.stats?.grad) {
-    rows.push(statsLine('grad', n.stats.grad));
+    rows.push(statsLine(n.grad_given ? 'grad (given)' : 'grad', n.stats.grad));
   }
   if (n.grad_flags.length) {
     rows.push('grad: ' + n.grad_flags.join(', '));

@@ -37,6 +37,17 @@ export interface IGraphNode {
   members?: number;
   /** Only in backward-step frames: 'current' (this step's function) or 'reached' (holds a gradient). */
   highlight?: string;
+  /** An output's gradient set by the user (backward never computes an output's gradient). */
+  grad_given?: boolean;
+}
+
+/** What the bundle's static forms (SVG, HTML, text) draw; the document itself always holds the whole graph. */
+export interface IStaticView {
+  /** Scopes the static picture draws as one group node. */
+  collapsed: string[];
+  max_nodes: number | null;
+  /** Nodes the static picture leaves out. */
+  hidden: number;
 }
 
 export interface IGraphDoc {
@@ -46,7 +57,10 @@ export interface IGraphDoc {
   edges: { source: string; target: string }[];
   scopes: { name: string; nodes: string[] }[];
   options: { values: boolean; grads: boolean };
+  /** Nodes this document leaves out (the kit's safety cap; then a 'truncated' node stands for them). */
   hidden: number;
+  /** Optional: not used by this renderer, which folds big graphs on its own (AUTO_FOLD_NODES). */
+  static_view?: IStaticView;
 }
 
 /** A kit statistic as a JS number (the strings become NaN / ±Infinity). */

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
 
@@ -56,8 +56,9 @@ for b in range(10):
         for i in range(50):
             with nn.parameter_scope(f"layer{i}"):
                 h = F.relu(PF.affine(h, 8))   # 10 x 50 x (Affine + ReLU) = 1,000 functions
-# the whole graph goes to the browser, which folds and unfolds scopes itself
-nnabla_nb.graph(h, collapse_scopes=False, max_nodes=None)""",
+# default options: the kit folds and caps its static picture, yet the whole graph goes to the browser,
+# which folds and unfolds scopes itself
+nnabla_nb.graph(h)""",
 ]
 
 
@@ -66,7 +67,19 @@ def write(path: Path, sources: list) -> None:
     nbformat.write(nb, path)
 
 
+def write_static(path: Path) -> None:
+    """A saved graph output holding only the static forms (what a frontend without the extension shows),
+    unsigned, so JupyterLab sanitizes its HTML: the picture must survive as a data-URI <img>."""
+    namespace: dict = {}
+    exec(SMALL[0].rsplit("\n", 1)[0], namespace)  # the small network, without its display line
+    bundle = namespace["nnabla_nb"].graph(namespace["loss"], values=True, grads=True)._repr_mimebundle_()
+    data = {k: bundle[k] for k in ("text/html", "text/plain")}
+    cell = new_code_cell("# the kit's HTML form alone", outputs=[new_output("display_data", data=data)])
+    nbformat.write(new_notebook(cells=[cell], metadata=KERNEL), path)
+
+
 if __name__ == "__main__":
     root = Path(sys.argv[1])
     write(root / "graph_small.ipynb", SMALL)
     write(root / "graph_large.ipynb", LARGE)
+    write_static(root / "graph_static.ipynb")

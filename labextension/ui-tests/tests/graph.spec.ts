@@ -140,6 +140,19 @@ test.describe('graph view (small network)', () => {
   });
 });
 
+test.describe("the kit's HTML form without the extension", () => {
+  test('shows the SVG picture (a data-URI <img>) in an untrusted notebook', async ({ page }) => {
+    await openNotebook(page, 'graph_static.ipynb', false);
+    const html = page.locator('.jp-RenderedHTMLCommon').first();
+    await expect(html).toContainText('nnabla graph: 4 functions');
+    const img = html.locator('img').first();
+    await expect(img).toHaveAttribute('src', /^data:image\/svg\+xml,/);
+    // the sanitizer kept it and the browser decoded it: a picture of the graph's size, not a broken image
+    await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth)).toBeGreaterThan(300);
+    await html.screenshot({ path: `${SHOTS}/static-html-untrusted.png` });
+  });
+});
+
 test.describe('graph view (1,000 functions)', () => {
   test('becomes interactive quickly, collapsed and expanded', async ({ page }) => {
     await openNotebook(page, 'graph_large.ipynb', true);
