@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _state
 from ._operators import OperatorMixin
 
 
@@ -60,7 +61,7 @@ class NdArray(OperatorMixin):
     assigning to ``.data`` copies, adopting the assigned array's dtype as NNabla does.
     """
 
-    __slots__ = ("_array", "_shape", "_dtype", "_fill", "__weakref__")
+    __slots__ = ("_array", "_shape", "_dtype", "_fill", "_watched", "__weakref__")
 
     def __init__(self, shape=()):
         if isinstance(shape, int):
@@ -69,6 +70,7 @@ class NdArray(OperatorMixin):
         self._dtype = np.float32
         self._array = None
         self._fill = None
+        self._watched = False  # a solver holds a view of the buffer: replacing it bumps param_version
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -87,6 +89,7 @@ class NdArray(OperatorMixin):
         a._dtype = np.float32
         a._array = None
         a._fill = None
+        a._watched = False
         return a
 
     @classmethod
@@ -97,6 +100,7 @@ class NdArray(OperatorMixin):
         a._dtype = arr.dtype.type
         a._array = arr
         a._fill = None
+        a._watched = False
         return a
 
     # -- engine access ------------------------------------------------------------------------
@@ -121,6 +125,8 @@ class NdArray(OperatorMixin):
         self._shape = arr.shape
         self._dtype = arr.dtype.type
         self._fill = None
+        if self._watched:
+            _state.param_version[0] += 1
 
     def _is_allocated(self) -> bool:
         return self._array is not None or self._fill is not None
@@ -136,6 +142,12 @@ class NdArray(OperatorMixin):
 
     @data.setter
     def data(self, value) -> None:
+        current = self._array
+        if type(value) is np.ndarray and current is not None and value.shape == self._shape and value.ndim:
+            if current.dtype == value.dtype:  # the common case, e.g. a new batch into an input Variable
+                current[...] = value  # in place, also over a pending fill: views of the buffer stay valid
+                self._fill = None
+                return
         if isinstance(value, NdArray):
             value = value._get()
         if isinstance(value, np.ndarray) and value.ndim > 0:
@@ -148,8 +160,9 @@ class NdArray(OperatorMixin):
                         f"to an NdArray of shape {self._shape}"
                     ) from None
             current = self._array
-            if self._fill is None and current is not None and current.dtype == value.dtype:
-                current[...] = value
+            if current is not None and current.dtype == value.dtype and current.shape == self._shape:
+                current[...] = value  # in place, also over a pending fill: views of the buffer stay valid
+                self._fill = None
             else:
                 self._set_array(np.array(value, copy=True))
             return
@@ -179,10 +192,14 @@ class NdArray(OperatorMixin):
     def fill(self, value) -> None:
         """Set every element to ``value`` when the data is next read (lazy)."""
         self._fill = value
+        if self._watched:
+            _state.param_version[0] += 1
 
     def zero(self) -> None:
         """Set every element to zero when the data is next read (lazy)."""
         self._fill = 0
+        if self._watched:
+            _state.param_version[0] += 1
 
     def zeroing(self) -> bool:
         return self._fill is not None and self._fill == 0
@@ -191,6 +208,8 @@ class NdArray(OperatorMixin):
         """Release the buffer; the next read allocates a fresh one."""
         self._array = None
         self._fill = None
+        if self._watched:
+            _state.param_version[0] += 1
 
     def copy_from(self, src: NdArray) -> None:
         """Copy ``src``'s values into this array, keeping this array's dtype where it has one."""

@@ -19,6 +19,8 @@ from ._array import NdArray
 from ._operators import OperatorMixin
 from .function import _Shaped
 
+_Unary = None  # _ops._base.Unary, bound when the first backward plan is made (the ops import this module)
+
 _ndarray = np.ndarray
 
 
@@ -87,6 +89,8 @@ class Variable(OperatorMixin):
     def _grad_nd(self) -> NdArray:
         g = self._grad
         if g is None or g._shape != self._data._shape:
+            if g is not None and g._watched:
+                _state.param_version[0] += 1
             g = self._grad = NdArray(self._data._shape)
         return g
 
@@ -99,6 +103,7 @@ class Variable(OperatorMixin):
         if isinstance(value, NdArray):
             if value.shape != self.shape:
                 raise ValueError(f"Variable.data: NdArray of shape {value.shape} given for a Variable of {self.shape}")
+            _replaced(self._data)
             self._data = value
         else:
             self._data.data = value
@@ -112,6 +117,7 @@ class Variable(OperatorMixin):
         if isinstance(value, NdArray):
             if value.shape != self.shape:
                 raise ValueError(f"Variable.grad: NdArray of shape {value.shape} given for a Variable of {self.shape}")
+            _replaced(self._grad)
             self._grad = value
         else:
             self._grad_nd().data = value
@@ -140,6 +146,7 @@ class Variable(OperatorMixin):
     def need_grad(self, value: bool):
         self._need_grad = bool(value)
         _state.graph_version[0] += 1  # which functions backward runs depends on it
+        _state.param_version[0] += 1  # and which parameters solvers update
 
     @property
     def persistent(self) -> bool:
@@ -203,6 +210,9 @@ class Variable(OperatorMixin):
         if not force and int(np.prod(shape, dtype=np.int64)) != self.size:
             raise ValueError(f"Variable.reset_shape: size of {shape} differs from {self.shape} (pass force=True)")
         dtype = self._data.dtype
+        _replaced(self._data)
+        _replaced(self._grad)
+        _state.graph_version[0] += 1  # backward plans hold the shapes of inputs whose data they do not read
         self._data = NdArray(shape)
         self._data._dtype = dtype
         self._grad = None
@@ -239,6 +249,7 @@ class Variable(OperatorMixin):
         """Take over ``var``'s parent and data: functions that consumed ``self`` now follow ``var``'s graph."""
         func = var._parent
         self._parent = func
+        _replaced(self._data)
         self._data = var._data
         if func is not None:
             func._outputs = tuple(weakref.ref(self) if r() is var else r for r in func._outputs)
@@ -281,30 +292,56 @@ class Variable(OperatorMixin):
     ) -> None:
         """Run every function leading to this variable, in topological order."""
         steps = _walk(self).forward_steps(self, clear_buffer, clear_no_need_grad)
-        pre = _hooks(_state.function_pre_hooks, function_pre_hook)
-        post = _hooks(_state.function_post_hooks, function_post_hook)
-        for func, inputs, outrefs, free in steps:
+        pre = post = ()
+        if function_pre_hook is not None or _state.function_pre_hooks:
+            pre = _hooks(_state.function_pre_hooks, function_pre_hook)
+        if function_post_hook is not None or _state.function_post_hooks:
+            post = _hooks(_state.function_post_hooks, function_post_hook)
+        # Function._compute_outputs, inlined where the class keeps it: this loop is the engine's hot path. The plan
+        # holds each function's bound compute, array module and dtype (reading them off functions of many classes
+        # at one place is slow), and NdArray methods are done by hand where that saves a call.
+        for func, kind, compute, xp, dt, dtd, inputs, out, outrefs, free in steps:
             if pre:
                 for h in pre:
                     h(func)
-            if not func._plain_forward:
-                ys = func._compute_outputs(inputs)
-            else:  # Function._compute_outputs, inlined: this loop is the engine's hot path
-                dt = func.dtype
-                xs = [x._data._get() for x in inputs]
-                for a in xs:
-                    if a.dtype.type is not dt:
-                        xs = func._cast(xs)
-                        break
-                ys = func.compute(func.xp, *xs)
-                if type(ys) is _ndarray and ys.dtype.type is dt:
-                    o = outrefs[0]()
-                    if o is not None:
-                        o._data._set_array(ys)
-                    ys = None
-                else:
+            if kind is _ONE:
+                d = inputs[0]._data
+                a = d._array
+                if a is None or d._fill is not None:
+                    a = d._get()
+                if a.dtype is not dtd and a.dtype.type is not dt:
+                    a = func._cast_input(a, 0)
+                ys = compute(xp, a)
+            elif kind is _MANY:
+                xs = []
+                cast = False
+                for x in inputs:
+                    d = x._data
+                    a = d._array
+                    if a is None or d._fill is not None:
+                        a = d._get()
+                    if a.dtype is not dtd and a.dtype.type is not dt:
+                        cast = True
+                    xs.append(a)
+                if cast:
+                    xs = func._cast(xs)
+                ys = compute(xp, *xs)
+            else:
+                ys = compute(inputs)
+            if type(ys) is _ndarray and (ys.dtype is dtd or ys.dtype.type is dt):
+                o = out if out is not None else outrefs[0]()
+                if o is not None:
+                    d = o._data
+                    if d._watched:
+                        d._set_array(ys)
+                    else:  # NdArray._set_array by hand
+                        d._array = ys
+                        d._shape = ys.shape
+                        d._dtype = dt
+                        d._fill = None
+            else:
+                if kind is not _GENERIC:
                     ys = func._as_outputs(ys)
-            if ys is not None:
                 for ref, y in zip(outrefs, ys):
                     o = ref()
                     if o is not None:
@@ -313,7 +350,11 @@ class Variable(OperatorMixin):
                 for h in post:
                     h(func)
             for v in free:
-                v._data.clear()
+                d = v._data
+                if d._watched:
+                    d.clear()
+                else:  # NdArray.clear by hand
+                    d._array = d._fill = None
 
     def backward(
         self, grad=1, clear_buffer=False, communicator_callbacks=None, function_pre_hook=None, function_post_hook=None
@@ -329,71 +370,170 @@ class Variable(OperatorMixin):
             self._grad = _initial_grad(grad, self._data._shape)
         else:
             self._grad_nd()
-        pre = _hooks(_state.function_pre_hooks, function_pre_hook)
-        post = _hooks(_state.function_post_hooks, function_post_hook)
+        pre = post = ()
+        if function_pre_hook is not None or _state.function_pre_hooks:
+            pre = _hooks(_state.function_pre_hooks, function_pre_hook)
+        if function_post_hook is not None or _state.function_post_hooks:
+            post = _hooks(_state.function_post_hooks, function_post_hook)
         try:
-            for func, inputs, outputs, outrefs, need, modes, unreached in steps:
-                if unreached:  # an output no gradient reached counts as zero
+            for (
+                func,
+                kind,
+                grad_of,
+                xp,
+                dt,
+                dtd,
+                inputs,
+                outputs,
+                need,
+                stores,
+                into,
+                stubs,
+                fetch,
+                uses_y,
+                cleared,
+                weak,
+            ) in steps:
+                if outputs is None:  # some output no gradient reached: it counts as zero
+                    outrefs, unreached = weak
                     outputs = [r() for r in outrefs]
                     for r in unreached:
                         o = r()
                         if o is not None:
                             o._grad_nd()._set_array(func.xp.zeros(o._data._shape, func.dtype))
+                    cleared = [o for o in outputs if o is not None and o is not self and not o._persistent]
                 if pre:
                     for h in pre:
                         h(func)
-                if not func._plain_backward:
-                    gxs = func._input_grads(inputs, outputs, need)
-                else:  # Function._input_grads, inlined
-                    uses = func.grad_uses
-                    if "x" in uses:
-                        dt = func.dtype
-                        xs = [x._data._get() for x in inputs]
-                        for a in xs:
-                            if a.dtype.type is not dt:
-                                xs = func._cast(xs)
-                                break
+                if kind is _GENERIC:
+                    gxs = grad_of(inputs, outputs, need)
+                else:  # Function._input_grads (or Unary.grad), inlined; NdArray._get by hand where it saves a call
+                    if stubs is None:  # backward reads the inputs' data
+                        xs = []
+                        cast = False
+                        for x in inputs:
+                            d = x._data
+                            a = d._array
+                            if a is None or d._fill is not None:
+                                a = d._get()
+                            if a.dtype is not dtd and a.dtype.type is not dt:
+                                cast = True
+                            xs.append(a)
+                        if cast:
+                            xs = func._cast(xs)
+                    elif fetch is None:
+                        xs = stubs
+                    else:  # some inputs' data: those a needed gradient depends on
+                        xs = list(stubs)
+                        for j, x in fetch:
+                            d = x._data
+                            a = d._array
+                            if a is None or d._fill is not None:
+                                a = d._get()
+                            xs[j] = a if a.dtype is dtd or a.dtype.type is dt else func._cast_input(a, j)
+                    if kind is _UNARY:
+                        o = outputs[0]
+                        ya = None
+                        if uses_y:
+                            d = o._data
+                            ya = d._array
+                            if ya is None or d._fill is not None:
+                                ya = d._get()
+                        g = o._grad
+                        gy = g._array
+                        if gy is None or g._fill is not None:
+                            gy = g._get()
+                        gxs = (grad_of(xp, xs[0], ya, gy),)
                     else:
-                        xs = [_Shaped(x._data._shape) for x in inputs]
-                    ys = [o._data._get() if o is not None else None for o in outputs] if "y" in uses else None
-                    if len(outputs) == 1:
-                        gys = [outputs[0]._grad._get()]
-                    else:
-                        gys = [o._grad._get() if o is not None and o._grad is not None else None for o in outputs]
-                    gxs = func.grad(func.xp, xs, ys, gys, need)
-                for x, mode, gx in zip(inputs, modes, gxs):
-                    if mode is _SKIP or gx is None:
-                        continue
-                    if mode is _ACCUMULATE_LEAF:
-                        gnd = x._grad_nd()
-                        arr = gnd._array
-                        if gnd._fill is not None:
-                            if gnd._fill == 0 and arr is not None and arr.shape == gnd._shape:
-                                arr[...] = gx  # adding to a pending zero is a copy (solvers zero grads lazily)
-                                gnd._fill = None
-                            else:
-                                arr = gnd._get()
-                                arr += gx
-                        elif arr is None:
-                            gnd._set_array(gx.copy())  # gx may be a view of another gradient
+                        ys = [o._data._get() if o is not None else None for o in outputs] if uses_y else None
+                        if len(outputs) == 1:
+                            g = outputs[0]._grad
+                            gy = g._array
+                            if gy is None or g._fill is not None:
+                                gy = g._get()
+                            gys = [gy]
                         else:
-                            arr += gx
-                    elif mode is _OVERWRITE:
-                        x._grad_nd()._set_array(gx)
+                            gys = [o._grad._get() if o is not None and o._grad is not None else None for o in outputs]
+                        if into is None:
+                            gxs = grad_of(xp, xs, ys, gys, need)
+                        else:  # offer the op the leaves' pending-zero gradient buffers to write into
+                            outs = [None] * len(inputs)
+                            for i, x in into:
+                                gnd = x._grad
+                                if gnd is not None and gnd._fill == 0:
+                                    arr = gnd._array
+                                    if arr is not None and arr.dtype is dtd:
+                                        outs[i] = arr
+                            gxs = grad_of(xp, xs, ys, gys, need, outs)
+                            for i, x in into:  # these leaves are left out of ``stores``
+                                gx = gxs[i]
+                                if gx is None:
+                                    continue
+                                if gx is outs[i]:  # written in place: no longer a pending zero
+                                    x._grad._fill = None
+                                else:
+                                    _accumulate_leaf(x, gx)
+                for i, x, mode in stores:
+                    gx = gxs[i]
+                    if gx is None:
+                        continue
+                    if mode is _OVERWRITE:
+                        gnd = x._grad
+                        if gnd is None or gnd._watched:
+                            x._grad_nd()._set_array(gx)
+                        else:  # NdArray._set_array by hand
+                            gnd._array = gx
+                            gnd._shape = gx.shape
+                            gnd._dtype = dt  # (read only once the buffer is released: the dtype to reallocate)
+                            gnd._fill = None
+                    elif mode is _ACCUMULATE_LEAF:
+                        _accumulate_leaf(x, gx)
                     else:
                         x._grad._set_array(x._grad._array + gx)
                 if post:
                     for h in post:
                         h(func)
                 if clear_buffer:
-                    for o in outputs:
-                        if o is not None and o is not self and not o._persistent:
-                            o._data.clear()
-                            if o._grad is not None:
-                                o._grad.clear()
+                    for o in cleared:
+                        d = o._data
+                        if d._watched:
+                            d.clear()
+                        else:  # NdArray.clear by hand: this runs for every output of every function
+                            d._array = d._fill = None
+                        d = o._grad
+                        if d is not None:
+                            if d._watched:
+                                d.clear()
+                            else:
+                                d._array = d._fill = None
         finally:
             if grad is not None:
                 self._grad = saved
+
+
+def _accumulate_leaf(x, gx) -> None:
+    """Add ``gx`` to a leaf's gradient, in place (a gradient that is lazily zero receives a copy)."""
+    gnd = x._grad
+    if gnd is None or gnd._shape != x._data._shape:
+        gnd = x._grad_nd()
+    arr = gnd._array  # when set, its shape is the NdArray's (every writer keeps it so)
+    if gnd._fill is None:
+        if arr is None:
+            gnd._set_array(gx.copy())  # gx may be a view of another gradient
+        else:
+            arr += gx
+    elif gnd._fill == 0 and arr is not None:
+        arr[...] = gx  # adding to a pending zero is a copy (solvers zero grads lazily)
+        gnd._fill = None
+    else:
+        arr = gnd._get()
+        arr += gx
+
+
+def _replaced(nd) -> None:
+    """Note that a Variable stops using ``nd``: solvers holding views of it must re-check."""
+    if nd is not None and nd._watched:
+        _state.param_version[0] += 1
 
 
 def _initial_grad(grad, shape) -> NdArray:
@@ -402,6 +542,8 @@ def _initial_grad(grad, shape) -> NdArray:
         return grad
     if isinstance(grad, np.ndarray) and grad.ndim:
         return NdArray._wrap(np.array(np.broadcast_to(grad, shape), np.float32))
+    if shape == () and type(grad) in (int, float):  # a loss: one call instead of two
+        return NdArray._wrap(np.array(grad, np.float32))
     arr = np.empty(shape, np.float32)
     arr.fill(grad)
     return NdArray._wrap(arr)
@@ -413,6 +555,47 @@ def _hooks(global_hooks: dict, local) -> tuple:
     hooks = tuple(global_hooks.values())
     return hooks + (local,) if local is not None else hooks
 
+
+# how forward computes a function's outputs
+_GENERIC = 0  # the class overrides _compute_outputs (or backward's _input_grads): call it
+_ONE = 1  # Function._compute_outputs, inlined, for a function of one input
+_MANY = 2  # likewise, for several inputs (or none)
+
+
+def _held_output(func, root):
+    """The output of a one-output function other than the root's: a later function of the graph takes it as input,
+    so the plan may hold it without keeping it alive any longer; None where forward goes through the weak reference."""
+    if len(func._outputs) != 1:
+        return None
+    o = func._outputs[0]()
+    return o if o is not root else None
+
+
+def _forward_step(func, root, free) -> tuple:
+    """What forward needs of one function, read once per graph version."""
+    if not func._plain_forward:
+        kind, compute = _GENERIC, func._compute_outputs
+    else:
+        kind, compute = (_ONE if len(func.inputs) == 1 else _MANY), func.compute
+    dt = func.dtype
+    dtd = np.dtype(dt) if dt is not None else None
+    return (
+        func,
+        kind,
+        compute,
+        func.xp,
+        dt,
+        dtd,
+        tuple(func.inputs),
+        _held_output(func, root),
+        func._outputs,
+        tuple(free),
+    )
+
+
+# how backward computes a function's input gradients
+_PLAIN = 1  # Function._input_grads, inlined
+_UNARY = 2  # one input and one output, Unary.grad: backward_unary is called directly
 
 # how backward stores an input's gradient
 _SKIP = 0  # the input needs no gradient
@@ -437,7 +620,7 @@ class _Walk:
         self._backward = None
 
     def forward_steps(self, root, clear_buffer, clear_no_need_grad) -> list:
-        key = (bool(clear_buffer), bool(clear_no_need_grad))
+        key = (clear_buffer is True or bool(clear_buffer), clear_no_need_grad is True or bool(clear_no_need_grad))
         steps = self._forward.get(key)
         if steps is None:
             order = self.order
@@ -445,9 +628,7 @@ class _Walk:
                 release = _release_plan(root, order, clear_no_need_grad and not clear_buffer)
             else:
                 release = [()] * len(order)
-            steps = self._forward[key] = [
-                (func, tuple(func.inputs), func._outputs, tuple(free)) for func, free in zip(order, release)
-            ]
+            steps = self._forward[key] = [_forward_step(func, root, free) for func, free in zip(order, release)]
         return steps
 
     def backward_steps(self, root) -> list:
@@ -500,6 +681,9 @@ def _backward_plan(root, order) -> list:
     A function runs when some input needs a gradient and some output's gradient was reached from ``root``;
     which variables are reached is decided by the graph alone, so it is worked out here once.
     """
+    global _Unary
+    if _Unary is None:
+        from ._ops._base import Unary as _Unary
     reached = {id(root)}
     steps = []
     for func in reversed(order):
@@ -525,7 +709,51 @@ def _backward_plan(root, order) -> list:
                 modes.append(_OVERWRITE)
                 reached.add(id(x))
         strong = None if unreached else tuple(outputs)
-        steps.append((func, inputs, strong, outrefs, need, tuple(modes), unreached))
+        if not func._plain_backward:
+            kind, grad_of = _GENERIC, func._input_grads
+        elif len(inputs) == 1 and len(outrefs) == 1 and type(func).grad is _Unary.grad:
+            kind, grad_of = _UNARY, func.backward_unary
+        else:
+            kind, grad_of = _PLAIN, func.grad
+        stores = tuple((i, x, mode) for i, (x, mode) in enumerate(zip(inputs, modes)) if mode is not _SKIP)
+        uses = func.grad_uses
+        # inputs whose data backward reads: all when "x" in grad_uses, narrowed by grad_depends_input_data to those
+        # a needed gradient depends on; the others get stand-ins with their shapes (a shape change bumps the version)
+        stubs = fetch = None
+        if "x" not in uses:
+            stubs = [_Shaped(x._data._shape) for x in inputs]
+        elif kind is not _GENERIC:
+            n = len(inputs)
+            reads = [any(need[i] and func.grad_depends_input_data(i, j) for i in range(n)) for j in range(n)]
+            if not all(reads):
+                stubs = [None if r else _Shaped(x._data._shape) for x, r in zip(inputs, reads)]
+                fetch = tuple((j, x) for j, x in enumerate(inputs) if reads[j])
+        # outputs whose buffers clear_buffer releases once the function's backward has run
+        cleared = () if unreached else tuple(o for o in outputs if o is not root and not o._persistent)
+        # leaves whose gradient the op may write straight into their buffers (each must appear once among the
+        # inputs, its gradient shaped as its data: only a change that bumps the version could break that later);
+        # backward stores their gradients itself, so they leave ``stores``
+        into = None
+        if kind is _PLAIN and func.grad_into:
+            into = (
+                tuple(
+                    (i, x)
+                    for i, x, mode in stores
+                    if mode is _ACCUMULATE_LEAF
+                    and inputs.count(x) == 1
+                    and (x._grad is None or x._grad._shape == x._data._shape)
+                )
+                or None
+            )
+            if into is not None:
+                stores = tuple(s for s in stores if (s[0], s[1]) not in into)
+        # the plan holds the bound method, array module and dtype (reading them off functions of many classes at
+        # one place in the loop is slow); the weak output references and the unreached ones go last, read only
+        # when some output was not reached (then ``strong`` is None)
+        steps.append(
+            (func, kind, grad_of, func.xp, func.dtype, np.dtype(func.dtype), inputs, strong, need, stores, into)
+            + (stubs, fetch, "y" in uses, cleared, (outrefs, unreached))
+        )
     return steps
 
 

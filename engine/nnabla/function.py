@@ -7,6 +7,7 @@ arguments with their defaults, and writes, once for numpy and cupy alike (``xp``
 - ``compute(xp, *xs)``: the forward pass on arrays, returning an array or a tuple of arrays;
 - ``grad(xp, xs, ys, gys, need)``: input gradients from output gradients (``None`` where not needed).
 ``grad_uses`` says which data backward reads ("x", "y", "xy" or ""), so buffer clearing can free the rest.
+An op with ``grad_into = True`` also takes ``outs`` in ``grad``: arrays it may write input gradients into.
 
 An instance is the graph node that ``v.parent`` returns; ``nnabla.function.Affine(ctx, base_axis=1)`` makes one,
 calling it on Variables links it into a graph, and ``setup``/``forward``/``backward`` run it on explicit
@@ -65,6 +66,9 @@ class Function:
     grad_uses = "x"  # what backward reads: "x" (inputs), "y" (outputs), "xy", "" (neither)
     differentiable = True  # False: outputs never need a gradient (comparisons, indices, random)
     keep_dtype: tuple = ()  # input indices kept in their own dtype (labels, indices, conditions)
+    # grad takes ``outs`` (an array or None per input) and may write an input's gradient into the array given,
+    # returning that array: the graph walk offers leaves' gradient buffers, saving a copy per parameter
+    grad_into = False
     n_outputs = 1
     stochastic = False
     _plain_forward = True  # the graph walk may inline _compute_outputs (False where a class overrides it)
@@ -151,7 +155,13 @@ class Function:
     def _cast(self, arrays):
         dt = self.dtype
         keep = self.keep_dtype
+        if not keep:
+            return [a if a.dtype.type is dt else a.astype(dt) for a in arrays]
         return [a if a.dtype.type is dt or i in keep else a.astype(dt) for i, a in enumerate(arrays)]
+
+    def _cast_input(self, a, i):
+        """Input ``i``'s array in the compute dtype, unless ``keep_dtype`` lists it."""
+        return a if a.dtype.type is self.dtype or i in self.keep_dtype else a.astype(self.dtype)
 
     def _as_outputs(self, ys):
         if type(ys) is not tuple:
@@ -307,7 +317,9 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None):
             o = outputs[k]
             if o.shape != s:
                 o.reset_shape(s, force=True)
-            o._need_grad = need_grad
+            if o._need_grad != need_grad:
+                o._need_grad = need_grad
+                _state.param_version[0] += 1
         else:
             o = Variable._new(s, need_grad)
         o._parent = func

@@ -77,6 +77,7 @@ def grad(outputs, inputs, grad_outputs=None, persistent_outputs=None, bind_grad_
             x._grad_nd().zero()
             x._need_grad = True
         _state.graph_version[0] += 1
+        _state.param_version[0] += 1
         for y, g in zip(outputs, grad_outputs):
             y.forward()
             y.backward(g)
@@ -90,6 +91,7 @@ def grad(outputs, inputs, grad_outputs=None, persistent_outputs=None, bind_grad_
             x._grad = g
             x._need_grad = ng
         _state.graph_version[0] += 1
+        _state.param_version[0] += 1
     return result
 
 

@@ -4,6 +4,8 @@
 a view), so ``update``, ``weight_decay`` and ``zero_grad`` are a few vectorized operations whatever the
 number of parameters. If a parameter's buffer is replaced behind the solver's back (``param.d = float64
 array``, ``param.data = NdArray``), the next call notices and rebuilds the flat buffers from the current values.
+Noticing costs nothing per parameter: the buffers a solver holds views of bump ``param_version`` whenever they
+are replaced, refilled or released (as does any need_grad change), and only then does a solver look closer.
 
 Rules and their float32 arithmetic follow NNabla's C++ solvers. As there, a parameter whose gradient is still
 lazily zero (``zero_grad()`` and no backward reached it) is skipped by ``update``, ``weight_decay`` and
@@ -12,6 +14,8 @@ lazily zero (``zero_grad()`` and no backward reached it) is skipped by ``update`
 
 from __future__ import annotations
 
+import math
+import operator
 import os
 import tempfile
 from collections import OrderedDict
@@ -23,6 +27,7 @@ from ._array import NdArray
 from ._variable import Variable
 from .logger import logger
 
+_fill_of = operator.attrgetter("_fill")  # an NdArray's pending fill, read in C over all parameters
 _T_MAX = 2**32 - 2  # NNabla keeps the step count in a uint32 and stops it just below the maximum
 _f32 = np.float32
 
@@ -55,6 +60,9 @@ class Solver:
         self._wd_rate = self._default_wd
         self._params: OrderedDict = OrderedDict()
         self._views = []  # (param, data view, grad view) per parameter
+        self._grads = []  # each parameter's grad NdArray (valid while ``_version`` is current)
+        self._version = -1  # param_version when every view was last seen intact
+        self._all_need_grad = True
         self._rebuild({})
 
     # -- parameters ---------------------------------------------------------------------------------
@@ -107,6 +115,7 @@ class Solver:
         self._flat_w = np.empty(total, np.float32)
         self._flat_g = np.empty(total, np.float32)
         self._views = []
+        self._grads = []
         for (name, v), start, end in zip(params, self._offsets[:-1], self._offsets[1:]):
             w = self._flat_w[start:end].reshape(v.shape)
             g = self._flat_g[start:end].reshape(v.shape)
@@ -118,43 +127,77 @@ class Solver:
             gnd._set_array(g)
             if zeroing:
                 gnd.zero()  # keep "untouched since zero_grad": update skips such parameters
+            v._data._watched = gnd._watched = True
             self._views.append((v, w, g))
+            self._grads.append(gnd)
         self._state = {s: np.zeros(total, np.float32) for s in self.state_names}
-        self._t = np.zeros(len(params), np.int64)
+        steps = np.zeros(len(params), np.int64)
         for i, (name, _) in enumerate(params):
             if name in keep:
                 t, arrays = keep[name]
-                self._t[i] = t
+                steps[i] = t
                 for s, a in arrays.items():
                     self._state[s][self._offsets[i] : self._offsets[i + 1]] = a.ravel()
+        self._set_steps(steps)
+        self._version = -1
+
+    def _set_steps(self, steps) -> None:
+        """Store the per-parameter step counts; while they are all equal they are kept as one int."""
+        self._t = steps
+        self._t_all = int(steps[0]) if len(steps) and (steps == steps[0]).all() else None
+
+    def _steps(self) -> np.ndarray:
+        """The step count of every parameter (an array the caller may modify and hand to ``_set_steps``)."""
+        if self._t_all is not None:
+            return np.full(len(self._views), self._t_all, np.int64)
+        return self._t.copy()
 
     def _per_param_states(self) -> dict:
         out = {}
+        steps = self._steps()
         for i, name in enumerate(self._params):
-            if i >= len(self._t):
+            if i >= len(steps):
                 break
             start, end = self._offsets[i], self._offsets[i + 1]
-            out[name] = (int(self._t[i]), {s: self._state[s][start:end].copy() for s in self.state_names})
+            out[name] = (int(steps[i]), {s: self._state[s][start:end].copy() for s in self.state_names})
         return out
 
     def _sync(self) -> None:
-        """Make sure every parameter still uses its views (carrying out lazy fills in place); rebuild if not."""
+        """Make sure every parameter still uses its views; O(1) unless some watched buffer or flag changed."""
+        if self._version != _state.param_version[0]:
+            self._resync()
+
+    def _resync(self) -> None:
+        """Check every parameter's buffers, carry out pending fills in place, and rebuild if a view was lost."""
         for v, w, g in self._views:
             d, gnd = v._data, v._grad
             if d._array is not w or gnd is None or gnd._array is not g:
                 self._rebuild(self._per_param_states())
-                return
-            if d._fill is not None:
-                d._get()
-            if gnd._fill is not None:
-                if gnd.zeroing():
-                    g[...] = 0  # the values read as zero; the flag stays so update can skip the parameter
-                else:
-                    gnd._get()
+                break
+        for v, w, g in self._views:
+            if v._data._fill is not None:
+                v._data._get()
+            gnd = v._grad
+            if gnd._fill is not None and not gnd.zeroing():
+                gnd._get()
+        # a lazily zero gradient keeps its flag (update skips the parameter); its values are zeroed on demand
+        self._all_need_grad = all(v._need_grad for v, _, _ in self._views)
+        self._version = _state.param_version[0]
 
-    def _touched(self) -> np.ndarray:
+    def _fills(self) -> list:
+        """Each gradient's pending fill after ``_sync``: None (written since zero_grad) or 0 (untouched)."""
+        return list(map(_fill_of, self._grads))
+
+    def _touched(self, fills=None) -> np.ndarray:
         """Per parameter: its gradient was written since the last zero_grad (NNabla skips the others)."""
-        return np.array([not v._grad.zeroing() for v, _, _ in self._views], bool)
+        fills = self._fills() if fills is None else fills
+        return np.array([f is None for f in fills], bool)
+
+    def _zero_untouched(self, fills) -> None:
+        """Give the flat gradient buffer zeros where a gradient is still lazily zero (its flag stays)."""
+        for (_, _, g), f in zip(self._views, fills):
+            if f is not None:
+                g[...] = 0
 
     def _elements(self, mask) -> np.ndarray:
         """Flat indices of the parameters selected by ``mask``."""
@@ -162,6 +205,8 @@ class Solver:
 
     def _hooks(self, count, pre, post) -> None:
         # NNabla runs the global and the given hooks once per parameter, each pre hook right before its post hook
+        if pre is None and post is None and not _state.solver_pre_hooks and not _state.solver_post_hooks:
+            return
         pres = list(_state.solver_pre_hooks.values()) + ([pre] if pre else [])
         posts = ([post] if post else []) + list(_state.solver_post_hooks.values())
         if not pres and not posts:
@@ -173,10 +218,10 @@ class Solver:
     # -- gradients ----------------------------------------------------------------------------------
     def zero_grad(self) -> None:
         """Set every registered parameter's gradient to zero (lazily, as NNabla's ``zero()``)."""
-        self._sync()
-        self._flat_g.fill(0)
-        for v, _, _ in self._views:
-            v._grad.zero()
+        if self._version != _state.param_version[0]:
+            self._resync()
+        for g in self._grads:
+            g._fill = 0  # directly: the solver's own zeroing must not count as a change behind its back
 
     def weight_decay(self, decay_rate: float, pre_hook=None, post_hook=None) -> None:
         """grad += decay_rate * data per parameter; in AdamW, SgdW and Lion, the decay of the next update."""
@@ -185,15 +230,18 @@ class Solver:
             return
         if decay_rate == 0:
             return
-        self._sync()
+        if self._version != _state.param_version[0]:
+            self._resync()
+        rate = _f32(decay_rate)
+        if 0 not in map(_fill_of, self._grads):  # every gradient written: the common case
+            if pre_hook is not None or post_hook is not None or _state.solver_pre_hooks or _state.solver_post_hooks:
+                self._hooks(len(self._grads), pre_hook, post_hook)
+            self._flat_g += rate * self._flat_w
+            return
         touched = self._touched()
         self._hooks(touched.sum(), pre_hook, post_hook)
-        rate = _f32(decay_rate)
-        if touched.all():
-            self._flat_g += rate * self._flat_w
-        else:
-            idx = self._elements(touched)
-            self._flat_g[idx] += rate * self._flat_w[idx]
+        idx = self._elements(touched)
+        self._flat_g[idx] += rate * self._flat_w[idx]
 
     def _segment_sums(self, values) -> np.ndarray:
         if not len(values):
@@ -207,7 +255,9 @@ class Solver:
         if clip_norm == 0:
             return
         self._sync()
-        self._hooks(self._touched().sum(), pre_hook, post_hook)
+        fills = self._fills()
+        self._zero_untouched(fills)
+        self._hooks(self._touched(fills).sum(), pre_hook, post_hook)
         clip = _f32(clip_norm)
         sums = self._segment_sums(self._flat_g * self._flat_g)
         clipped = (sums > 0) & (sums > clip * clip)
@@ -221,17 +271,19 @@ class Solver:
     def scale_grad(self, scale: float, pre_hook=None, post_hook=None) -> None:
         """grad *= scale for every parameter."""
         self._sync()
-        touched = self._touched()
+        fills = self._fills()
+        touched = self._touched(fills)
         self._hooks(touched.sum(), pre_hook, post_hook)
-        if touched.all():
+        if 0 not in fills:
             self._flat_g *= _f32(scale)
         else:
             self._flat_g[self._elements(touched)] *= _f32(scale)
 
     def _check(self, test, pre_hook, post_hook) -> bool:
         self._sync()
-        touched = self._touched()
-        self._hooks(touched.sum(), pre_hook, post_hook)
+        fills = self._fills()
+        self._zero_untouched(fills)
+        self._hooks(self._touched(fills).sum(), pre_hook, post_hook)
         return bool(test(self._flat_g).any())  # untouched gradients hold zeros, which pass every test
 
     def check_inf_grad(self, pre_hook=None, post_hook=None) -> bool:
@@ -249,25 +301,47 @@ class Solver:
     # -- update ---------------------------------------------------------------------------------------
     def update(self, update_pre_hook=None, update_post_hook=None) -> None:
         """Apply one step of the update rule to every parameter with need_grad whose gradient was written."""
-        self._sync()
-        active = self._touched() & np.array([v._need_grad for v, _, _ in self._views], bool)
-        self._hooks(active.sum(), update_pre_hook, update_post_hook)
-        if active.any():
-            self._t[active] = np.minimum(self._t[active] + 1, _T_MAX)
-            steps = self._t[active]
-            if active.all():
-                t = int(steps[0]) if (steps == steps[0]).all() else np.repeat(steps, np.diff(self._offsets))
-                self._update(self._flat_w, self._flat_g, self._state, t)
-            else:
-                idx = self._elements(active)
-                w, g = self._flat_w[idx], self._flat_g[idx]
-                state = {k: a[idx] for k, a in self._state.items()}
-                t = int(steps[0]) if (steps == steps[0]).all() else self._t.repeat(np.diff(self._offsets))[idx]
-                self._update(w, g, state, t)
-                self._flat_w[idx] = w
-                for k, a in state.items():
-                    self._state[k][idx] = a
+        if self._version != _state.param_version[0]:
+            self._resync()
+        grads = self._grads
+        if self._all_need_grad and self._t_all is not None and grads and 0 not in map(_fill_of, grads):
+            # the common case: every parameter steps, all at the same count
+            if (
+                update_pre_hook is not None
+                or update_post_hook is not None
+                or _state.solver_pre_hooks
+                or _state.solver_post_hooks
+            ):
+                self._hooks(len(grads), update_pre_hook, update_post_hook)
+            t = self._t_all = min(self._t_all + 1, _T_MAX)
+            self._update(self._flat_w, self._flat_g, self._state, t)
+        else:
+            self._update_some(self._fills(), update_pre_hook, update_post_hook)
         self._wd_rate = self._default_wd  # a weight_decay() rate lasts one update, as in NNabla
+
+    def _update_some(self, fills, pre_hook, post_hook) -> None:
+        """``update`` where some parameters sit out (untouched or need_grad=False) or step counts differ."""
+        active = self._touched(fills) & np.array([v._need_grad for v, _, _ in self._views], bool)
+        self._hooks(active.sum(), pre_hook, post_hook)
+        if not active.any():
+            return
+        all_steps = self._steps()
+        all_steps[active] = np.minimum(all_steps[active] + 1, _T_MAX)
+        self._set_steps(all_steps)
+        steps = all_steps[active]
+        uniform = bool((steps == steps[0]).all())
+        if active.all():
+            t = int(steps[0]) if uniform else np.repeat(steps, np.diff(self._offsets))
+            self._update(self._flat_w, self._flat_g, self._state, t)
+            return
+        idx = self._elements(active)
+        w, g = self._flat_w[idx], self._flat_g[idx]
+        state = {k: a[idx] for k, a in self._state.items()}
+        t = int(steps[0]) if uniform else all_steps.repeat(np.diff(self._offsets))[idx]
+        self._update(w, g, state, t)
+        self._flat_w[idx] = w
+        for k, a in state.items():
+            self._state[k][idx] = a
 
     def _update(self, w, g, s, t) -> None:
         """The update rule, in place on flat float32 arrays; ``t`` is the step (int, or an int array per element)."""
@@ -289,13 +363,14 @@ class Solver:
         """name -> SolverState whose ``pstate`` Variables share memory with the solver's state."""
         self._sync()
         out = OrderedDict()
+        steps = self._steps()
         for i, (name, v) in enumerate(self._params.items()):
             start, end = self._offsets[i], self._offsets[i + 1]
             pstate = OrderedDict(
                 (s, Variable._wrap_ndarray(NdArray._wrap(self._state[s][start:end].reshape(v.shape))))
                 for s in self.state_names
             )
-            out[name] = SolverState(pstate, int(self._t[i]))
+            out[name] = SolverState(pstate, int(steps[i]))
         return out
 
     def _checked_states(self, states, where) -> list:
@@ -319,12 +394,14 @@ class Solver:
 
     def set_states(self, states) -> None:
         """Set states (name -> SolverState) of registered parameters."""
+        steps = self._steps()
         for i, st in self._checked_states(states, f"{self.name}.set_states"):
             start, end = self._offsets[i], self._offsets[i + 1]
             for s, var in st.pstate.items():
                 arr = var.d if isinstance(var, Variable) else np.asarray(var)
                 self._state[s][start:end] = arr.ravel()
-            self._t[i] = int(st.t)
+            steps[i] = int(st.t)
+        self._set_steps(steps)
 
     def save_states(self, path) -> None:
         """Write the states to an ``.h5`` file in NNabla's layout (``<param>/<state>``, ``<param>/t``), atomically."""
@@ -402,6 +479,8 @@ class Solver:
 
 def _bias_factor(t, f) -> np.float32:
     """``f(t)`` in float64 (NNabla computes its powers of beta in double), rounded to float32."""
+    if type(t) is int:
+        return _f32(f(float(t)))  # Python floats are float64: the same arithmetic without numpy's call overhead
     return _f32(f(np.asarray(t, np.float64)))
 
 
@@ -525,24 +604,33 @@ class Adam(Solver):
     def __init__(self, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-08):
         super().__init__(alpha=alpha, beta1=beta1, beta2=beta2, eps=eps)
 
+    _betas = None  # (beta1, 1 - beta1, beta2, 1 - beta2) in float32, made on first use (betas never change)
+
     def _moments(self, g, s):
-        b1, b2 = self._h("beta1"), self._h("beta2")
+        betas = self._betas
+        if betas is None:
+            b1, b2 = self._hyper["beta1"], self._hyper["beta2"]
+            betas = self._betas = (b1, _f32(1) - b1, b2, _f32(1) - b2)
+        b1, c1, b2, c2 = betas
         m, v = s["mean"], s["var"]
         m *= b1
-        m += (_f32(1) - b1) * g
+        m += c1 * g
         v *= b2
-        v += (_f32(1) - b2) * g * g
+        v += c2 * g * g
         return m, v
 
     def _alpha_t(self, t, bias_correction=True):
+        hyper = self._hyper
         if not bias_correction:
-            return self._h("alpha")
-        b1, b2 = float(self._h("beta1")), float(self._h("beta2"))
-        return self._h("alpha") * _bias_factor(t, lambda t: np.sqrt(1 - b2**t) / (1 - b1**t))
+            return hyper["alpha"]
+        b1, b2 = float(hyper["beta1"]), float(hyper["beta2"])
+        if type(t) is int:  # in Python floats, which are float64 as NNabla's powers of beta
+            return hyper["alpha"] * _f32(math.sqrt(1 - b2**t) / (1 - b1**t))
+        return hyper["alpha"] * _bias_factor(t, lambda t: np.sqrt(1 - b2**t) / (1 - b1**t))
 
     def _update(self, w, g, s, t):
         m, v = self._moments(g, s)
-        w -= self._alpha_t(t) * m / (np.sqrt(v) + self._h("eps"))
+        w -= self._alpha_t(t) * m / (np.sqrt(v) + self._hyper["eps"])
 
 
 class AdamW(Adam):

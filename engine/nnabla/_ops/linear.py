@@ -27,37 +27,51 @@ class Affine(Function):
         out = tuple(ws[1:])
         if bs is not None and tuple(bs) != out:
             raise FunctionError(f"Affine: bias of shape {bs} does not match weight of shape {ws} (expects {out})")
+        # the common case, computed without reshapes (every path to compute and grad sets shapes up first)
+        self._matrix = ba == 1 and len(xs) == 2 and len(ws) == 2
         return [tuple(xs[:ba]) + out]
 
+    _matrix = False  # set from the shapes by output_shapes
+
     def compute(self, xp, x, w, b=None):
-        ba = self.args["base_axis"]
-        if ba == 1 and x.ndim == 2 and w.ndim == 2:  # the common matrix case, without reshapes
+        if self._matrix:
             y = x @ w
             if b is not None:
                 y += b
             return y
-        lead = x.shape[:ba]
+        lead = x.shape[: self.args["base_axis"]]
         y = x.reshape(-1, w.shape[0]) @ w.reshape(w.shape[0], -1)
         if b is not None:
             y += b.reshape(-1)
         return y.reshape(lead + w.shape[1:])
 
-    def grad(self, xp, xs, ys, gys, need):
+    grad_into = True
+
+    def grad(self, xp, xs, ys, gys, need, outs=None):
         x, w = xs[0], xs[1]
-        if self.args["base_axis"] == 1 and x.ndim == 2 and w.ndim == 2:
+        if self._matrix:
             gy = gys[0]
             gx = gy @ w.T if need[0] else None
-            gw = x.T @ gy if need[1] else None
+            if outs is None:
+                gw = x.T @ gy if need[1] else None
+                if len(xs) > 2:
+                    return gx, gw, xp.add.reduce(gy, 0) if need[2] else None  # gy.sum(axis=0) without its wrapper
+                return gx, gw
+            gw = xp.matmul(x.T, gy, outs[1]) if need[1] else None  # out given by position: a faster call
             if len(xs) > 2:
-                return gx, gw, gy.sum(axis=0) if need[2] else None
+                return gx, gw, xp.add.reduce(gy, 0, None, outs[2]) if need[2] else None
             return gx, gw
         k = w.shape[0]
-        x2 = x.reshape(-1, k)
-        w2 = w.reshape(k, -1)
-        gy = gys[0].reshape(x2.shape[0], w2.shape[1])
-        gx = (gy @ w2.T).reshape(x.shape) if need[0] else None
-        gw = (x2.T @ gy).reshape(w.shape) if need[1] else None
+        units = 1
+        for d in w.shape[1:]:
+            units *= d
+        gy = gys[0].reshape(-1, units)
+        gx = (gy @ w.reshape(k, units).T).reshape(x.shape) if need[0] else None
+        gw = (x.reshape(-1, k).T @ gy).reshape(w.shape) if need[1] else None
         if len(xs) > 2:
             gb = gy.sum(axis=0).reshape(xs[2].shape) if need[2] else None
             return gx, gw, gb
         return gx, gw
+
+    def grad_depends_input_data(self, i, j):
+        return (i, j) in ((0, 1), (1, 0))  # dx reads W, dW reads x, db reads neither

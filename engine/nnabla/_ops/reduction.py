@@ -77,7 +77,9 @@ class ReduceSum(Function):
         return x.sum()
 
     def grad(self, xp, xs, ys, gys, need):
-        return (xp.broadcast_to(gys[0], self._in_shape),)
+        gx = xp.empty(self._in_shape, gys[0].dtype)
+        gx[...] = gys[0]  # a filled array: cheaper than broadcast_to for the small inputs losses have
+        return (gx,)
 
 
 @register
@@ -85,13 +87,22 @@ class ReduceMean(ReduceSum):
     """y = mean of all elements of x (a scalar)."""
 
     def compute(self, xp, x):
-        return x.mean()
+        if x.dtype.itemsize < 4:
+            return x.mean()  # half precision: numpy accumulates in float32
+        # numpy's mean of a whole array, without its Python-level wrapper: the sum divided in float64
+        return xp.asarray(xp.add.reduce(x, None) / xp.float64(x.size), x.dtype)
+
+    def output_shapes(self, shape):
+        count = 1
+        for d in shape:
+            count *= d
+        self._count = count
+        return super().output_shapes(shape)
 
     def grad(self, xp, xs, ys, gys, need):
-        n = 1
-        for d in self._in_shape:
-            n *= d
-        return (xp.broadcast_to(gys[0] / n, self._in_shape),)
+        gx = xp.empty(self._in_shape, gys[0].dtype)
+        xp.divide(gys[0], self._count, out=gx)
+        return (gx,)
 
 
 def _axes(axis):
