@@ -52,6 +52,20 @@ def _param(name, shape, init, need_grad, fix_parameters):
     return get_parameter_or_create(name, shape, init, need_grad, not fix_parameters)
 
 
+def _weight_and_bias(w_shape, w_init, b_shape, b_init, with_bias, fix_parameters, apply_w=None, apply_b=None):
+    """``W`` (and ``b`` unless ``with_bias`` is False, zeros by default) in the current scope, each passed through
+    its ``apply_*`` hook: the pair every affine/convolution-like PF creates."""
+    w = _param("W", w_shape, w_init, True, fix_parameters)
+    if apply_w is not None:
+        w = apply_w(w)
+    if not with_bias:
+        return w, None
+    b = _param("b", b_shape, b_init if b_init is not None else ConstantInitializer(), True, fix_parameters)
+    if apply_b is not None:
+        b = apply_b(b)
+    return w, b
+
+
 @parametric_function_api("affine")
 def affine(
     inp,
@@ -70,16 +84,9 @@ def affine(
     inmaps = int(np.prod(inp.shape[base_axis:]))
     if w_init is None:
         w_init = UniformInitializer(calc_uniform_lim_glorot(inmaps, int(np.prod(n_outmaps))), rng=rng)
-    if with_bias and b_init is None:
-        b_init = ConstantInitializer()
-    w = _param("W", (inmaps,) + n_outmaps, w_init, True, fix_parameters)
-    if apply_w is not None:
-        w = apply_w(w)
-    b = None
-    if with_bias:
-        b = _param("b", n_outmaps, b_init, True, fix_parameters)
-        if apply_b is not None:
-            b = apply_b(b)
+    w, b = _weight_and_bias(
+        (inmaps,) + n_outmaps, w_init, n_outmaps, b_init, with_bias, fix_parameters, apply_w, apply_b
+    )
     return F.affine(inp, w, b, base_axis)
 
 
@@ -116,16 +123,9 @@ def convolution(
         filter_shape = (channels // group,) + kernel
     if w_init is None:
         w_init = _glorot(channels, outmaps, kernel, rng)
-    if with_bias and b_init is None:
-        b_init = ConstantInitializer()
-    w = _param("W", (outmaps,) + filter_shape, w_init, True, fix_parameters)
-    if apply_w is not None:
-        w = apply_w(w)
-    b = None
-    if with_bias:
-        b = _param("b", (outmaps,), b_init, True, fix_parameters)
-        if apply_b is not None:
-            b = apply_b(b)
+    w, b = _weight_and_bias(
+        (outmaps,) + filter_shape, w_init, (outmaps,), b_init, with_bias, fix_parameters, apply_w, apply_b
+    )
     return F.convolution(
         inp,
         w,
@@ -169,16 +169,7 @@ def deconvolution(
         w_shape = (channels, outmaps // group) + kernel
     if w_init is None:
         w_init = _glorot(outmaps, channels, kernel, rng)
-    if with_bias and b_init is None:
-        b_init = ConstantInitializer()
-    w = _param("W", w_shape, w_init, True, fix_parameters)
-    if apply_w is not None:
-        w = apply_w(w)
-    b = None
-    if with_bias:
-        b = _param("b", (outmaps,), b_init, True, fix_parameters)
-        if apply_b is not None:
-            b = apply_b(b)
+    w, b = _weight_and_bias(w_shape, w_init, (outmaps,), b_init, with_bias, fix_parameters, apply_w, apply_b)
     return F.deconvolution(
         inp,
         w,
@@ -213,10 +204,8 @@ def depthwise_convolution(
     channels = inp.shape[base_axis]
     if w_init is None:
         w_init = _glorot(channels * multiplier, channels, kernel, rng)
-    if with_bias and b_init is None:
-        b_init = ConstantInitializer()
-    w = _param("W", (channels * multiplier,) + kernel, w_init, True, fix_parameters)
-    b = _param("b", (channels * multiplier,), b_init, True, fix_parameters) if with_bias else None
+    outmaps = channels * multiplier
+    w, b = _weight_and_bias((outmaps,) + kernel, w_init, (outmaps,), b_init, with_bias, fix_parameters)
     return F.depthwise_convolution(
         inp, w, b, base_axis=base_axis, pad=pad, stride=stride, dilation=dilation, multiplier=multiplier
     )
@@ -243,10 +232,7 @@ def depthwise_deconvolution(
     channels = inp.shape[base_axis]
     if w_init is None:
         w_init = _glorot(channels, channels, kernel, rng)
-    if with_bias and b_init is None:
-        b_init = ConstantInitializer()
-    w = _param("W", (channels,) + kernel, w_init, True, fix_parameters)
-    b = _param("b", (channels // divisor,), b_init, True, fix_parameters) if with_bias else None
+    w, b = _weight_and_bias((channels,) + kernel, w_init, (channels // divisor,), b_init, with_bias, fix_parameters)
     return F.depthwise_deconvolution(
         inp, w, b, base_axis=base_axis, pad=pad, stride=stride, dilation=dilation, divisor=divisor
     )
