@@ -2,10 +2,12 @@
 
     %nnabla graph VAR [--values] [--grads] [--collapse] [--max-nodes N]
     %nnabla params [SCOPE]
-    %nnabla info
+    %nnabla grads [SCOPE]
     %nnabla context [cpu|cuda[:ID]|cudnn[:ID]]
+    %nnabla info
     %%nnabla trace            (cell magic: run the cell, list the functions it executed)
 
+``SUBCOMMANDS`` is the one list of them: the usage text and the help ``%nnabla?`` shows are built from it.
 A usage error prints a short usage text, never a traceback.
 """
 
@@ -22,12 +24,44 @@ import nnabla as nn
 from .render.common import shape
 from .render.escape import escape, printable
 
-USAGE = """usage:
-  %nnabla graph VAR [--values] [--grads] [--collapse] [--max-nodes N]
-  %nnabla params [SCOPE]
-  %nnabla info
-  %nnabla context [cpu|cuda[:ID]|cudnn[:ID]]
-  %%nnabla trace   (cell magic)"""
+# (usage, what it does); "%%" marks the cell magic
+SUBCOMMANDS = (
+    (
+        "%nnabla graph VAR [--values] [--grads] [--collapse] [--max-nodes N]",
+        "Draw the computation graph that ends at Variable VAR (a name or expression): interactive in JupyterLab\n"
+        "with the nnabla-nb extension, a picture elsewhere. --values / --grads add data / gradient statistics\n"
+        "to every node, --collapse folds the parameter scopes, --max-nodes N caps the static picture.",
+    ),
+    (
+        "%nnabla params [SCOPE]",
+        "The parameters (all, or those under SCOPE) as a folding tree of scopes with shapes, statistics and a\n"
+        "picture of each parameter's values.",
+    ),
+    (
+        "%nnabla grads [SCOPE]",
+        "Gradient table of the current parameters (all, or those under SCOPE), as nnabla_nb.grads() shows it:\n"
+        "|g| L2 norm, mean |g|, |g|/|w|, nan/inf/zero/vanishing/exploding flags, a histogram of each gradient.",
+    ),
+    (
+        "%nnabla context [cpu|cuda[:ID]|cudnn[:ID]]",
+        "Show the default context, or set it (e.g. cudnn:0); where the extension cannot load, it says so and\n"
+        "keeps the current one.",
+    ),
+    ("%nnabla info", "Versions (nnabla, nnabla_nb, numpy), context, auto_forward and the parameter count."),
+    (
+        "%%nnabla trace",
+        "Cell magic: run the cell and list the functions it executed (forward and backward calls) in order,\n"
+        "with their input shapes.",
+    ),
+)
+
+USAGE = "usage:\n" + "\n".join(f"  {use}" for use, _ in SUBCOMMANDS)
+
+HELP = (
+    "nnabla-nb's magic: computation graphs, parameters, gradients and contexts in the notebook.\n\n"
+    + "\n\n".join(use + "\n" + "\n".join("    " + line for line in what.splitlines()) for use, what in SUBCOMMANDS)
+    + "\n\nA usage error prints the usage lines. Load with %load_ext nnabla_nb (or nnabla_nb.enable())."
+)
 
 
 class UsageError(Exception):
@@ -50,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--max-nodes", type=int, default=None)
     pr = sub.add_parser("params", add_help=False)
     pr.add_argument("scope", nargs="?", default="")
+    gr = sub.add_parser("grads", add_help=False)
+    gr.add_argument("scope", nargs="?", default="")
     sub.add_parser("info", add_help=False)
     c = sub.add_parser("context", add_help=False)
     c.add_argument("name", nargs="?", default=None)
@@ -122,6 +158,18 @@ def _params(args, user_ns):
     return Result(params_text(chosen), params_html(chosen))
 
 
+def _grads(args, user_ns):
+    from .widgets.grads import grads
+    from .widgets.params import scoped_parameters
+
+    scope = args.scope.strip("/")
+    if not scoped_parameters(scope):
+        where = f" under {scope!r}" if scope else ""
+        return Result(f"no parameters{where}")
+    # a GradsView widget where a widget frontend is connected, a static GradsTable elsewhere
+    return grads(scope or None)
+
+
 def _info(args, user_ns):
     import nnabla_nb
 
@@ -157,7 +205,7 @@ def _context(args, user_ns):
     return Result(f"context: {nn.get_current_context()}")
 
 
-COMMANDS = {"graph": _graph, "params": _params, "info": _info, "context": _context}
+COMMANDS = {"graph": _graph, "params": _params, "grads": _grads, "info": _info, "context": _context}
 
 
 class _Tracer:
@@ -210,6 +258,7 @@ def register(ip) -> None:
     def nnabla(line, cell=None):
         return run_line(line, ip.user_ns, cell=cell, shell=ip)
 
+    nnabla.__doc__ = HELP  # what %nnabla? shows
     ip.register_magic_function(nnabla, magic_kind="line_cell", magic_name="nnabla")
 
 

@@ -1,8 +1,11 @@
 import { defineConfig } from '@playwright/test';
 
 const port = Number(process.env.LAB_PORT ?? 8899);
+// Jupyter Notebook 7 runs beside JupyterLab; notebook7.spec.ts reads the port from here
+process.env.NB_PORT ??= '8898';
+const notebookPort = Number(process.env.NB_PORT);
 
-/** Debian's Chromium (never a downloaded browser) against a JupyterLab started by start-lab.sh. */
+/** Debian's Chromium (never a downloaded browser) against JupyterLab and Notebook 7, both started by start-lab.sh. */
 export default defineConfig({
   testDir: './tests',
   outputDir: './test-results',
@@ -26,12 +29,22 @@ export default defineConfig({
       ]
     }
   },
-  webServer: {
-    command: 'bash start-lab.sh',
-    url: `http://127.0.0.1:${port}/lab`,
-    timeout: 120_000,
-    reuseExistingServer: false,
-    stdout: 'ignore',
-    stderr: 'pipe'
-  }
+  webServer: [
+    {
+      command: 'bash start-lab.sh lab',
+      url: `http://127.0.0.1:${port}/lab`,
+      timeout: 120_000,
+      reuseExistingServer: false,
+      stdout: 'ignore',
+      stderr: 'pipe'
+    },
+    {
+      command: 'bash start-lab.sh notebook',
+      url: `http://127.0.0.1:${notebookPort}/tree`,
+      timeout: 120_000,
+      reuseExistingServer: false,
+      stdout: 'ignore',
+      stderr: 'pipe'
+    }
+  ]
 });

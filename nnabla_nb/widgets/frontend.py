@@ -3,8 +3,10 @@
 ``has_widget_frontend()`` is True in a kernel where a frontend opened the ipywidgets control comm: the
 JupyterLab / Notebook 7 widget manager opens it when it connects to the kernel, asks for the widget states and
 closes it again, and ipywidgets remembers it (``Widget._control_comm``); nbclient, nbconvert, nbval and terminals
-never open it. ``set_widget_mode``
-(or the ``NNABLA_NB_WIDGETS`` environment variable, ``1``/``0``) overrides the guess.
+never open it. A fresh kernel refuses that comm, though (ipywidgets registers its target only when imported, after
+the frontend connected), so the running cell's request is the second sign: JupyterLab and Notebook 7 send the
+cell's id and the notebook's deleted cells in its metadata (``cellId``, ``deletedCells``), nbclient sends none.
+``set_widget_mode`` (or the ``NNABLA_NB_WIDGETS`` environment variable, ``1``/``0``) overrides the guess.
 
 ``LiveOutput`` animates one output with ``display_id`` and leaves a deterministic saved notebook: nbval sees
 only ``display_data`` messages while nbconvert applies ``update_display_data``, so the live output starts and
@@ -68,7 +70,17 @@ def has_widget_frontend() -> bool:
         pass
     from ipywidgets import Widget
 
-    return getattr(Widget, "_control_comm", None) is not None
+    return getattr(Widget, "_control_comm", None) is not None or _cell_from_jupyterlab()
+
+
+def _cell_from_jupyterlab() -> bool:
+    """The running cell was sent by JupyterLab or Notebook 7 (see the module docstring)."""
+    try:
+        parent = _ipython().kernel.get_parent("shell")
+    except Exception:  # no kernel, or an ipykernel before 6 without get_parent
+        return False
+    metadata = (parent or {}).get("metadata") or {}
+    return "cellId" in metadata and "deletedCells" in metadata
 
 
 def _importable(name: str) -> bool:

@@ -68,7 +68,8 @@ class ProgressWidget(ipywidgets.VBox):
     def __init__(self, **kwargs):
         self._bar = ipywidgets.IntProgress(value=0, min=0, max=1, layout={"width": "320px"})
         self._label = ipywidgets.HTML()
-        self._image = ipywidgets.Image(format="png", layout={"display": "none"})
+        # drawn at its own size: a VBox would stretch it to the output's width
+        self._image = ipywidgets.Image(format="png", layout={"display": "none", "align_self": "flex-start"})
         super().__init__(children=(self._bar, self._label, self._image), **kwargs)
         self._sync_bar()
 
@@ -93,7 +94,7 @@ class ProgressWidget(ipywidgets.VBox):
 
     @traitlets.observe("status")
     def _sync_status(self, change):
-        self._label.value = f'<span style="{BOX}">{escape(self.status)}</span>'
+        self._label.value = f'<span style="{BOX};white-space:pre">{escape(self.status)}</span>'
 
     @traitlets.observe("curves")
     def _sync_curves(self, change):

@@ -8,7 +8,9 @@ import nnabla.functions as F
 import nnabla.parametric_functions as PF
 import nnabla.solvers as S
 from nnabla_nb import display
+from nnabla_nb.magics import HELP, SUBCOMMANDS, USAGE, _parser
 from nnabla_nb.render.png import encode_png, heatmap_png, histogram_png
+from nnabla_nb.widgets import GradsTable
 
 
 def _shell():
@@ -107,6 +109,41 @@ def test_magics(ip, net, capsys):
     assert "fc/affine/W" in out and "nnabla_nb" in out and "context: Context(backend=['cpu:float']" in out
     assert "2 function calls: Affine x1, Tanh x1" in out
     assert out.count("usage:") == 2 and "Traceback" not in out
+
+
+def test_grads_magic(ip, net, capsys):
+    """``%nnabla grads [SCOPE]``: nnabla_nb.grads() of the current parameters (static here: no widget frontend)."""
+    table = ip.run_cell("%nnabla grads").result
+    assert isinstance(table, GradsTable) and not table.follow
+    out = capsys.readouterr().out
+    assert "gradients of 2 parameters" in out and "fc/affine/W (3, 2)" in out and "fc/affine/b (2,)" in out
+    html = table._repr_mimebundle_()["text/html"]
+    assert "histogram of fc/affine/W gradient" in html and "<script" not in html
+    assert "gradients of 1 parameters" in repr(ip.run_cell("%nnabla grads fc/affine/W").result)
+    assert repr(ip.run_cell("%nnabla grads nowhere").result) == "no parameters under 'nowhere'"
+    nn.clear_parameters()
+    assert repr(ip.run_cell("%nnabla grads").result) == "no parameters"
+    capsys.readouterr()
+    assert ip.run_cell("%nnabla grads a b").result is None
+    out = capsys.readouterr().out
+    assert out.startswith("%nnabla: unrecognized arguments: b\nusage:") and "Traceback" not in out
+
+
+def test_magic_help_documents_every_subcommand(ip, capsys):
+    """``%nnabla?`` shows the magic's docstring: every subcommand the parser knows, with its arguments."""
+    commands = set(_parser()._subparsers._group_actions[0].choices)
+    assert commands == {"graph", "params", "grads", "context", "info", "trace"}
+    doc = ip.find_line_magic("nnabla").__doc__
+    assert doc == ip.find_cell_magic("nnabla").__doc__ == HELP
+    for use, what in SUBCOMMANDS:
+        assert use in doc and what.splitlines()[0] in doc and use in USAGE
+    for name in commands:
+        assert f"%nnabla {name}" in doc
+    assert "%%nnabla trace" in doc and "--max-nodes N" in doc and "cuda[:ID]" in doc and "SCOPE" in doc
+    assert ip.object_inspect_text("%nnabla").count("%nnabla grads [SCOPE]") == 1
+    ip.run_cell("%nnabla?")  # IPython pages the docstring (printed where there is no pager)
+    out = capsys.readouterr().out
+    assert all(use in out for use, _ in SUBCOMMANDS) and "Traceback" not in out
 
 
 def test_png_bytes_are_deterministic():

@@ -2,6 +2,7 @@
 
 import io
 import itertools
+import types
 
 import numpy as np
 import pytest
@@ -174,6 +175,16 @@ def test_widget_mode_detection(monkeypatch):
     assert has_widget_frontend() is False
     monkeypatch.setattr(ipywidgets.Widget, "_control_comm", object())
     assert has_widget_frontend() is True
+    # a fresh kernel refused the control comm: the cell's request tells JupyterLab / Notebook 7 from nbclient
+    monkeypatch.setattr(ipywidgets.Widget, "_control_comm", None)
+    for metadata, expected in (
+        ({}, False),  # nbclient, nbconvert, nbval
+        ({"cellId": "c1"}, False),
+        ({"cellId": "c1", "deletedCells": [], "recordTiming": False, "trusted": True}, True),  # JupyterLab 4.6
+    ):
+        kernel = types.SimpleNamespace(get_parent=lambda channel=None, m=metadata: {"header": {}, "metadata": m})
+        monkeypatch.setattr(frontend, "_ipython", lambda k=kernel: types.SimpleNamespace(kernel=k))
+        assert has_widget_frontend() is expected
     monkeypatch.setenv("NNABLA_NB_WIDGETS", "0")
     assert has_widget_frontend() is False
     monkeypatch.setenv("NNABLA_NB_WIDGETS", "1")
@@ -251,6 +262,25 @@ def test_grad_rows_and_flags():
     w.g = np.nan
     assert grad_rows()[0].flags == ("nan",)
     nn.clear_parameters()
+
+
+def test_grads_magic_widget(comm_log, mlp):
+    """``%nnabla grads`` with a widget frontend: the GradsView widget of nnabla_nb.grads(), not following."""
+    from nnabla_nb.magics import run_line
+
+    x, label, loss = mlp
+    solver = S.Sgd(0.1)
+    solver.set_parameters(nn.get_parameters())
+    _train(loss, x, label, 1, solver)
+    set_widget_mode(True)
+    try:
+        view = run_line("grads fc0", {})
+    finally:
+        set_widget_mode(None)
+    assert isinstance(view, GradsView) and view.follow is False and view.refreshes == 1
+    assert [r.name for r in view.rows()] == ["fc0/affine/W", "fc0/affine/b"]
+    assert "fc0/affine/W" in view._table.value and "fc1" not in view._table.value
+    assert view._repr_mimebundle_()["text/plain"].startswith("gradients of 2 parameters")
 
 
 def test_grads_follow_changes_no_number(comm_log, mlp):

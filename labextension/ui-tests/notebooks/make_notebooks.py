@@ -42,6 +42,41 @@ for _ in widgets.progress(range(3), widget=True):
     pass""",
 ]
 
+# the kit's widgets, with no widget= argument: the kit detects JupyterLab's widget manager by itself
+WIDGETS = [
+    """\
+import time
+import numpy as np
+import nnabla as nn
+import nnabla.functions as F
+import nnabla.parametric_functions as PF
+import nnabla.solvers as S
+import nnabla_nb
+
+nn.clear_parameters()
+np.random.seed(0)
+x = nn.Variable.from_numpy_array(np.random.randn(8, 3).astype(np.float32))
+t = nn.Variable.from_numpy_array(np.random.randn(8, 1).astype(np.float32))
+with nn.parameter_scope("fc1"):
+    h = F.tanh(PF.affine(x, 4))
+with nn.parameter_scope("fc2"):
+    y = PF.affine(h, 1)
+loss = F.mean(F.squared_error(y, t))
+loss.forward()
+loss.backward()
+nnabla_nb.params()""",
+    """\
+solver = S.Sgd(0.05)
+solver.set_parameters(nn.get_parameters())
+for i in (p := nnabla_nb.progress(range(30))):
+    loss.forward()
+    solver.zero_grad()
+    loss.backward()
+    solver.update()
+    p.log(loss=loss.d)
+    time.sleep(0.1)  # a slow step (~3 s in all): the test watches the widget move while the cell runs""",
+]
+
 LARGE = [
     """\
 import nnabla as nn
@@ -82,4 +117,5 @@ if __name__ == "__main__":
     root = Path(sys.argv[1])
     write(root / "graph_small.ipynb", SMALL)
     write(root / "graph_large.ipynb", LARGE)
+    write(root / "widgets.ipynb", WIDGETS)
     write_static(root / "graph_static.ipynb")

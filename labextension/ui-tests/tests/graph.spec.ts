@@ -1,22 +1,6 @@
 import { expect, Page, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
-
-const SHOTS = 'ui-tests/test-results';
-
-/** Open a notebook from the server's root; `run` executes every cell in the kernel. */
-async function openNotebook(page: Page, name: string, run: boolean): Promise<void> {
-  await page.goto(`/lab/tree/${name}?reset`);
-  await page.waitForFunction(() => (window as any).jupyterapp?.shell?.currentWidget?.content?.widgets?.length > 0, null, {
-    timeout: 60_000
-  });
-  if (run) {
-    await page.evaluate(async () => {
-      const app = (window as any).jupyterapp;
-      await app.shell.currentWidget.sessionContext.ready;
-      await app.commands.execute('notebook:run-all-cells');
-    });
-  }
-}
+import { openNotebook, SHOTS } from './helpers';
 
 async function visibleNodes(page: Page, view = page.locator('.jp-NNablaGraph').first()): Promise<number> {
   await expect(view).toHaveAttribute('data-state', 'ready');
