@@ -2,6 +2,12 @@
 
 An NdArray holds one backend array (or none yet). ``fill``/``zero`` are lazy: they are recorded and carried out
 when the data is next read, in place when a buffer exists (so views into a solver's flat buffer stay valid).
+
+Like NNabla's synced arrays, an NdArray keeps the conversion of its buffer to a function's compute dtype (a
+float64 input batch read by float32 functions is converted once for forward and backward) until the buffer is
+next written through its accessor: reading or assigning ``.data`` (``Variable.d``), ``fill``, ``zero``,
+``copy_from``, ``cast``, or replacing the buffer. Writing later through a numpy array obtained earlier from
+``.data`` is not noticed, as in NNabla. Views made with ``view`` share the counter of such writes.
 """
 
 from __future__ import annotations
@@ -61,7 +67,9 @@ class NdArray(OperatorMixin):
     assigning to ``.data`` copies, adopting the assigned array's dtype as NNabla does.
     """
 
-    __slots__ = ("_array", "_shape", "_dtype", "_fill", "_watched", "__weakref__")
+    # _cast: (source array, dtype, converted array, _mod[0] when converted) or None; _mod: a one-element list
+    # counting writes through the accessors, shared with views
+    __slots__ = ("_array", "_shape", "_dtype", "_fill", "_watched", "_cast", "_mod", "__weakref__")
 
     def __init__(self, shape=()):
         if isinstance(shape, int):
@@ -71,6 +79,8 @@ class NdArray(OperatorMixin):
         self._array = None
         self._fill = None
         self._watched = False  # a solver holds a view of the buffer: replacing it bumps param_version
+        self._cast = None
+        self._mod = [0]
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -90,6 +100,8 @@ class NdArray(OperatorMixin):
         a._array = None
         a._fill = None
         a._watched = False
+        a._cast = None
+        a._mod = [0]
         return a
 
     @classmethod
@@ -101,6 +113,8 @@ class NdArray(OperatorMixin):
         a._array = arr
         a._fill = None
         a._watched = False
+        a._cast = None
+        a._mod = [0]
         return a
 
     # -- engine access ------------------------------------------------------------------------
@@ -136,12 +150,14 @@ class NdArray(OperatorMixin):
     def data(self) -> np.ndarray:
         """The values as a numpy array sharing memory with this NdArray."""
         arr = self._get()
+        self._mod[0] += 1  # the caller may write through it
         if not isinstance(arr, np.ndarray):
             return to_numpy(arr)
         return arr
 
     @data.setter
     def data(self, value) -> None:
+        self._mod[0] += 1
         current = self._array
         if type(value) is np.ndarray and current is not None and value.shape == self._shape and value.ndim:
             if current.dtype == value.dtype:  # the common case, e.g. a new batch into an input Variable
@@ -192,12 +208,14 @@ class NdArray(OperatorMixin):
     def fill(self, value) -> None:
         """Set every element to ``value`` when the data is next read (lazy)."""
         self._fill = value
+        self._mod[0] += 1
         if self._watched:
             _state.param_version[0] += 1
 
     def zero(self) -> None:
         """Set every element to zero when the data is next read (lazy)."""
         self._fill = 0
+        self._mod[0] += 1
         if self._watched:
             _state.param_version[0] += 1
 
@@ -208,6 +226,7 @@ class NdArray(OperatorMixin):
         """Release the buffer; the next read allocates a fresh one."""
         self._array = None
         self._fill = None
+        self._cast = None
         if self._watched:
             _state.param_version[0] += 1
 
@@ -219,6 +238,7 @@ class NdArray(OperatorMixin):
         if self._array is None:
             self._array = np.empty(self._shape, self._dtype)
         self._fill = None
+        self._mod[0] += 1
         self._array[...] = values
 
     @property
@@ -248,7 +268,9 @@ class NdArray(OperatorMixin):
 
     def view(self, shape=None) -> NdArray:
         arr = self._get()
-        return NdArray._wrap(arr if shape is None else arr.reshape(shape))
+        v = NdArray._wrap(arr if shape is None else arr.reshape(shape))
+        v._mod = self._mod  # writes through either invalidate conversions of both
+        return v
 
     def __len__(self) -> int:
         if not self._shape:

@@ -5,7 +5,8 @@ lead to it in topological order; ``backward`` runs them in reverse, each pushing
 Gradients accumulate into leaves (variables without a parent); an intermediate variable's gradient is
 overwritten by its first contribution of a backward pass and accumulated for the rest. The root's own gradient
 is set for one pass only. Which functions run and how each stores its gradients depend only on the graph and
-its flags, so both walks are planned once per graph version and then replayed.
+its flags, so both walks are planned once per graph version and then replayed; a plan replayed without hooks runs
+compiled, as one small generated function per step (see the end of this module).
 """
 
 from __future__ import annotations
@@ -291,6 +292,17 @@ class Variable(OperatorMixin):
         self, clear_buffer=False, clear_no_need_grad=False, function_pre_hook=None, function_post_hook=None
     ) -> None:
         """Run every function leading to this variable, in topological order."""
+        if (
+            function_pre_hook is None
+            and function_post_hook is None
+            and not _state.function_pre_hooks
+            and not _state.function_post_hooks
+        ):
+            runs = _walk(self).forward_run(self, clear_buffer, clear_no_need_grad)
+            if runs is not None:
+                for run in runs:
+                    run()
+                return
         steps = _walk(self).forward_steps(self, clear_buffer, clear_no_need_grad)
         pre = post = ()
         if function_pre_hook is not None or _state.function_pre_hooks:
@@ -310,7 +322,7 @@ class Variable(OperatorMixin):
                 if a is None or d._fill is not None:
                     a = d._get()
                 if a.dtype is not dtd and a.dtype.type is not dt:
-                    a = func._cast_input(a, 0)
+                    a = _converted(func, d, a, 0)
                 ys = compute(xp, a)
             elif kind is _MANY:
                 xs = []
@@ -324,7 +336,7 @@ class Variable(OperatorMixin):
                         cast = True
                     xs.append(a)
                 if cast:
-                    xs = func._cast(xs)
+                    xs = _all_converted(func, inputs, xs)
                 ys = compute(xp, *xs)
             else:
                 ys = compute(inputs)
@@ -364,12 +376,28 @@ class Variable(OperatorMixin):
         ``grad`` is this variable's gradient for this pass only (its own grad is left as it was); ``None``
         starts from the gradient it already holds.
         """
-        steps = _walk(self).backward_steps(self)
+        walk = _walk(self)
+        steps = walk.backward_steps(self)
         saved = self._grad
         if grad is not None:
             self._grad = _initial_grad(grad, self._data._shape)
         else:
             self._grad_nd()
+        if (
+            function_pre_hook is None
+            and function_post_hook is None
+            and not _state.function_pre_hooks
+            and not _state.function_post_hooks
+        ):
+            runs = walk.backward_run(clear_buffer is True or bool(clear_buffer))
+            if runs is not None:
+                try:
+                    for run in runs:
+                        run()
+                finally:
+                    if grad is not None:
+                        self._grad = saved
+                return
         pre = post = ()
         if function_pre_hook is not None or _state.function_pre_hooks:
             pre = _hooks(_state.function_pre_hooks, function_pre_hook)
@@ -420,7 +448,7 @@ class Variable(OperatorMixin):
                                 cast = True
                             xs.append(a)
                         if cast:
-                            xs = func._cast(xs)
+                            xs = _all_converted(func, inputs, xs)
                     elif fetch is None:
                         xs = stubs
                     else:  # some inputs' data: those a needed gradient depends on
@@ -430,7 +458,7 @@ class Variable(OperatorMixin):
                             a = d._array
                             if a is None or d._fill is not None:
                                 a = d._get()
-                            xs[j] = a if a.dtype is dtd or a.dtype.type is dt else func._cast_input(a, j)
+                            xs[j] = a if a.dtype is dtd or a.dtype.type is dt else _converted(func, d, a, j)
                     if kind is _UNARY:
                         o = outputs[0]
                         ya = None
@@ -509,6 +537,29 @@ class Variable(OperatorMixin):
         finally:
             if grad is not None:
                 self._grad = saved
+
+
+def _converted(func, nd, a, i):
+    """Input ``i``'s array ``a``, held by ``nd``, in the compute dtype: the conversion is kept on ``nd`` until its
+    buffer is next written through an accessor (see ``_array``), so forward and backward convert an input once."""
+    if i in func.keep_dtype:
+        return a
+    dt = func.dtype
+    c = nd._cast
+    mod = nd._mod[0]
+    if c is not None and c[0] is a and c[1] is dt and c[3] == mod:
+        return c[2]
+    b = a.astype(dt)
+    if not nd._watched:  # a solver writes into its parameters in place, through no accessor
+        nd._cast = (a, dt, b, mod)
+    return b
+
+
+def _all_converted(func, inputs, arrays) -> list:
+    dt = func.dtype
+    return [
+        a if a.dtype.type is dt else _converted(func, x._data, a, i) for i, (x, a) in enumerate(zip(inputs, arrays))
+    ]
 
 
 def _accumulate_leaf(x, gx) -> None:
@@ -611,13 +662,46 @@ class _Walk:
     bumps the graph version when it changes, so a training loop computes it once.
     """
 
-    __slots__ = ("version", "order", "_forward", "_backward")
+    __slots__ = ("version", "order", "_forward", "_backward", "_runs")
 
     def __init__(self, version, order):
         self.version = version
         self.order = order
         self._forward = {}
         self._backward = None
+        # compiled plans: forward's under its (clear_buffer, clear_no_need_grad) key, backward's under clear_buffer;
+        # True while a plan waits for its second use; () for a backward plan that is walked step by step
+        self._runs = {}
+
+    def _compiled(self, key, make):
+        """The compiled plan, made on its second use (a graph run once is not worth it)."""
+        run = self._runs.get(key)
+        if run is None:
+            self._runs[key] = True
+            return None
+        if run is True:
+            run = self._runs[key] = make()
+        return run
+
+    def forward_run(self, root, clear_buffer, clear_no_need_grad):
+        """The compiled forward plan (a function per step), or None where forward should walk the steps."""
+        key = (clear_buffer is True or bool(clear_buffer), clear_no_need_grad is True or bool(clear_no_need_grad))
+        run = self._runs.get(key)
+        if run is not None and run is not True:
+            return run
+        steps = self.forward_steps(root, clear_buffer, clear_no_need_grad)
+        return self._compiled(key, lambda: _compile_forward(steps))
+
+    def backward_run(self, clear_buffer: bool):
+        """The compiled backward plan (``backward_steps`` made already), or None where backward walks the steps."""
+        run = self._runs.get(clear_buffer)
+        if run is not None and run is not True:
+            return run or None  # () where some step is walked: hooks' kind of steps, unreached outputs
+        steps = self._backward
+        if not _compilable_backward(steps):
+            self._runs[clear_buffer] = ()
+            return None
+        return self._compiled(clear_buffer, lambda: _compile_backward(steps, clear_buffer))
 
     def forward_steps(self, root, clear_buffer, clear_no_need_grad) -> list:
         key = (clear_buffer is True or bool(clear_buffer), clear_no_need_grad is True or bool(clear_no_need_grad))
@@ -786,3 +870,236 @@ def _release_plan(root, order, no_need_grad_only):
                 plan[k].append(x)
                 done.add(id(x))
     return plan
+
+
+# -- plans compiled to straight-line code ------------------------------------------------------------
+# A training loop replays one plan thousands of times; replaying it through the step tuples above spends most of
+# its time unpacking them and testing facts that are fixed for the plan (the kind of each step, which inputs
+# backward reads, how each gradient is stored). Without hooks, a replayed plan becomes one small function per step
+# with those facts written in: the same reads, checks and writes as the loops above, as straight-line code. The
+# code depends only on the step's shape (kind, input count, modes...), so it is compiled once per shape and
+# process, and each step's function is that code closed over the step's objects.
+
+_KERNELS: dict = {}  # generated step code -> compiled function making a step's function from its objects
+_KERNEL_GLOBALS = {"_ndarray": _ndarray, "_converted": _converted, "_accumulate_leaf": _accumulate_leaf}
+
+
+class _Source:
+    """The generated code of one step; it names the step's objects k0, k1, ... in the order they are passed."""
+
+    def __init__(self):
+        self.lines = []
+
+    def add(self, indent, *lines) -> None:
+        self.lines.extend("    " * (indent + 1) + line for line in lines)
+
+    def fetch(self, indent, var, func, dt, dtd, i, target) -> None:
+        """``target`` = the data array of ``var`` (a name), as input ``i`` of ``func`` in the compute dtype."""
+        self.add(
+            indent,
+            f"d = {var}._data",
+            "a = d._array",
+            "if a is None or d._fill is not None:",
+            "    a = d._get()",
+            f"if a.dtype is not {dtd} and a.dtype.type is not {dt}:",
+            f"    a = _converted({func}, d, a, {i})",
+            f"{target} = a",
+        )
+
+    def release(self, indent, var, grad) -> None:
+        """Release ``var``'s data buffer (and its gradient's, with ``grad``): NdArray.clear by hand."""
+        self.add(
+            indent, f"d = {var}._data", "if d._watched:", "    d.clear()", "else:", "    d._array = d._fill = None"
+        )
+        if grad:
+            self.add(
+                indent,
+                f"d = {var}._grad",
+                "if d is not None:",
+                "    if d._watched:",
+                "        d.clear()",
+                "    else:",
+                "        d._array = d._fill = None",
+            )
+
+    def kernel(self, count):
+        """Compile the code into a function taking the ``count`` objects and returning the step's function."""
+        params = ", ".join(f"k{i}" for i in range(count))
+        body = "\n".join(self.lines)
+        source = f"def make({params}):\n    def run():\n{body}\n    return run\n"
+        namespace = dict(_KERNEL_GLOBALS)
+        exec(compile(source, f"<nnabla step kernel {len(_KERNELS)}>", "exec"), namespace)  # noqa: S102
+        return namespace["make"]
+
+
+def _step_function(key, objects, generate):
+    """A step's function: the kernel for its shape ``key`` (generated on first sight) closed over ``objects``."""
+    make = _KERNELS.get(key)
+    if make is None:
+        make = _KERNELS[key] = generate().kernel(len(objects))
+    return make(*objects)
+
+
+def _compile_forward(steps) -> tuple:
+    """One function per step of a forward plan."""
+    return tuple(_forward_function(*step) for step in steps)
+
+
+def _forward_function(func, kind, compute, xp, dt, dtd, inputs, out, outrefs, free):
+    generic = kind is _GENERIC
+    key = ("forward", generic, len(inputs), out is None, len(free))
+    objects = (func, compute, xp, dt, dtd) + ((inputs,) if generic else inputs) + (out, outrefs) + tuple(free)
+    return _step_function(key, objects, lambda: _forward_source(*key[1:]))
+
+
+def _forward_source(generic, n_inputs, weak_output, n_free) -> _Source:
+    """Forward's loop body for one step, objects named as ``_forward_function`` passes them."""
+    src = _Source()
+    f, c, x_, t, td = "k0", "k1", "k2", "k3", "k4"
+    k = 5
+    if generic:
+        src.add(1, f"ys = {c}(k5)")
+        k += 1
+    else:
+        args = []
+        for i in range(n_inputs):
+            src.fetch(1, f"k{k}", f, t, td, i, f"a{i}")
+            args.append(f"a{i}")
+            k += 1
+        src.add(1, f"ys = {c}({', '.join([x_] + args)})")
+    out, refs = f"k{k}", f"k{k + 1}"
+    k += 2
+    src.add(1, f"if type(ys) is _ndarray and (ys.dtype is {td} or ys.dtype.type is {t}):")
+    if not weak_output:
+        src.add(2, f"o = {out}")
+    else:
+        src.add(2, f"o = {refs}[0]()", "if o is not None:")
+    src.add(
+        3 if weak_output else 2,
+        "d = o._data",
+        "if d._watched:",
+        "    d._set_array(ys)",
+        "else:",
+        "    d._array = ys",
+        "    d._shape = ys.shape",
+        f"    d._dtype = {t}",
+        "    d._fill = None",
+    )
+    src.add(1, "else:")
+    if not generic:
+        src.add(2, f"ys = {f}._as_outputs(ys)")
+    src.add(2, f"for ref, y in zip({refs}, ys):", "    o = ref()", "    if o is not None:")
+    src.add(4, "o._data._set_array(y)")
+    for i in range(n_free):
+        src.release(1, f"k{k + i}", False)
+    return src
+
+
+def _compilable_backward(steps) -> bool:
+    """Whether every step is inlined and reaches all its outputs (the rest run through the loop)."""
+    return all(s[1] is not _GENERIC and s[7] is not None for s in steps)
+
+
+def _compile_backward(steps, clear_buffer) -> tuple:
+    """One function per step of a backward plan (every step inlinable and reaching all its outputs)."""
+    return tuple(_backward_function(step, clear_buffer) for step in steps)
+
+
+def _backward_function(step, clear_buffer):
+    func, kind, grad_of, xp, dt, dtd, inputs, outputs, need, stores, into, stubs, fetch, uses_y, cleared, _ = step
+    if stubs is None:
+        reads = tuple(range(len(inputs)))
+    else:
+        reads = tuple(j for j, _ in fetch) if fetch is not None else ()
+    cleared = tuple(cleared) if clear_buffer else ()
+    key = (
+        "backward",
+        kind is _UNARY,
+        len(inputs),
+        reads,
+        stubs is not None,
+        len(outputs),
+        uses_y,
+        tuple(i for i, _ in into) if into is not None else None,
+        tuple((i, mode) for i, _, mode in stores),
+        len(cleared),
+    )
+    objects = (func, grad_of, xp, dt, dtd) + inputs + (stubs,) + tuple(outputs) + (need,) + cleared
+    return _step_function(key, objects, lambda: _backward_source(*key[1:]))
+
+
+def _backward_source(unary, n_inputs, reads, stubbed, n_outputs, uses_y, into, stores, n_cleared) -> _Source:
+    """Backward's loop body for one step, objects named as ``_backward_function`` passes them."""
+    src = _Source()
+    f, g, x_, t, td = "k0", "k1", "k2", "k3", "k4"
+    names = [f"k{5 + j}" for j in range(n_inputs)]
+    stub = f"k{5 + n_inputs}"
+    outs = [f"k{6 + n_inputs + m}" for m in range(n_outputs)]
+    n = f"k{6 + n_inputs + n_outputs}"
+    cleared = [f"k{7 + n_inputs + n_outputs + c}" for c in range(n_cleared)]
+    for j in reads:
+        src.fetch(1, names[j], f, t, td, j, f"a{j}")
+    xs = [f"a{j}" if j in reads else f"{stub}[{j}]" for j in range(n_inputs)]
+    if unary or n_outputs == 1:
+        src.add(
+            1, f"g = {outs[0]}._grad", "gy = g._array", "if gy is None or g._fill is not None:", "    gy = g._get()"
+        )
+    if unary:
+        if uses_y:
+            src.add(1, f"d = {outs[0]}._data", "ya = d._array", "if ya is None or d._fill is not None:")
+            src.add(2, "ya = d._get()")
+        else:
+            src.add(1, "ya = None")
+        src.add(1, f"gxs = ({g}({x_}, {xs[0]}, ya, gy),)")
+    else:
+        ys = "[" + ", ".join(f"{o}._data._get()" for o in outs) + "]" if uses_y else "None"
+        if n_outputs == 1:
+            gys = "[gy]"
+        else:
+            gys = "[" + ", ".join(f"{o}._grad._get() if {o}._grad is not None else None" for o in outs) + "]"
+        if into is None:
+            src.add(1, f"gxs = {g}({x_}, [{', '.join(xs)}], {ys}, {gys}, {n})")
+        else:
+            src.add(1, f"outs = [None] * {n_inputs}")
+            for i in into:
+                src.add(
+                    1,
+                    f"gnd = {names[i]}._grad",
+                    "if gnd is not None and gnd._fill == 0:",
+                    "    arr = gnd._array",
+                    f"    if arr is not None and arr.dtype is {td}:",
+                    f"        outs[{i}] = arr",
+                )
+            src.add(1, f"gxs = {g}({x_}, [{', '.join(xs)}], {ys}, {gys}, {n}, outs)")
+            for i in into:
+                src.add(
+                    1,
+                    f"gx = gxs[{i}]",
+                    "if gx is not None:",
+                    f"    if gx is outs[{i}]:",
+                    f"        {names[i]}._grad._fill = None",
+                    "    else:",
+                    f"        _accumulate_leaf({names[i]}, gx)",
+                )
+    for i, mode in stores:
+        x = names[i]
+        src.add(1, f"gx = gxs[{i}]", "if gx is not None:")
+        if mode is _OVERWRITE:
+            src.add(
+                2,
+                f"gnd = {x}._grad",
+                "if gnd is None or gnd._watched:",
+                f"    {x}._grad_nd()._set_array(gx)",
+                "else:",
+                "    gnd._array = gx",
+                "    gnd._shape = gx.shape",
+                f"    gnd._dtype = {t}",
+                "    gnd._fill = None",
+            )
+        elif mode is _ACCUMULATE_LEAF:
+            src.add(2, f"_accumulate_leaf({x}, gx)")
+        else:
+            src.add(2, f"{x}._grad._set_array({x}._grad._array + gx)")
+    for o in cleared:
+        src.release(1, o, True)
+    return src
