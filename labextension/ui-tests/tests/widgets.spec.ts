@@ -14,6 +14,8 @@ test.describe("the kit's widgets (ipywidgets, detected without widget=)", () => 
     const cells = page.locator('.jp-CodeCell');
     const paramsCell = cells.nth(0);
     const progressCell = cells.nth(1);
+    // the notebook's cells are attached to the page a moment after it opens
+    await expect(progressCell).toBeVisible({ timeout: 30_000 });
 
     // run both cells and, in the page, sample the progress cell every 50 ms until it ends: what a user sees
     const sampling: Promise<Sample[]> = page.evaluate(async () => {
