@@ -46,7 +46,7 @@ bench: install
 
 lab: extension
 	@echo "Starting JupyterLab on tutorials/ (open the URL printed below)"
-	$(BIN)/jupyter lab --notebook-dir=tutorials --no-browser --ip=127.0.0.1
+	$(BIN)/jupyter lab --notebook-dir=tutorials --no-browser --ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf $(VENV) build dist
