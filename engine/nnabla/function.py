@@ -84,12 +84,7 @@ class Function:
         full = dict(spec)
         full.update(args)
         self.args = full
-        self.context = ctx if ctx is not None else get_current_context()
-        self.xp, self.dtype = self.context.resolve()
-        self.inputs = []
-        self._outputs = ()
-        self.rank = 0
-        self.tags = {}
+        self._start(ctx)
         self.init()
 
     def __init_subclass__(cls, **kwargs):
@@ -97,6 +92,15 @@ class Function:
         same = lambda name: getattr(cls, name) is getattr(Function, name)  # noqa: E731
         cls._plain_forward = same("_compute_outputs") and same("_arrays_of") and same("_as_outputs")
         cls._plain_backward = same("_input_grads") and same("_arrays_of")
+
+    def _start(self, ctx) -> None:
+        """Bind the context (array module and compute dtype), unlinked from any graph."""
+        self.context = ctx if ctx is not None else get_current_context()
+        self.xp, self.dtype = self.context.resolve()
+        self.inputs = []
+        self._outputs = ()
+        self.rank = 0
+        self.tags = {}
 
     def init(self) -> None:
         """Hook: validate and precompute from ``self.args`` (no shapes known yet)."""
@@ -363,12 +367,7 @@ class PythonFunction(Function):
 
     def __init__(self, ctx=None, **kwargs):
         self.args = kwargs
-        self.context = ctx if ctx is not None else get_current_context()
-        self.xp, self.dtype = self.context.resolve()
-        self.inputs = []
-        self._outputs = ()
-        self.rank = 0
-        self.tags = {}
+        self._start(ctx)
 
     @property
     def type_name(self):

@@ -54,6 +54,8 @@ def _generate(cls):
 
 
 for _cls in _registry().values():
+    if "fname" in _cls.__dict__ and _cls.fname is None:  # a node made by another API (``nn.grad``'s Grad)
+        continue
     _name, _f = _generate(_cls)
     globals()[_name] = _f
     __all__.append(_name)

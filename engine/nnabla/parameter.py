@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import tempfile
 from collections import OrderedDict
 
 import numpy as np
 
 from . import _state
+from ._files import write_atomically
 from ._variable import Variable
 from .logger import logger
 
@@ -247,15 +247,7 @@ def save_parameters(path, params=None, extension=None) -> None:
         logger.info(f"Parameter save ({ext}): {path}")
         return
     path = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".h5.tmp", dir=os.path.dirname(os.path.abspath(path)))
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, write)
     logger.info(f"Parameter save ({ext}): {path}")
 
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 import math
 import operator
 import os
-import tempfile
 from collections import OrderedDict
 
 import numpy as np
 
 from . import _state
 from ._array import NdArray
+from ._files import write_atomically
 from ._variable import Variable
 from .logger import logger
 
@@ -411,10 +411,9 @@ class Solver:
         ext = os.path.splitext(path)[1]
         if ext != ".h5":
             raise ValueError(f"{self.name}.save_states: unsupported file extension {ext!r} for {path!r} (use .h5)")
-        fd, tmp = tempfile.mkstemp(suffix=".h5.tmp", dir=os.path.dirname(os.path.abspath(path)))
-        os.close(fd)
-        try:
-            with h5py.File(tmp, "w") as hd:
+
+        def write(target):
+            with h5py.File(target, "w") as hd:
                 for i, (pname, st) in enumerate(self.get_states().items()):
                     group = hd.create_group(pname)
                     group.create_dataset("t", data=st.t)
@@ -422,11 +421,8 @@ class Solver:
                     for j, (sname, var) in enumerate(st.pstate.items()):
                         group.create_dataset(sname, data=var.d)
                         group[sname].attrs["index"] = j
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+
+        write_atomically(path, write)
         logger.info(f"Solver state save ({ext}): {path}")
 
     def load_states(self, path) -> None:

@@ -193,13 +193,163 @@ def test_no_grad_builds_outputs_without_need_grad():
     assert F.tanh(x).need_grad is True
 
 
-def test_nn_grad_returns_gradients_as_new_variables():
+# -- nn.grad -----------------------------------------------------------------------------------------------
+X, W = [0.5, -1.0, 2.0], [1.5, 0.25, -0.75]
+GRAD_CASES = [
+    # (name, build(x, w) -> (outputs, inputs, grad_outputs), analytic gradients from the arrays x, w)
+    ("square", lambda x, w: (F.sum(x * x), [x], None), lambda x, w: [2 * x]),
+    (
+        "product, both inputs",
+        lambda x, w: (F.sum(F.tanh(x) * w), [x, w], None),
+        lambda x, w: [(1 - np.tanh(x) ** 2) * w, np.tanh(x)],
+    ),
+    ("scalar weight", lambda x, w: (F.sum(x * w), [x], 3.0), lambda x, w: [3 * w]),
+    ("array weight", lambda x, w: (x * w, [w], np.array([1, 2, 3], np.float32)), lambda x, w: [x * [1, 2, 3]]),
+    (
+        "two outputs, a Variable weight",
+        lambda x, w: ([F.sum(x * x), x * w], [x], [None, _var([2.0, 2.0, 2.0], need_grad=False)]),
+        lambda x, w: [2 * x + 2 * w],
+    ),
+    ("input used twice", lambda x, w: (F.sum(x * x * x + x), [x], None), lambda x, w: [3 * x**2 + 1]),
+    ("input the output does not use", lambda x, w: (F.sum(x * 2), [x, w], None), lambda x, w: [np.full(3, 2.0), 0 * w]),
+]
+
+
+@pytest.mark.parametrize("build, expected", [c[1:] for c in GRAD_CASES], ids=[c[0] for c in GRAD_CASES])
+def test_nn_grad_matches_analytic_gradients(build, expected):
+    x, w = _var(X), _var(W)
+    outputs, inputs, grad_outputs = build(x, w)
+    grads = nn.grad(outputs, inputs, grad_outputs=grad_outputs)
+    nn.forward_all(grads)
+    for g, ref in zip(grads, expected(np.array(X, np.float32), np.array(W, np.float32))):
+        np.testing.assert_allclose(g.d, ref, rtol=1e-6)
+
+
+def test_nn_grad_with_respect_to_an_intermediate_variable():
+    x = _var(X)
+    h = F.tanh(x)
+    y = F.sum(h * h) + F.sum(x)
+    (gh,) = nn.grad(y, [h])
+    gh.forward()
+    np.testing.assert_allclose(gh.d, 2 * np.tanh(np.array(X, np.float32)), rtol=1e-6)
+
+
+def test_nn_grad_matches_backward_on_a_network():
+    import nnabla.parametric_functions as PF
+
+    nn.seed(0)
+    x = nn.Variable.from_numpy_array(np.random.RandomState(0).randn(4, 3).astype(np.float32))
+    label = nn.Variable.from_numpy_array(np.random.RandomState(1).randn(4, 1).astype(np.float32))
+    loss = F.mean(F.squared_error(PF.affine(F.tanh(PF.affine(x, 5, name="fc1")), 1, name="fc2"), label))
+    params = list(nn.get_parameters().values())
+    grads = nn.grad([loss], params)
+    nn.forward_all(grads)
+    for p in params:
+        p.grad.zero()
+    loss.forward()
+    loss.backward()
+    for g, p in zip(grads, params):
+        np.testing.assert_allclose(g.d, p.g, rtol=1e-5, atol=1e-7)
+
+
+def test_nn_grad_returns_outputs_of_one_grad_node():
+    x, w = _var(X), _var(W)
+    y = F.sum(x * w)
+    gx, gw = nn.grad([y], [x, w])
+    assert gx.parent is gw.parent
+    assert gx.parent.info.type_name == "Grad"
+    assert gx.parent.inputs == [y, x, w]
+    assert y.persistent  # NNabla's default: outputs are kept through buffer clearing
+    names = []
+    F.sum(gx * gw).visit(lambda f: names.append(f.info.type_name))
+    assert names == ["Mul2", "Sum", "Grad", "Mul2", "Sum"]
+    assert not hasattr(F, "grad")  # NNabla's F has no such function
+
+
+def test_nn_grad_recomputes_on_forward_and_composes():
     x = _var([1.0, 2.0])
-    x.g = [100.0, 100.0]
-    y = F.sum(x * x)
-    (gx,) = nn.grad([y], [x])
-    np.testing.assert_array_equal(gx.d, [2, 4])
-    np.testing.assert_array_equal(x.g, [100, 100])  # the input's own grad is left alone
+    (g,) = nn.grad(F.sum(x * x), [x])
+    z = F.sum(g**2)
+    z.forward()
+    np.testing.assert_allclose(z.d, 4 + 16)
+    x.d = [3.0, 4.0]
+    g.forward()
+    np.testing.assert_allclose(g.d, [6, 8])
+    z.forward(clear_buffer=True)
+    np.testing.assert_allclose(z.d, 36 + 64)
+
+
+def test_nn_grad_leaves_grads_and_flags_alone():
+    x, w, frozen = _var(X), _var(W), _var([1.0, 1.0, 1.0], need_grad=False)
+    h = x * w
+    y = F.sum(h * frozen)
+    x.g, w.g, h.g = [100.0] * 3, [200.0] * 3, [300.0] * 3
+    gx, gfrozen = nn.grad(y, [x, frozen])
+    gx.forward()
+    np.testing.assert_allclose(gx.d, W)
+    np.testing.assert_array_equal(gfrozen.d, [0, 0, 0])  # NNabla: an input that needs no gradient gets zeros
+    np.testing.assert_array_equal(x.g, [100] * 3)
+    np.testing.assert_array_equal(w.g, [200] * 3)
+    np.testing.assert_array_equal(h.g, [300] * 3)
+    assert (x.need_grad, w.need_grad, frozen.need_grad) == (True, True, False)
+
+
+def test_nn_grad_leaves_a_solvers_gradients_alone():
+    import nnabla.solvers as S
+
+    w = _var(W)
+    solver = S.Sgd(lr=1.0)
+    solver.set_parameters({"w": w})
+    y = F.sum(w * w)
+    (g,) = nn.grad(y, [w])
+    solver.zero_grad()
+    g.forward()
+    y.forward()
+    y.backward()
+    solver.update()
+    np.testing.assert_allclose(w.d, np.array(W, np.float32) - 2 * np.array(W, np.float32))
+    np.testing.assert_allclose(g.d, 2 * np.array(W, np.float32))
+
+
+def test_nn_grad_under_auto_forward_is_computed_at_once():
+    x = _var([1.0, 2.0])
+    with nn.auto_forward():
+        (g,) = nn.grad(F.sum(F.tanh(x) * 3), [x])
+        z = F.sum(g)
+    ref = 3 * (1 - np.tanh(np.array([1.0, 2.0], np.float32)) ** 2)
+    np.testing.assert_allclose(g.d, ref, rtol=1e-6)
+    np.testing.assert_allclose(z.d, ref.sum(), rtol=1e-6)
+
+
+def test_nn_grad_bind_grad_output_shares_the_inputs_grad():
+    x = _var([1.0, 2.0])
+    (g,) = nn.grad(F.sum(x * x), [x], bind_grad_output=True)
+    g.forward()
+    np.testing.assert_array_equal(x.g, [2, 4])
+
+
+def test_backward_through_nn_grad_is_refused():
+    x = _var([1.0, 2.0])
+    (g,) = nn.grad(F.sum(x * x), [x])
+    z = F.sum(g**2)
+    z.forward()
+    with pytest.raises(FunctionError, match="nn.grad.*higher-order gradients are not supported"):
+        z.backward()
+    u = F.sum(g.get_unlinked_variable(need_grad=False) ** 2)  # as a constant, it is fine
+    u.forward()
+    u.backward()
+
+
+def test_nn_grad_rejects_mismatched_grad_outputs():
+    x = _var([1.0, 2.0])
+    with pytest.raises(
+        FunctionError, match=r"nn.grad: grad_outputs of shape \(3,\) given for an output of shape \(2,\)"
+    ):
+        nn.grad(x * 2, [x], grad_outputs=np.ones(3, np.float32))
+    with pytest.raises(ValueError, match="nn.grad: 2 grad_outputs given for 1 outputs"):
+        nn.grad(x * 2, [x], grad_outputs=[1, 1])
+    with pytest.raises(ValueError, match="nn.grad: inputs must be Variables"):
+        nn.grad(x * 2, [np.ones(2)])
 
 
 # -- hooks ------------------------------------------------------------------------------------------------

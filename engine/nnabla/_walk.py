@@ -1,0 +1,434 @@
+"""The graph walk: topological order, the step plans forward and backward follow, and buffer release.
+
+Which functions a pass runs, what each reads and how each stores its gradients depend only on the graph's edges
+and its need_grad/persistent flags, and each of those bumps the graph version when it changes. So a graph's walk
+is planned once per version, as a list of steps (a tuple per function holding everything the pass needs), and then
+replayed: step by step by ``run_forward``/``run_backward`` here (the reference, used with hooks and on a plan's
+first use), or as straight-line code generated from the same steps (``_compiled``).
+
+Gradient rules the backward plan encodes: gradients accumulate into leaves (variables without a parent); an
+intermediate variable's gradient is overwritten by its first contribution of a pass and accumulated for the rest.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _state
+from .function import _Shaped
+
+_Unary = None  # _ops._base.Unary, bound when the first backward plan is made (the ops import the Variable module)
+
+_ndarray = np.ndarray
+
+# how forward computes a function's outputs
+_GENERIC = 0  # the class overrides _compute_outputs (or backward's _input_grads): call it
+_ONE = 1  # Function._compute_outputs, inlined, for a function of one input
+_MANY = 2  # likewise, for several inputs (or none)
+
+# how backward computes a function's input gradients
+_PLAIN = 1  # Function._input_grads, inlined
+_UNARY = 2  # one input and one output, Unary.grad: backward_unary is called directly
+
+# how backward stores an input's gradient
+_SKIP = 0  # the input needs no gradient
+_ACCUMULATE_LEAF = 1  # a leaf: gradients add up across passes
+_OVERWRITE = 2  # an intermediate's first contribution in a pass
+_ACCUMULATE = 3  # an intermediate's later contributions
+
+
+# -- the walk of one graph ----------------------------------------------------------------------------
+class _Walk:
+    """The traversal of one graph for one graph version, with the step lists forward and backward follow."""
+
+    __slots__ = ("version", "order", "_forward", "_backward", "runs")
+
+    def __init__(self, version, order):
+        self.version = version
+        self.order = order
+        self._forward = {}
+        self._backward = None
+        self.runs = {}  # the compiled plans, kept by ``_compiled``
+
+    def forward_steps(self, root, clear_buffer, clear_no_need_grad) -> list:
+        key = (clear_buffer is True or bool(clear_buffer), clear_no_need_grad is True or bool(clear_no_need_grad))
+        steps = self._forward.get(key)
+        if steps is None:
+            order = self.order
+            if clear_buffer or clear_no_need_grad:
+                release = _release_plan(root, order, clear_no_need_grad and not clear_buffer)
+            else:
+                release = [()] * len(order)
+            steps = self._forward[key] = [_forward_step(func, root, free) for func, free in zip(order, release)]
+        return steps
+
+    def backward_steps(self, root) -> list:
+        steps = self._backward
+        if steps is None:
+            steps = self._backward = _backward_plan(root, self.order)
+        return steps
+
+
+def walk(root) -> _Walk:
+    """The cached traversal of the graph leading to ``root`` (rebuilt when any graph changed)."""
+    cached = root._order
+    version = _state.graph_version[0]
+    if cached is not None and cached.version == version:
+        return cached
+    walked = root._order = _Walk(version, _topological_order(root))
+    return walked
+
+
+def _topological_order(root) -> list:
+    """Iterative depth-first search: deep graphs (10,000+ functions) need no recursion."""
+    order = []
+    if root._parent is None:
+        return order
+    seen = set()
+    stack = [(root._parent, False)]
+    while stack:
+        func, expanded = stack.pop()
+        if expanded:
+            order.append(func)
+            continue
+        if id(func) in seen:
+            continue
+        seen.add(id(func))
+        stack.append((func, True))
+        for x in reversed(func.inputs):
+            p = x._parent
+            if p is not None and id(p) not in seen:
+                stack.append((p, False))
+    return order
+
+
+# -- plans --------------------------------------------------------------------------------------------
+def _forward_step(func, root, free) -> tuple:
+    """What forward needs of one function, read once per graph version.
+
+    The plan holds each function's bound compute, array module and dtype: reading them off functions of many
+    classes at one place is slow.
+    """
+    if not func._plain_forward:
+        kind, compute = _GENERIC, func._compute_outputs
+    else:
+        kind, compute = (_ONE if len(func.inputs) == 1 else _MANY), func.compute
+    dt = func.dtype
+    dtd = np.dtype(dt) if dt is not None else None
+    return (
+        func,
+        kind,
+        compute,
+        func.xp,
+        dt,
+        dtd,
+        tuple(func.inputs),
+        _held_output(func, root),
+        func._outputs,
+        tuple(free),
+    )
+
+
+def _held_output(func, root):
+    """The output of a one-output function other than the root's: a later function of the graph takes it as input,
+    so the plan may hold it without keeping it alive any longer; None where forward goes through the weak reference."""
+    if len(func._outputs) != 1:
+        return None
+    o = func._outputs[0]()
+    return o if o is not root else None
+
+
+def _backward_plan(root, order) -> list:
+    """The functions backward runs, last first, each with how every input's gradient is stored.
+
+    A function runs when some input needs a gradient and some output's gradient was reached from ``root``;
+    which variables are reached is decided by the graph alone, so it is worked out here once.
+    """
+    global _Unary
+    if _Unary is None:
+        from ._ops._base import Unary as _Unary
+    reached = {id(root)}
+    steps = []
+    for func in reversed(order):
+        inputs = tuple(func.inputs)
+        need = [x._need_grad for x in inputs]
+        if True not in need:
+            continue
+        outrefs = func._outputs
+        outputs = [r() for r in outrefs]
+        if not any(o is not None and id(o) in reached for o in outputs):
+            continue
+        # siblings no gradient reaches stay weakly held: the plan must not keep unused outputs alive
+        unreached = tuple(r for r, o in zip(outrefs, outputs) if o is None or id(o) not in reached)
+        modes = []
+        for x, n in zip(inputs, need):
+            if not n:
+                modes.append(_SKIP)
+            elif x._parent is None:
+                modes.append(_ACCUMULATE_LEAF)
+            elif id(x) in reached:
+                modes.append(_ACCUMULATE)
+            else:
+                modes.append(_OVERWRITE)
+                reached.add(id(x))
+        strong = None if unreached else tuple(outputs)
+        if not func._plain_backward:
+            kind, grad_of = _GENERIC, func._input_grads
+        elif len(inputs) == 1 and len(outrefs) == 1 and type(func).grad is _Unary.grad:
+            kind, grad_of = _UNARY, func.backward_unary
+        else:
+            kind, grad_of = _PLAIN, func.grad
+        stores = tuple((i, x, mode) for i, (x, mode) in enumerate(zip(inputs, modes)) if mode is not _SKIP)
+        uses = func.grad_uses
+        # inputs whose data backward reads: all when "x" in grad_uses, narrowed by grad_depends_input_data to those
+        # a needed gradient depends on; the others get stand-ins with their shapes (a shape change bumps the version)
+        stubs = fetch = None
+        if "x" not in uses:
+            stubs = [_Shaped(x._data._shape) for x in inputs]
+        elif kind is not _GENERIC:
+            n = len(inputs)
+            reads = [any(need[i] and func.grad_depends_input_data(i, j) for i in range(n)) for j in range(n)]
+            if not all(reads):
+                stubs = [None if r else _Shaped(x._data._shape) for x, r in zip(inputs, reads)]
+                fetch = tuple((j, x) for j, x in enumerate(inputs) if reads[j])
+        # outputs whose buffers clear_buffer releases once the function's backward has run
+        cleared = () if unreached else tuple(o for o in outputs if o is not root and not o._persistent)
+        # leaves whose gradient the op may write straight into their buffers (each must appear once among the
+        # inputs, its gradient shaped as its data: only a change that bumps the version could break that later);
+        # backward stores their gradients itself, so they leave ``stores``
+        into = None
+        if kind is _PLAIN and func.grad_into:
+            into = (
+                tuple(
+                    (i, x)
+                    for i, x, mode in stores
+                    if mode is _ACCUMULATE_LEAF
+                    and inputs.count(x) == 1
+                    and (x._grad is None or x._grad._shape == x._data._shape)
+                )
+                or None
+            )
+            if into is not None:
+                stores = tuple(s for s in stores if (s[0], s[1]) not in into)
+        # the plan holds the bound method, array module and dtype, as forward's does; the weak output references
+        # and the unreached ones go last, read only when some output was not reached (then ``strong`` is None)
+        steps.append(
+            (func, kind, grad_of, func.xp, func.dtype, np.dtype(func.dtype), inputs, strong, need, stores, into)
+            + (stubs, fetch, "y" in uses, cleared, (outrefs, unreached))
+        )
+    return steps
+
+
+def _release_plan(root, order, no_need_grad_only):
+    """For each function in ``order``, the intermediate inputs whose data can be freed once it has run.
+
+    ``clear_buffer``: every intermediate input after its last consumer. ``clear_no_need_grad``: only those
+    whose data no backward step will read.
+    """
+    last_use = {}
+    for k, func in enumerate(order):
+        for x in func.inputs:
+            last_use[id(x)] = k
+    needed = set()
+    if no_need_grad_only:
+        for func in order:
+            if not any(x._need_grad for x in func.inputs):
+                continue
+            if "x" in func.grad_uses:
+                needed.update(id(x) for x in func.inputs)
+            if "y" in func.grad_uses:
+                needed.update(id(o) for o in func.outputs if o is not None)
+    plan = [[] for _ in order]
+    done = set()
+    for k, func in enumerate(order):
+        for x in func.inputs:
+            if x._parent is None or x._persistent or x is root or id(x) in done:
+                continue
+            if last_use[id(x)] == k and id(x) not in needed:
+                plan[k].append(x)
+                done.add(id(x))
+    return plan
+
+
+# -- running a plan step by step ------------------------------------------------------------------------
+# These loops are Function._compute_outputs and Function._input_grads with the plan's facts read off each step;
+# NdArray methods are done by hand where that saves a call. ``_compiled`` writes the same reads and writes out as
+# straight-line code per step.
+def run_forward(steps, pre, post) -> None:
+    """Forward through ``steps``, calling the hooks in ``pre``/``post`` around each function."""
+    for func, kind, compute, xp, dt, dtd, inputs, out, outrefs, free in steps:
+        for h in pre:
+            h(func)
+        if kind is _ONE:
+            ys = compute(xp, _input_array(func, inputs[0], 0, dt, dtd))
+        elif kind is _MANY:
+            ys = compute(xp, *[_input_array(func, x, i, dt, dtd) for i, x in enumerate(inputs)])
+        else:
+            ys = compute(inputs)
+        if type(ys) is _ndarray and (ys.dtype is dtd or ys.dtype.type is dt):
+            o = out if out is not None else outrefs[0]()
+            if o is not None:
+                _set_array(o._data, ys, dt)
+        else:
+            if kind is not _GENERIC:
+                ys = func._as_outputs(ys)
+            for ref, y in zip(outrefs, ys):
+                o = ref()
+                if o is not None:
+                    o._data._set_array(y)
+        for h in post:
+            h(func)
+        for v in free:
+            _release(v._data)
+
+
+def run_backward(steps, root, clear_buffer, pre, post) -> None:
+    """Backward through ``steps`` from ``root``'s gradient, calling the hooks in ``pre``/``post`` around each."""
+    for step in steps:
+        func, kind, grad_of, xp, dt, dtd, inputs, outputs, need, stores, into = step[:11]
+        stubs, fetch, uses_y, cleared, weak = step[11:]
+        if outputs is None:  # some output no gradient reached: it counts as zero
+            outrefs, unreached = weak
+            outputs = [r() for r in outrefs]
+            for r in unreached:
+                o = r()
+                if o is not None:
+                    o._grad_nd()._set_array(func.xp.zeros(o._data._shape, func.dtype))
+            cleared = [o for o in outputs if o is not None and o is not root and not o._persistent]
+        for h in pre:
+            h(func)
+        if kind is _GENERIC:
+            gxs = grad_of(inputs, outputs, need)
+        else:
+            if stubs is None:  # backward reads the inputs' data
+                xs = [_input_array(func, x, j, dt, dtd) for j, x in enumerate(inputs)]
+            elif fetch is None:
+                xs = stubs
+            else:  # some inputs' data: those a needed gradient depends on
+                xs = list(stubs)
+                for j, x in fetch:
+                    xs[j] = _input_array(func, x, j, dt, dtd)
+            if kind is _UNARY:
+                o = outputs[0]
+                ya = _array_of(o._data) if uses_y else None
+                gxs = (grad_of(xp, xs[0], ya, _array_of(o._grad)),)
+            else:
+                ys = [o._data._get() if o is not None else None for o in outputs] if uses_y else None
+                if len(outputs) == 1:
+                    gys = [_array_of(outputs[0]._grad)]
+                else:
+                    gys = [o._grad._get() if o is not None and o._grad is not None else None for o in outputs]
+                if into is None:
+                    gxs = grad_of(xp, xs, ys, gys, need)
+                else:  # offer the op the leaves' pending-zero gradient buffers to write into
+                    outs = [None] * len(inputs)
+                    for i, x in into:
+                        gnd = x._grad
+                        if gnd is not None and gnd._fill == 0:
+                            arr = gnd._array
+                            if arr is not None and arr.dtype is dtd:
+                                outs[i] = arr
+                    gxs = grad_of(xp, xs, ys, gys, need, outs)
+                    for i, x in into:  # these leaves are left out of ``stores``
+                        gx = gxs[i]
+                        if gx is None:
+                            continue
+                        if gx is outs[i]:  # written in place: no longer a pending zero
+                            x._grad._fill = None
+                        else:
+                            accumulate_leaf(x, gx)
+        for i, x, mode in stores:
+            gx = gxs[i]
+            if gx is None:
+                continue
+            if mode is _OVERWRITE:
+                gnd = x._grad
+                if gnd is None or gnd._watched:
+                    x._grad_nd()._set_array(gx)
+                else:  # (the dtype is read only once the buffer is released: the dtype to reallocate)
+                    _set_array(gnd, gx, dt)
+            elif mode is _ACCUMULATE_LEAF:
+                accumulate_leaf(x, gx)
+            else:
+                x._grad._set_array(x._grad._array + gx)
+        for h in post:
+            h(func)
+        if clear_buffer:
+            for o in cleared:
+                _release(o._data)
+                if o._grad is not None:
+                    _release(o._grad)
+
+
+# -- reading and writing buffers --------------------------------------------------------------------------
+def _array_of(nd):
+    """NdArray._get, by hand where the array is already there."""
+    a = nd._array
+    if a is None or nd._fill is not None:
+        a = nd._get()
+    return a
+
+
+def _input_array(func, x, i, dt, dtd):
+    """The data of ``x``, input ``i`` of ``func``, in the compute dtype ``dt`` (``dtd``: its np.dtype)."""
+    d = x._data
+    a = d._array
+    if a is None or d._fill is not None:
+        a = d._get()
+    if a.dtype is not dtd and a.dtype.type is not dt:
+        a = converted(func, d, a, i)
+    return a
+
+
+def _set_array(nd, a, dt) -> None:
+    """NdArray._set_array, by hand where no solver watches the buffer; ``a`` is in the compute dtype ``dt``."""
+    if nd._watched:
+        nd._set_array(a)
+    else:
+        nd._array = a
+        nd._shape = a.shape
+        nd._dtype = dt
+        nd._fill = None
+
+
+def _release(nd) -> None:
+    """NdArray.clear, by hand where no solver watches the buffer."""
+    if nd._watched:
+        nd.clear()
+    else:
+        nd._array = nd._fill = None
+
+
+def converted(func, nd, a, i):
+    """Input ``i``'s array ``a``, held by ``nd``, in the compute dtype: the conversion is kept on ``nd`` until its
+    buffer is next written through an accessor (see ``_array``), so forward and backward convert an input once."""
+    if i in func.keep_dtype:
+        return a
+    dt = func.dtype
+    c = nd._cast
+    mod = nd._mod[0]
+    if c is not None and c[0] is a and c[1] is dt and c[3] == mod:
+        return c[2]
+    b = a.astype(dt)
+    if not nd._watched:  # a solver writes into its parameters in place, through no accessor
+        nd._cast = (a, dt, b, mod)
+    return b
+
+
+def accumulate_leaf(x, gx) -> None:
+    """Add ``gx`` to a leaf's gradient, in place (a gradient that is lazily zero receives a copy)."""
+    gnd = x._grad
+    if gnd is None or gnd._shape != x._data._shape:
+        gnd = x._grad_nd()
+    arr = gnd._array  # when set, its shape is the NdArray's (every writer keeps it so)
+    if gnd._fill is None:
+        if arr is None:
+            gnd._set_array(gx.copy())  # gx may be a view of another gradient
+        else:
+            arr += gx
+    elif gnd._fill == 0 and arr is not None:
+        arr[...] = gx  # adding to a pending zero is a copy (solvers zero grads lazily)
+        gnd._fill = None
+    else:
+        arr = gnd._get()
+        arr += gx
