@@ -6,7 +6,7 @@ import pytest
 
 import nnabla as nn
 import nnabla.functions as F
-from nnabla.function import FunctionError
+from nnabla.function import FunctionError, TensorNormalization
 from opcheck import Case, check_forward, check_grad, randn, uniform
 
 EPS = 1e-05
@@ -137,6 +137,13 @@ CASES = [
         lambda x, b, g, m, v: relu(bn_test(x, b, g, m, v)),
         [X4, B4, G4, STAT_MEAN, STAT_VAR],
         grad_inputs=[0, 1, 2],
+        **LOOSE,
+    ),
+    Case(
+        "tensor_normalization_function",  # NNabla's TensorNormalization node (F.tensor_normalization uses BN)
+        lambda x, b, g: TensorNormalization(None, axes=(1,))(x, b, g),
+        bn_train,
+        [X4, B4, G4],
         **LOOSE,
     ),
     Case("layer_normalization", F.layer_normalization, layer_norm, [randn(3, 4), *params((1, 4))], **LOOSE),
