@@ -33,6 +33,20 @@ def _write_back(holder, values) -> None:
     nd._mod[0] += 1  # conversions of the old values are stale
 
 
+class RunningStatistics:
+    """Mixin for functions that update running statistics in forward (``_updating`` gates the update)."""
+
+    _updating = True
+
+    def recompute(self, inputs, outputs) -> None:
+        # recomputing a forward must not count the batch into the running statistics twice
+        self._updating = False
+        try:
+            self.forward(inputs, outputs)
+        finally:
+            del self._updating
+
+
 class Standardize(Function):
     """y = (x - mean) / sqrt(var + eps) * gamma + beta, mean and var taken over ``self.raxes`` of a view of x.
 
@@ -138,14 +152,13 @@ class Standardize(Function):
 
 
 @register
-class BatchNormalization(Standardize):
+class BatchNormalization(RunningStatistics, Standardize):
     """Batch normalization over all axes but ``axes``; in training (``batch_stat``) it uses the batch statistics
     and updates the running mean and variance inputs in place: r = decay_rate * r + (1 - decay_rate) * batch,
     with the unbiased batch variance going into the running variance."""
 
     inputs_spec = ("x", "beta?", "gamma?", "mean?", "variance?")
     args_spec = {"axes": (1,), "decay_rate": 0.9, "eps": 1e-05, "batch_stat": True, "no_scale": False, "no_bias": False}
-    _updating = True
 
     def output_shapes(self, *shapes):
         self._param_indices(len(shapes), n_stat_inputs=2)
@@ -195,14 +208,6 @@ class BatchNormalization(Standardize):
             _write_back(rvar, decay * _data_of(rvar) + (1 - decay) * unbiased)
         self._batch_stats = None
         return ys
-
-    def recompute(self, inputs, outputs) -> None:
-        # recomputing a forward must not count the batch into the running statistics twice
-        self._updating = False
-        try:
-            self.forward(inputs, outputs)
-        finally:
-            del self._updating
 
     def grad(self, xp, xs, ys, gys, need):
         if self.args["batch_stat"]:
@@ -381,13 +386,12 @@ class WeightStandardization(Standardize):
 
 
 @register
-class MeanSubtraction(Function):
+class MeanSubtraction(RunningStatistics, Function):
     """y = x - running mean; in training the running mean first absorbs the batch mean as a running average
     over the ``t`` batches seen so far (``t`` counts them)."""
 
     inputs_spec = ("x", "rmean", "t?")
     args_spec = {"base_axis": 1, "update_running_mean": True}
-    _updating = True
 
     def output_shapes(self, xs, ms, ts=None):
         ba = self.args["base_axis"]
@@ -413,13 +417,6 @@ class MeanSubtraction(Function):
             _write_back(variables[1], rmean)
             _write_back(variables[2], t + 1)
         return self._as_outputs(x - rmean)
-
-    def recompute(self, inputs, outputs) -> None:
-        self._updating = False
-        try:
-            self.forward(inputs, outputs)
-        finally:
-            del self._updating
 
     def grad(self, xp, xs, ys, gys, need):
         if not self.args["update_running_mean"]:
