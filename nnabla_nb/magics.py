@@ -23,6 +23,7 @@ import nnabla as nn
 
 from .render.common import shape
 from .render.escape import escape, printable
+from .widgets.frontend import Static
 
 # (usage, what it does); "%%" marks the cell magic
 SUBCOMMANDS = (
@@ -93,20 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-class Result:
-    """A magic's output: text/plain and text/html forms."""
-
-    def __init__(self, text: str, html: str | None = None):
-        self.text, self.html = text, html
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        bundle = {"text/plain": self.text}
-        if self.html is not None:
-            bundle["text/html"] = self.html
-        return bundle
-
-    def __repr__(self):
-        return self.text
+Result = Static  # a magic's output: text/plain and text/html forms
 
 
 def run_line(line: str, user_ns: dict, cell: str | None = None, shell=None):
