@@ -17,7 +17,7 @@ from nnabla.function import Function
 from nnabla.solvers import Solver
 
 from .graph import Stats, array_stats, read_grad
-from .render.common import num, shape
+from .render.common import num, shape, value
 from .render.escape import escape, printable
 from .render.png import data_uri, heatmap_png, histogram_png
 
@@ -204,13 +204,13 @@ def _solver_facts(s) -> tuple:
 
 def solver_text(s) -> str:
     name, info, lr, n, total = _solver_facts(s)
-    hp = ", ".join(f"{k}={v!r}" for k, v in info.items())
+    hp = ", ".join(f"{k}={value(v)}" for k, v in info.items())
     return f"{name}({hp})\n  learning rate {num(float(lr))}, {n} parameters, {total} values"
 
 
 def solver_html(s) -> str:
     name, info, lr, n, total = _solver_facts(s)
-    rows = [[escape(k), escape(repr(v))] for k, v in info.items()]
+    rows = [[escape(k), escape(value(v))] for k, v in info.items()]
     return (
         f'<div style="{BOX}"><div><b>{escape(name)}</b> &nbsp; learning rate <b>{escape(num(float(lr)))}</b>, '
         f"{n} parameters, {total} values</div>" + _table(["hyper-parameter", "value"], rows) + "</div>"

@@ -12,6 +12,13 @@ def num(x: float) -> str:
     return f"{x:.4g}"
 
 
+def value(v) -> str:
+    """An argument or hyper-parameter value; floats to float32's 7 significant digits (0.01, not 0.0099999997...)."""
+    if isinstance(v, float):
+        return num(v) if not math.isfinite(v) else f"{v:.7g}"
+    return repr(v)
+
+
 def shape(s) -> str:
     if s is None:
         return ""
