@@ -91,7 +91,11 @@ def to_dot(model: GraphModel) -> graphviz.Digraph:
             attrs.update(FLAGGED)
         if n.id == model.root:
             attrs["penwidth"] = attrs.get("penwidth", "2")
-        target = clusters[scoped[n.id]] if n.id in scoped else g
+        if n.kind != "parameter":
+            # one group for the data flow: Graphviz then keeps it a straight column instead of a staircase
+            attrs["group"] = "flow"
+        # only parameters sit in their scope's cluster: the data flow stays one straight column beside them
+        target = clusters[scoped[n.id]] if n.id in scoped and n.kind == "parameter" else g
         target.node(n.id, label=node_label(n, n.id == model.root), **attrs)
     for c in clusters:
         g.subgraph(c)
