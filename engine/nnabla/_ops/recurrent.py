@@ -104,6 +104,7 @@ class Recurrent(Sampler):
     """Shared by RNN, LSTM and GRU: input layout, the layer/direction loop, dropout and backpropagation in time."""
 
     n_states = 1  # h (and c for LSTM)
+    gate_axis = True  # weights and biases have a gate axis (RNN's do not)
     stochastic = False
 
     def init(self):
@@ -126,11 +127,11 @@ class Recurrent(Sampler):
 
     # -- shapes -----------------------------------------------------------------------------------------------
     def _w_shape(self, layers, d, h, inner):
-        g = () if self.type_name == "RNN" else (self.cell.gates,)
+        g = (self.cell.gates,) if self.gate_axis else ()
         return layers + (d,) + g + (h, inner)
 
     def _b_shape(self, layers, d, h):
-        g = () if self.type_name == "RNN" else (self.cell.bias_gates,)
+        g = (self.cell.bias_gates,) if self.gate_axis else ()
         return (layers, d) + g + (h,)
 
     def output_shapes(self, *shapes):
@@ -176,7 +177,7 @@ class Recurrent(Sampler):
     def _split(self, xs):
         """(x, h, c or None, weight_l0, weight or None, bias or None) in the gate layout of every kind."""
         k = self.n_states
-        t, b, i, num_layers, d, hidden = self._dims
+        _, _, i, num_layers, d, hidden = self._dims
         g, gb = self.cell.gates, self.cell.bias_gates
         x, h = xs[0], xs[1]
         c = xs[2] if k == 2 else None
@@ -186,6 +187,11 @@ class Recurrent(Sampler):
         bias = rest[0].reshape(num_layers, d, gb, hidden) if self._has_bias else None
         return x, h, c, w0, w, bias
 
+    def compute(self, xp, *xs):
+        if not self.stochastic:  # no dropout: no generator to record
+            return self.sample(xp, None, *xs)
+        return super().compute(xp, *xs)
+
     def sample(self, xp, rng, *xs):
         ys, hn, cn, _ = self._run(xp, xs, rng=rng)
         return (ys, hn) if cn is None else (ys, hn, cn)
@@ -194,7 +200,7 @@ class Recurrent(Sampler):
         """Every layer and direction; with ``keep``, also what backward needs (per layer: its input and, per
         direction, the per-step activations)."""
         x, h, c, w0, w, bias = self._split(xs)
-        t, b, i, num_layers, d, hidden = self._dims
+        num_layers, d, hidden = self._dims[3:]
         p = float(self.args["dropout"])
         drop = p > 0 and bool(self.args["training"])
         if rng is not None:
@@ -249,9 +255,9 @@ class Recurrent(Sampler):
             raise FunctionError(f"{self.type_name}: backward is called for training only (training=False)")
         k = self.n_states
         x, h, c, w0, w, bias = self._split(xs)
-        t, b, i, num_layers, d, hidden = self._dims
+        steps, batch, _, num_layers, d, hidden = self._dims
         _, _, _, record = self._run(xp, xs, keep=True)
-        gy = gys[0] if gys[0] is not None else xp.zeros((t, b, d * hidden), x.dtype)
+        gy = gys[0] if gys[0] is not None else xp.zeros((steps, batch, d * hidden), x.dtype)
         ghn = gys[1] if gys[1] is not None else xp.zeros(h.shape, x.dtype)
         gcn = gys[2] if k == 2 and gys[2] is not None else None
         gh0 = xp.empty(h.shape, x.dtype)
@@ -327,6 +333,7 @@ class RNN(Recurrent):
 
     inputs_spec = ("x", "h", "weight_l0", "weight?", "bias?")
     args_spec = {"num_layers": 1, "nonlinearity": "tanh", "dropout": None, "bidirectional": False, "training": True}
+    gate_axis = False
 
     def make_cell(self):
         cells = {"tanh": TanhCell, "relu": ReluCell}
