@@ -299,6 +299,7 @@ def test_packing_equals_nnabla():
         first = F.pack_padded_sequence(
             nn.Variable.from_numpy_array(FIXTURES["pack/padded"].transpose(1, 0, 2)), lengths, batch_first=True
         )[0]
+        # made with padding_value=-1, which NNabla's CPU kernel ignores (padding 0); ours honors it (see CASES)
         unpacked, unpacked_lengths = F.pad_packed_sequence(packed, batch_sizes, total_length=5)
         unpacked_first = F.pad_packed_sequence(packed, batch_sizes, batch_first=True)[0]
     np.testing.assert_array_equal(packed.d, FIXTURES["pack/packed"])

@@ -77,6 +77,7 @@ packed_bf, _ = F.pack_padded_sequence(
     batch_first=True,
 )
 store["pack/packed_batch_first"] = packed_bf.d.copy()
+# NNabla's CPU kernel pads with 0 whatever padding_value says (-1 here); ours honors it, so the test uses 0
 unpacked, lens = F.pad_packed_sequence(packed, batch_sizes, padding_value=-1.0, total_length=5)
 store["pack/unpacked"], store["pack/unpacked_lengths"] = unpacked.d.copy(), lens.d.copy()
 unpacked_bf, _ = F.pad_packed_sequence(packed, batch_sizes, batch_first=True)

@@ -22,9 +22,12 @@ from .random_ops import Sampler
 
 
 def _sigmoid(xp, a):
-    return 1 / (1 + xp.exp(-a))
+    return 0.5 * (xp.tanh(0.5 * a) + 1)  # no overflow for large |a|
 
 
+# A cell is one step's arithmetic on the projections px = x_t W_x^T and ph = h_{t-1} W_h^T (B, G, H):
+#   step(px, ph, b, h, c) -> (h_t, c_t or None, what back needs)
+#   back(saved, gh_t, gc_t) -> (grad of px, grad of ph, grad of b, grad of h_{t-1} besides ph's, grad of c_{t-1})
 class TanhCell:
     """h' = tanh([x, h] W^T + b)."""
 
