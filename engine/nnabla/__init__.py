@@ -38,3 +38,6 @@ from .parameter import (  # noqa: E402
 )
 
 _ = _state
+
+from .core.module import Module  # noqa: E402
+from .core.sequential import Sequential  # noqa: E402
