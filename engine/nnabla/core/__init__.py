@@ -1,0 +1,1 @@
+"""NNabla's core: graph definitions and modules."""
