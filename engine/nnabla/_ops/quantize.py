@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._array import NdArray
 from ..function import Function, FunctionError, apply, register
 from .convolution import Convolution
 from .linear import Affine
@@ -32,7 +33,6 @@ def _wrap_outputs(inputs, outputs):
     """NNabla accepts NdArrays as ``outputs``: in a graph they become the output Variables' data."""
     if outputs is None:
         return None
-    from .._array import NdArray
     from .._variable import Variable
 
     if any(type(x) is NdArray for x in inputs):
@@ -513,7 +513,10 @@ class _INQ(_QuantizedWeightLayer):
         arrays = self._arrays_of(variables)
         w, (w_flat, ind) = self.quantize(self.xp, arrays)
         _write_back(variables[1], w)
-        _write_back(variables[2], ind.reshape(variables[2].shape))
+        # NNabla keeps the indicators as int32 once a forward has read them
+        holder = variables[2] if type(variables[2]) is NdArray else variables[2]._data
+        holder._set_array(self.xp.asarray(ind.reshape(holder.shape), dtype=np.int32))
+        holder._mod[0] += 1
         return self._as_outputs(self._layer.compute(self.xp, arrays[0], w, *self._bias(arrays)))
 
     def used_weight(self, xp, xs):
