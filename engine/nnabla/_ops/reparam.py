@@ -3,7 +3,7 @@ and weight normalization (a learned scale per output over the unit-norm weight).
 
 from __future__ import annotations
 
-from ..function import Function, FunctionError, register
+from ..function import Function, FunctionError, apply, register
 from .normalization import _write_back
 
 
@@ -108,3 +108,11 @@ class WeightNormalization(Function):
         gw = (gy - gy_w * inv * inv * w) * g.reshape(self._g_shape) * inv if need[0] else None
         gg = (gy_w * inv).reshape(g.shape) if need[1] else None
         return gw, gg
+
+
+def spectral_norm(w, u, dim=0, itr=1, eps=1e-12, test=False, output_u=False):
+    """W / sigma(W) by ``itr`` power iterations from u (see SpectralNorm); with ``output_u``, (W_sn, u)."""
+    return apply(SpectralNorm(None, dim=dim, itr=itr, eps=eps, test=test, output_u=output_u), (w, u))
+
+
+PUBLIC = {"spectral_norm": spectral_norm}

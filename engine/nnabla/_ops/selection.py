@@ -51,13 +51,13 @@ class NonZero(Function):
         return xp.stack(xp.nonzero(x)).astype(xp.int64).reshape(x.ndim, self.nnz)
 
 
-def nonzero(x):
+def nonzero(x, n_outputs=-1, outputs=None):
     """Indices of the nonzero entries of ``x``, shape (x.ndim, count)."""
     from .._array import NdArray
 
     func = NonZero(None)
     func.nnz = int(np.count_nonzero(x.data if isinstance(x, NdArray) else x.d))
-    return apply(func, (x,))
+    return apply(func, (x,), outputs=outputs)
 
 
 @register
@@ -83,6 +83,12 @@ class SearchSorted(Function):
         rows, points = seq[..., None, :], values[..., :, None]
         before = rows <= points if self.args["right"] else rows < points
         return before.sum(axis=-1).astype(seq.dtype)
+
+
+def searchsorted(sorted_sequence, values, right=None, n_outputs=-1, outputs=None):
+    """Insertion indices of ``values`` in the rows of ``sorted_sequence`` (``right=None`` means False)."""
+    func = SearchSorted(None, right=bool(right))
+    return apply(func, (sorted_sequence, values), outputs=outputs)
 
 
 @register
@@ -129,11 +135,11 @@ class Shift(Function):
         return (g,)
 
 
-def shift(x, shifts=None, border_mode="nearest"):
+def shift(x, shifts=None, border_mode="nearest", n_outputs=-1, outputs=None):
     """Shift the elements of ``x`` by ``shifts`` (default: no shift on every axis)."""
     if shifts is None:
         shifts = (0,) * len(x.shape)
-    return apply(Shift(None, shifts=tuple(shifts), border_mode=border_mode), (x,))
+    return apply(Shift(None, shifts=tuple(shifts), border_mode=border_mode), (x,), outputs=outputs)
 
 
 @register
@@ -164,4 +170,4 @@ def clip_by_norm(x, clip_norm, axis=None):
     return x * clip_norm / F.maximum_scalar(norm, clip_norm)
 
 
-PUBLIC = {"nonzero": nonzero, "shift": shift, "clip_by_norm": clip_by_norm}
+PUBLIC = {"nonzero": nonzero, "searchsorted": searchsorted, "shift": shift, "clip_by_norm": clip_by_norm}
