@@ -418,4 +418,7 @@ def lstm_cell(x, h, c, state_size, w_init=None, b_init=None, fix_parameters=Fals
     return h_t, c_t
 
 
+from ._parametric.lowrank import *  # noqa: E402, F403
+from ._parametric.quantized import *  # noqa: E402, F403
+from ._parametric.reparam import *  # noqa: E402, F403
 from ._parametric.recurrent import *  # noqa: E402, F403  (rnn, lstm, gru, LSTMCell, attention, transformer)
