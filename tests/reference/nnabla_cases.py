@@ -68,3 +68,113 @@ FAMILIES = {
         ),
     },
 }
+
+BOXES = fixed([[0, 0.5, 1.0, 4.5, 3.0], [1, 1.2, 0.3, 2.9, 5.6], [0, -1.0, 2.0, 3.0, 6.5]])
+DETECTIONS = fixed(
+    [
+        [
+            [0.30, 0.30, 0.20, 0.20, 0.90, 0.80, 0.60],
+            [0.32, 0.31, 0.20, 0.22, 0.80, 0.70, 0.90],
+            [0.70, 0.70, 0.30, 0.30, 0.70, 0.90, 0.20],
+            [0.71, 0.69, 0.28, 0.30, 0.95, 0.40, 0.95],
+            [0.50, 0.50, 0.90, 0.90, 0.60, 0.99, 0.99],
+            [0.10, 0.90, 0.10, 0.10, 0.30, 0.90, 0.90],
+        ]
+    ]
+)
+CORNER_BOXES = fixed(
+    [
+        [
+            [0.0, 0.0, 0.4, 0.4],
+            [0.05, 0.02, 0.42, 0.41],
+            [0.5, 0.5, 0.9, 0.9],
+            [0.9, 0.9, 0.52, 0.48],
+            [0.0, 0.6, 0.3, 1.0],
+        ],
+        [
+            [0.1, 0.1, 0.3, 0.3],
+            [0.12, 0.1, 0.3, 0.33],
+            [0.6, 0.6, 0.8, 0.8],
+            [0.0, 0.0, 1.0, 1.0],
+            [0.6, 0.62, 0.8, 0.8],
+        ],
+    ]
+)
+CENTER_BOXES = fixed([[[0.3, 0.3, 0.2, 0.2], [0.31, 0.32, 0.2, 0.2], [0.7, 0.7, 0.3, 0.3], [0.72, 0.7, 0.3, 0.28]]])
+
+
+def _resize(**kw):
+    return lambda F, x: F.onnx_resize(x, **kw)
+
+
+FAMILIES["detection"] = {
+    "roi_align": (lambda F, x, b: F.roi_align(x, b, (2, 3)), [randn(2, 3, 6, 7), BOXES], [0]),
+    "roi_align_scale_ratio": (
+        lambda F, x, b: F.roi_align(x, b, (3, 2), spatial_scale=(0.5, 1.5), sampling_ratio=2),
+        [randn(2, 2, 5, 6), BOXES],
+        [0],
+    ),
+    "nms_per_class": (lambda F, x: F.nms_detection2d(x), [DETECTIONS], []),
+    "nms_by_objectness": (lambda F, x: F.nms_detection2d(x, 0.4, 0.3, False), [DETECTIONS], []),
+    "onnx_nms_corners": (
+        lambda F, b, s: F.onnx_non_max_suppression(b, s, max_output_boxes_per_class=3, iou_threshold=0.4),
+        [CORNER_BOXES, uniform(0, 1, 2, 2, 5)],
+        [],
+    ),
+    "onnx_nms_threshold_center": (
+        lambda F, b, s: F.onnx_non_max_suppression(b, s, 1, 10, 0.3, 0.2),
+        [CENTER_BOXES, uniform(0, 1, 1, 3, 4)],
+        [],
+    ),
+    "onnx_nms_default_none": (
+        lambda F, b, s: F.onnx_non_max_suppression(b, s),
+        [CENTER_BOXES, uniform(0, 1, 1, 1, 4)],
+        [],
+    ),
+    "resize_nearest_up": (_resize(scales=(1, 1, 2, 1.5)), [randn(1, 2, 3, 4)], []),
+    "resize_nearest_floor_asymmetric": (
+        _resize(scales=(1, 1, 0.6, 1.7), nearest_mode="floor", coordinate_transformation_mode="asymmetric"),
+        [randn(1, 1, 5, 3)],
+        [],
+    ),
+    "resize_nearest_ceil_align": (
+        _resize(sizes=(2, 5, 7), nearest_mode="ceil", coordinate_transformation_mode="align_corners"),
+        [randn(2, 3, 4)],
+        [],
+    ),
+    "resize_nearest_prefer_ceil_tfnn": (
+        _resize(
+            scales=(1, 2.5), nearest_mode="round_prefer_ceil", coordinate_transformation_mode="tf_half_pixel_for_nn"
+        ),
+        [randn(3, 4)],
+        [],
+    ),
+    "resize_linear_half_pixel": (_resize(sizes=(1, 1, 5, 7), mode="linear"), [randn(1, 1, 3, 4)], []),
+    "resize_linear_down_pytorch": (
+        _resize(scales=(1, 0.5, 0.75), mode="linear", coordinate_transformation_mode="pytorch_half_pixel"),
+        [randn(2, 4, 4)],
+        [],
+    ),
+    "resize_linear_3d_align": (
+        _resize(sizes=(1, 3, 4, 2), mode="linear", coordinate_transformation_mode="align_corners"),
+        [randn(1, 2, 3, 3)],
+        [],
+    ),
+    "resize_cubic": (_resize(scales=(1, 1, 1.5, 2.0), mode="cubic"), [randn(1, 1, 4, 3)], []),
+    "resize_cubic_exclude_outside": (
+        _resize(sizes=(2, 3, 7), mode="cubic", cubic_coeff_a=-0.5, exclude_outside=1),
+        [randn(2, 4, 4)],
+        [],
+    ),
+    "resize_tf_crop_and_resize": (
+        _resize(
+            roi=(0, 0, 0.2, -0.1, 1, 1, 0.9, 1.2),
+            sizes=(1, 1, 3, 5),
+            mode="linear",
+            coordinate_transformation_mode="tf_crop_and_resize",
+            extrapolation_value=-3.0,
+        ),
+        [randn(1, 1, 4, 4)],
+        [],
+    ),
+}
