@@ -41,6 +41,7 @@ GRAD_ELSEWHERE = {
     "ClipGradByNorm": "test_ops_math.py",
     "ClipGradByValue": "test_ops_math.py",
     "ONNXResize": "test_ops_detection.py::test_onnx_resize_has_no_backward (none in NNabla)",
+    "ImageAugmentation": "test_ops_augmentation.py::test_image_augmentation_has_no_backward (none in NNabla)",
     **FORWARD_ELSEWHERE,
 }
 

@@ -178,3 +178,62 @@ FAMILIES["detection"] = {
         [],
     ),
 }
+
+FAMILIES["augmentation"] = {
+    "random_crop": (lambda F, x: F.random_crop(x, (3, 4), seed=7), [randn(3, 2, 5, 6)], [0]),
+    "random_crop_channels_base_axis2": (
+        lambda F, x: F.random_crop(x, (2, 5, 3), base_axis=2, seed=3),
+        [randn(2, 2, 3, 6, 4)],
+        [0],
+    ),
+    "random_flip": (lambda F, x: F.random_flip(x, (2, 3), seed=4), [randn(4, 2, 3, 4)], [0]),
+    "random_flip_default_axis": (lambda F, x: F.random_flip(x, seed=1), [randn(5, 2, 3)], [0]),
+    "random_shift_nearest": (lambda F, x: F.random_shift(x, (1, 2), seed=2), [randn(3, 2, 4, 5)], [0]),
+    "random_shift_reflect": (
+        lambda F, x: F.random_shift(x, (0, 2, 3), border_mode="reflect", seed=3),
+        [randn(3, 2, 4, 5)],
+        [0],
+    ),
+    "random_shift_constant": (
+        lambda F, x: F.random_shift(x, (2, 2), border_mode="constant", constant_value=-1.5, seed=5),
+        [randn(3, 1, 4, 4)],
+        [0],
+    ),
+    "random_erase_shared": (
+        lambda F, x: F.random_erase(x, prob=0.9, n=2, replacements=(-1.0, 1.0), seed=3),
+        [randn(3, 2, 8, 9)],
+        [0],
+    ),
+    "random_erase_per_channel_ste": (
+        lambda F, x: F.random_erase(x, 0.7, (0.1, 0.3), (0.5, 2.0), share=False, ste_fine_grained=False, seed=4),
+        [randn(2, 3, 7, 6)],
+        [0],
+    ),
+    "image_augmentation": (
+        lambda F, x: F.image_augmentation(
+            x,
+            (4, 5),
+            (1, 1),
+            0.8,
+            1.2,
+            0.3,
+            1.3,
+            0.2,
+            True,
+            True,
+            0.1,
+            True,
+            1.5,
+            0.5,
+            True,
+            seed=11,
+        ),
+        [uniform(0, 1, 1, 3, 6, 7)],
+        [],
+    ),
+    "image_augmentation_batch_scale": (
+        lambda F, x: F.image_augmentation(x, min_scale=0.7, max_scale=1.4, angle=0.5, flip_lr=True, seed=2),
+        [uniform(0, 1, 3, 2, 5, 6)],
+        [],
+    ),
+}
