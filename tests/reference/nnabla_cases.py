@@ -237,3 +237,26 @@ FAMILIES["augmentation"] = {
         [],
     ),
 }
+
+FAMILIES["gradient"] = {
+    "max_pooling_backward": (
+        lambda F, dy, x: F.max_pooling_backward(dy, x, (2, 2)),
+        [randn(2, 3, 2, 3), randn(2, 3, 4, 6)],
+        [0, 1],
+    ),
+    "max_pooling_backward_stride_pad": (
+        lambda F, dy, x: F.max_pooling_backward(dy, x, (3, 2), stride=(2, 1), pad=(1, 1)),
+        [randn(1, 2, 3, 6), randn(1, 2, 5, 5)],
+        [0, 1],
+    ),
+    "max_pooling_backward_border": (
+        lambda F, dy, x: F.max_pooling_backward(dy, x, (2, 2), ignore_border=False),
+        [randn(1, 2, 3, 2), randn(1, 2, 5, 3)],
+        [0, 1],
+    ),
+    "top_k_grad": (lambda F, x: F.top_k_grad(x, 3), [randn(3, 7)], [0]),
+    "top_k_grad_abs_base_axis2": (lambda F, x: F.top_k_grad(x, 2, abs=True, base_axis=2), [randn(2, 2, 3, 2)], [0]),
+    "unlink": (lambda F, x: F.unlink(x), [randn(2, 3)], [0]),
+    "vat_noise": (lambda F, x, w: F.vat_noise(x, w, eps=2.5), [randn(3, 2, 2), randn(3, 2, 2)], [0, 1]),
+    "vat_noise_base_axis2": (lambda F, x, w: F.vat_noise(x, w, base_axis=2), [randn(2, 3, 4), randn(2, 3, 4)], []),
+}
