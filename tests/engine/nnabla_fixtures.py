@@ -53,3 +53,29 @@ def check_case(family: str, name: str, rtol: float = 1e-4, atol: float = 1e-5) -
         np.testing.assert_allclose(
             xs[i].g, data[f"{name}/g{i}"], rtol=rtol, atol=atol * 10, err_msg=f"{name}: grad {i}"
         )
+
+
+def cases(family: str, grad_names=(), **tolerances) -> list:
+    """The family's fixtures as op-table rows: forward against NNabla's stored outputs; a float64 gradient check
+    of the stored gradient inputs for the cases named in ``grad_names``."""
+    from opcheck import Case
+
+    data = stored(family)
+    rows = []
+    for name in names(family):
+        build, specs, wrt = FAMILIES[family][name]
+        inputs = [data[f"{name}/x{i}"] for i in range(len(specs))]
+        n_out = sum(1 for key in data if key.startswith(f"{name}/y"))
+        expected = [data[f"{name}/y{k}"] for k in range(n_out)]
+        rows.append(
+            Case(
+                name,
+                lambda *v, build=build: build(F, *v),
+                lambda *a, expected=expected: expected if len(expected) > 1 else expected[0],
+                inputs,
+                grad_inputs=list(wrt),
+                grad=name in grad_names,
+                **tolerances,
+            )
+        )
+    return rows
