@@ -58,7 +58,7 @@ class Variable(OperatorMixin):
         self.name = ""
         self._order = None  # the graph's walk, cached (``_walk``)
         self._consumers = []
-        self._recompute = False
+        self._recompute = _state.recompute[0]
 
     @classmethod
     def _wrap_ndarray(cls, nd: NdArray, need_grad=False):
@@ -152,11 +152,13 @@ class Variable(OperatorMixin):
 
     @property
     def recompute(self) -> bool:
+        """Whether forward frees this variable's data after its last use and backward recomputes it when needed."""
         return self._recompute
 
     @recompute.setter
     def recompute(self, value: bool):
         self._recompute = bool(value)
+        _state.graph_version[0] += 1  # buffer clearing plans depend on it
 
     @property
     def parent(self):
@@ -285,7 +287,7 @@ class Variable(OperatorMixin):
     ) -> None:
         """Run every function leading to this variable, in topological order."""
         walked = walk(self)
-        if _no_hooks(function_pre_hook, function_post_hook):
+        if _no_hooks(function_pre_hook, function_post_hook) and not walked.recomputes:
             runs = forward_run(walked, self, clear_buffer, clear_no_need_grad)
             if runs is not None:
                 for run in runs:
@@ -313,7 +315,7 @@ class Variable(OperatorMixin):
         else:
             self._grad_nd()
         try:
-            if _no_hooks(function_pre_hook, function_post_hook):
+            if _no_hooks(function_pre_hook, function_post_hook) and not walked.recomputes:
                 runs = backward_run(walked, clear_buffer is True or bool(clear_buffer))
                 if runs is not None:
                     for run in runs:
@@ -325,6 +327,7 @@ class Variable(OperatorMixin):
                 clear_buffer,
                 _hooks(_state.function_pre_hooks, function_pre_hook),
                 _hooks(_state.function_post_hooks, function_post_hook),
+                walked.recomputes,
             )
         finally:
             if grad is not None:

@@ -4,7 +4,7 @@ as a function of its own, for higher-order gradients)."""
 
 from __future__ import annotations
 
-from ..function import Function, FunctionError, register
+from ..function import REQUIRED, Function, FunctionError, register
 from ._base import normalize_axis
 from .normalization import _write_back
 from .pooling import MaxPooling
@@ -30,6 +30,7 @@ class TopKGrad(Function):
 
     fname = "top_k_grad"
     args_spec = {"k": None, "abs": False, "base_axis": 1}
+    signature_defaults = {"k": REQUIRED}
     grad_uses = ""
 
     def output_shapes(self, shape):
