@@ -95,6 +95,8 @@ def _digraph_class():
                 self._view(target, format=fmt, quiet=quiet_view)
             return target
 
+    Digraph.__qualname__ = "Digraph"
+    Digraph.__module__ = __name__
     return Digraph
 
 
