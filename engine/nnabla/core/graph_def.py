@@ -313,6 +313,8 @@ class ProtoNetwork:
             pv = self.variables[name]
             if args:
                 instances[name] = args[i]
+            elif pv.variable_instance is not None:  # called before: the same inputs again, as NNabla
+                instances[name] = pv.variable_instance
             else:
                 instances[name] = nn.Variable(tuple(batch if d < 0 else d for d in pv.shape))
             pv.variable_instance = instances[name]

@@ -23,6 +23,8 @@ class NnpNetwork:
         if callback is not None:
             raise ValueError("NnpNetwork: callback (an NnpNetworkPass that rewrites the network) is not supported")
         self.proto_network = proto_network
+        for v in proto_network.variables.values():  # each network gets inputs of its own batch size
+            v.variable_instance = None
         proto_network(batch_size=batch_size)
         pairs = list(itertools.chain(proto_network.variables.items(), proto_network.parameters.items()))
         for k, v in pairs:
