@@ -192,3 +192,23 @@ def test_transformer_checks_its_inputs():
 def test_lstm_refuses_arguments_meant_for_lstm_cell():
     with pytest.raises(ValueError, match="lstm_cell"):
         PF.lstm(nn.Variable((3, 2, 4)), nn.Variable((1, 1, 2, 5)), nn.Variable((1, 1, 2, 5)), 5)
+
+
+def test_a_saved_recurrent_network_loads_back_with_its_parameters(tmp_path):
+    from nnabla.utils.nnp_graph import NnpLoader
+    from nnabla.utils.save import save
+
+    nn.clear_parameters()
+    x = nn.Variable.from_numpy_array(INPUTS["x"])
+    h = nn.Variable.from_numpy_array(INPUTS["h"][:1, :1])
+    lstm_outputs, gru_outputs = PF.lstm(x, h, h), PF.gru(x, h)  # all outputs kept alive for the saver
+    y = lstm_outputs[0] + gru_outputs[0]
+    net = {"name": "net", "batch_size": 2, "outputs": {"y": y}, "names": {"x": x, "h": h}}
+    save(str(tmp_path / "rnn.nnp"), {"networks": [net]})
+    loaded = NnpLoader(str(tmp_path / "rnn.nnp")).get_network("net", batch_size=2)
+    assert sorted(loaded.inputs) == ["h", "x"]
+    loaded.inputs["x"].d, loaded.inputs["h"].d = x.d, h.d
+    loaded.outputs["y"].forward()
+    y.forward()
+    np.testing.assert_allclose(loaded.outputs["y"].d, y.d, rtol=1e-6)
+    nn.clear_parameters()

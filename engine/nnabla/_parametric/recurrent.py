@@ -115,13 +115,19 @@ def _gated_parameters(x, h, gates, w0_init, w_init, b_init, bidirectional, rng, 
         b = get_parameter_or_create(
             "bias", (num_layers, d, 4, hidden), b_init if b_init is not None else ConstantInitializer(), True
         )
-    unlinked = lambda p: p.get_unlinked_variable(need_grad=not fix_parameters)  # noqa: E731
     return (
         num_layers,
-        unlinked(w0),
-        unlinked(w) if num_layers > 1 else None,
-        unlinked(b) if with_bias else None,
+        _used(w0, fix_parameters),
+        _used(w, fix_parameters) if num_layers > 1 else None,
+        _used(b, fix_parameters) if with_bias else None,
     )
+
+
+def _used(param, fix_parameters):
+    """The parameter itself (so graphs and saved files see it as one), or a view without gradient when fixed."""
+    if param.need_grad == (not fix_parameters):
+        return param
+    return param.get_unlinked_variable(need_grad=not fix_parameters)
 
 
 @parametric_function_api(
