@@ -79,3 +79,6 @@ def _matmul(a, b):
     if a.ndim == 1 and b.ndim == 1:
         return sum(a * b)
     return _ops.matmul.matmul_batched(a, b)
+
+
+from .function_bases import FUNCTION_API_BODY, FUNCTION_API_HEADER, function_api  # noqa: E402, F401
