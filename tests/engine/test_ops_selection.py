@@ -136,3 +136,21 @@ def test_bad_arguments_raise(build, message):
 def test_clip_by_norm_needs_a_positive_norm():
     with pytest.raises(ValueError, match="clip_norm"):
         F.clip_by_norm(nn.Variable((2, 3)), 0.0)
+
+
+def test_ndarray_bool_fill_writes_in_place():
+    a = nn.NdArray.from_numpy_array(X.copy())
+    assert a.bool_fill(nn.NdArray.from_numpy_array(MASK), 2.5) is a
+    np.testing.assert_array_equal(a.data, np.where(MASK != 0, 2.5, X))
+    a.masked_fill(np.ones((4,), np.float32), -1.0)
+    assert (a.data == -1).all()
+
+
+def test_variable_bool_fill_is_a_node_writing_into_the_variable_on_forward():
+    v = nn.Variable.from_numpy_array(X.copy())
+    y = v.bool_fill_(nn.NdArray.from_numpy_array(MASK), 7.0)
+    assert y.parent.info.type_name == "BoolFill" and y.parent.info.args == {"value": 7.0}
+    np.testing.assert_array_equal(v.d, X)  # nothing happens before forward, as in NNabla
+    y.forward()
+    np.testing.assert_array_equal(v.d, np.where(MASK != 0, 7.0, X))
+    np.testing.assert_array_equal(y.d, v.d)

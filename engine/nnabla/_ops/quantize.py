@@ -14,6 +14,7 @@ import numpy as np
 
 from .._array import NdArray
 from ..function import Function, FunctionError, apply, register
+from ._base import wrap_outputs
 from .convolution import Convolution
 from .linear import Affine
 from .normalization import _write_back
@@ -27,17 +28,6 @@ def round_half_away(xp, v):
 def _check_int(func, name, value, minimum):
     if int(value) < minimum:
         raise FunctionError(f"{func.type_name}: {name}={value} must be at least {minimum}")
-
-
-def _wrap_outputs(inputs, outputs):
-    """NNabla accepts NdArrays as ``outputs``: in a graph they become the output Variables' data."""
-    if outputs is None:
-        return None
-    from .._variable import Variable
-
-    if any(type(x) is NdArray for x in inputs):
-        return outputs
-    return [Variable._wrap_ndarray(o) if isinstance(o, NdArray) else o for o in outputs]
 
 
 # -- elementwise quantizers ---------------------------------------------------------------------------------------
@@ -560,7 +550,7 @@ def fixed_point_quantize(x, sign=True, n=8, delta=2**-4, quantize=True, ste_fine
     if not quantize:
         return x
     func = FixedPointQuantize(None, sign=sign, n=n, delta=delta, ste_fine_grained=ste_fine_grained)
-    return apply(func, (x,), outputs=_wrap_outputs((x,), outputs))
+    return apply(func, (x,), outputs=wrap_outputs((x,), outputs))
 
 
 def pow2_quantize(x, sign=True, with_zero=True, n=8, m=1, quantize=True, ste_fine_grained=True, outputs=None):
@@ -568,7 +558,7 @@ def pow2_quantize(x, sign=True, with_zero=True, n=8, m=1, quantize=True, ste_fin
     if not quantize:
         return x
     func = Pow2Quantize(None, sign=sign, with_zero=with_zero, n=n, m=m, ste_fine_grained=ste_fine_grained)
-    return apply(func, (x,), outputs=_wrap_outputs((x,), outputs))
+    return apply(func, (x,), outputs=wrap_outputs((x,), outputs))
 
 
 def min_max_quantize(
@@ -590,7 +580,7 @@ def min_max_quantize(
         return x
     func = MinMaxQuantize(None, decay=decay, x_min_max=x_min_max, ema=ema, ste_fine_grained=ste_fine_grained, eps=eps)
     inputs = (x, qr_min, qr_max, ql_min, ql_max)
-    return apply(func, inputs, outputs=_wrap_outputs(inputs, outputs))
+    return apply(func, inputs, outputs=wrap_outputs(inputs, outputs))
 
 
 def quantize_linear(x, scale, zero_point, round_mode="HALF_AWAY_FROM_ZERO", narrow_range=False, dtype=np.int8):
@@ -606,7 +596,7 @@ def quantize_linear(x, scale, zero_point, round_mode="HALF_AWAY_FROM_ZERO", narr
 
 def prune(x, rate=0.9, n_outputs=-1, outputs=None):
     """Zero all but the largest (1 - rate) share of |x|."""
-    return apply(Prune(None, rate=rate), (x,), outputs=_wrap_outputs((x,), outputs))
+    return apply(Prune(None, rate=rate), (x,), outputs=wrap_outputs((x,), outputs))
 
 
 PUBLIC = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function, FunctionError, apply, register
+from ._base import wrap_outputs
 from .arithmetic import Add2
 from .indexing import _mask_rows
 
@@ -29,6 +30,12 @@ class BoolFill(Function):
 
     def grad(self, xp, xs, ys, gys, need):
         return gys[0] * (xs[1] == 0), None
+
+
+def bool_fill(data, mask, value=0, n_outputs=-1, outputs=None):
+    """``value`` where ``mask`` is nonzero, else ``data`` (``outputs`` may name NdArrays to write into)."""
+    inputs = (data, mask)
+    return apply(BoolFill(None, value=value), inputs, outputs=wrap_outputs(inputs, outputs))
 
 
 @register
@@ -152,4 +159,4 @@ class BcAdd2(Add2):
         return super().output_shapes(s0, s1)
 
 
-PUBLIC = {"nonzero": nonzero, "searchsorted": searchsorted, "shift": shift}
+PUBLIC = {"bool_fill": bool_fill, "nonzero": nonzero, "searchsorted": searchsorted, "shift": shift}
