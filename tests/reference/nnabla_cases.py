@@ -260,3 +260,75 @@ FAMILIES["gradient"] = {
     "vat_noise": (lambda F, x, w: F.vat_noise(x, w, eps=2.5), [randn(3, 2, 2), randn(3, 2, 2)], [0, 1]),
     "vat_noise_base_axis2": (lambda F, x, w: F.vat_noise(x, w, base_axis=2), [randn(2, 3, 4), randn(2, 3, 4)], []),
 }
+
+FAMILIES["convolution_variants"] = {
+    "deformable_convolution": (
+        lambda F, x, w, o: F.deformable_convolution(x, w, o),
+        [randn(2, 2, 5, 5), randn(3, 2, 3, 3), uniform(-1.5, 1.5, 2, 18, 5, 5)],
+        [0, 1, 2],
+    ),
+    "deformable_convolution_mask_bias_pad_stride_groups": (
+        lambda F, x, w, o, m, b: F.deformable_convolution(
+            x, w, o, m, b, pad=(1, 1), stride=(2, 1), dilation=(1, 2), group=2, deformable_group=2
+        ),
+        [randn(1, 4, 6, 6), randn(4, 2, 3, 3), uniform(-2.2, 2.2, 1, 36, 6, 6), uniform(0, 1, 1, 18, 6, 6), randn(4)],
+        [0, 1, 2, 3, 4],
+    ),
+    "adaptive_separable_convolution": (
+        lambda F, x, v, h: F.adaptive_separable_convolution(x, v, h),
+        [randn(2, 3, 6, 7), randn(2, 3, 4, 5), randn(2, 3, 4, 5)],
+        [0, 1, 2],
+    ),
+    "adaptive_separable_convolution_uneven": (
+        lambda F, x, v, h: F.adaptive_separable_convolution(x, v, h),
+        [randn(1, 2, 5, 6), randn(1, 2, 4, 2), randn(1, 5, 4, 2)],
+        [0, 1, 2],
+    ),
+    "fused_convolution_bn_z_relu": (
+        lambda F, x, w, be, ga, m, v, z: F.fused_convolution(x, w, None, be, ga, m, v, z, pad=(1, 1)),
+        [
+            randn(2, 2, 4, 4),
+            randn(3, 2, 3, 3),
+            randn(1, 3, 1, 1),
+            randn(1, 3, 1, 1),
+            randn(1, 3, 1, 1),
+            uniform(0.5, 2, 1, 3, 1, 1),
+            randn(2, 3, 4, 4),
+        ],
+        [0, 1, 2, 3, 6],
+    ),
+    "fused_convolution_bias_reflect_leaky": (
+        lambda F, x, w, b: F.fused_convolution(
+            x,
+            w,
+            b,
+            pad=(1, 2, 0, 1),
+            stride=(2, 1),
+            nonlinearity="leaky_relu",
+            nonlinearity_args=[0.2],
+            pad_mode="reflect",
+        ),
+        [randn(1, 2, 5, 5), randn(2, 2, 2, 2), randn(2)],
+        [0, 1, 2],
+    ),
+    "fused_convolution_inference_tanh": (
+        lambda F, x, w, be, ga, m, v: F.fused_convolution(
+            x, w, None, be, ga, m, v, batch_stat=False, nonlinearity="tanh", pad=(1, 1), constant_value=0.5
+        ),
+        [
+            randn(2, 2, 3, 3),
+            randn(2, 2, 2, 2),
+            randn(1, 2, 1, 1),
+            randn(1, 2, 1, 1),
+            randn(1, 2, 1, 1),
+            uniform(0.5, 2, 1, 2, 1, 1),
+        ],
+        [0, 1, 2, 3],
+    ),
+    # NNabla's CPU build cannot make a communicator: sync batch normalization is checked against this
+    "batch_normalization_for_sync": (
+        lambda F, x, be, ga, m, v: F.batch_normalization(x, be, ga, m, v),
+        [randn(4, 3, 2, 2), randn(1, 3, 1, 1), randn(1, 3, 1, 1), randn(1, 3, 1, 1), uniform(0.5, 2, 1, 3, 1, 1)],
+        [0, 1, 2],
+    ),
+}
