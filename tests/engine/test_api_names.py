@@ -17,22 +17,14 @@ import pytest
 with open(os.path.join(os.path.dirname(__file__), "fixtures", "nnabla_1_36_names.json")) as _f:
     NNABLA = json.load(_f)
 
-_DISTRIBUTED = "needs communicators, which are not written yet"
 _MODULE_API = "not written yet: NNabla's object-oriented module API (nnabla.core.module)"
-_CONV = "not written yet: this convolution variant"
 
 PENDING = {
     "nnabla": {
         "ProtoVariable": _MODULE_API,
     },
     "nnabla.functions": {
-        "sync_batch_normalization": _DISTRIBUTED,
-        "BatchNormalizationInOutAdapter": _DISTRIBUTED + " (the adapter serves sync_batch_normalization)",
-        **dict.fromkeys(["adaptive_separable_convolution", "deformable_convolution", "fused_convolution"], _CONV),
-    },
-    "nnabla.parametric_functions": {
-        "sync_batch_normalization": _DISTRIBUTED,
-        "deformable_convolution": _CONV,
+        "BatchNormalizationInOutAdapter": "needs communicators (the adapter serves sync_batch_normalization)",
     },
 }
 

@@ -459,11 +459,25 @@ def batch_normalization(
 ):
     """Batch normalization (NNabla's ``F.batch_normalization``); returns (y, mean, var) with ``output_stat``."""
     return _batch_normalization(
-        BatchNormalization, {}, x, beta, gamma, mean, variance, axes, decay_rate, eps, batch_stat, output_stat
+        BatchNormalization,
+        {},
+        x,
+        beta,
+        gamma,
+        mean,
+        variance,
+        axes,
+        decay_rate,
+        eps,
+        batch_stat,
+        output_stat,
+        n_outputs,
     )
 
 
-def _batch_normalization(cls, extra, x, beta, gamma, mean, variance, axes, decay_rate, eps, batch_stat, output_stat):
+def _batch_normalization(
+    cls, extra, x, beta, gamma, mean, variance, axes, decay_rate, eps, batch_stat, output_stat, n_outputs
+):
     name = cls.__name__
     axes = [a + x.ndim * (a < 0) for a in _as_list(axes)]
     if output_stat and not batch_stat:
@@ -616,7 +630,19 @@ def sync_batch_normalization(
     normalization."""
     extra = {"comm": comm, "group": group}
     return _batch_normalization(
-        SyncBatchNormalization, extra, x, beta, gamma, mean, variance, axes, decay_rate, eps, batch_stat, output_stat
+        SyncBatchNormalization,
+        extra,
+        x,
+        beta,
+        gamma,
+        mean,
+        variance,
+        axes,
+        decay_rate,
+        eps,
+        batch_stat,
+        output_stat,
+        n_outputs,
     )
 
 
