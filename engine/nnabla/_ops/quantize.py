@@ -438,18 +438,15 @@ class _INQ(_QuantizedWeightLayer):
         _check_int(self, "num_bits", a["num_bits"], 2)
         self.args["inq_iterations"] = tuple(int(i) for i in a["inq_iterations"])
         self._previous = None  # (weights, indicators) after the last forward
-        self._bits = None
-        if a["selection_algorithm"] == "random" and a["seed"] != -1:
-            self._bits = np.random.MT19937()
-            self._bits._legacy_seeding(int(a["seed"]))  # std::mt19937(seed)
+        # std::mt19937(seed) is numpy's legacy MT19937 seeding; seed=-1 shares the functions' global generator
+        self._rng = np.random.RandomState(int(a["seed"])) if a["seed"] != -1 else None
 
     def _coin_flips(self, n):
-        """n draws of std::bernoulli_distribution(0.5) on an mt19937 (each uses two 32-bit words)."""
-        if self._bits is None:
-            from ..random import prng
+        """n draws of std::bernoulli_distribution(0.5) on a Mersenne twister (two 32-bit words each)."""
+        from .. import random as _random
 
-            return prng.randint(0, 2, size=n)
-        words = self._bits.random_raw(2 * n).reshape(n, 2)
+        rng = self._rng if self._rng is not None else _random.function_rng
+        words = rng.randint(0, 2**32, size=2 * n, dtype=np.uint32).reshape(n, 2)
         return (words[:, 1] < 2**31).astype(np.int64)
 
     def quantize(self, xp, arrays):
