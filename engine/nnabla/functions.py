@@ -33,7 +33,11 @@ def _generate(cls):
             required.append(name)
             params.append(name)
     namespace = {"_apply": _apply, "_cls": cls}
+    required_args = getattr(cls, "required_args", ())
     for key, default in cls.args_spec.items():
+        if key in required_args:  # NNabla's signature has no default for it
+            params.append(key)
+            continue
         namespace[f"_d_{key}"] = default
         params.append(f"{key}=_d_{key}")
     params += ["n_outputs=-1", "outputs=None"]

@@ -54,6 +54,7 @@ class RoiAlign(Function):
 
     inputs_spec = ("input", "boxes")
     args_spec = {"output_size": None, "spatial_scale": (1.0, 1.0), "sampling_ratio": None, "channel_last": None}
+    required_args = ("output_size",)
     grad_uses = "x"
 
     def init(self):
@@ -270,7 +271,14 @@ class ONNXNonMaxSuppression(NoGrad):
 
 
 def onnx_non_max_suppression(
-    boxes, scores, center_point_box=None, max_output_boxes_per_class=None, iou_threshold=None, score_threshold=None
+    boxes,
+    scores,
+    center_point_box=None,
+    max_output_boxes_per_class=None,
+    iou_threshold=None,
+    score_threshold=None,
+    n_outputs=-1,
+    outputs=None,
 ):
     """ONNX-compatible NMS (NNabla's ``F.onnx_non_max_suppression``): selected (batch, class, box) indices."""
     func = ONNXNonMaxSuppression(
@@ -284,7 +292,7 @@ def onnx_non_max_suppression(
         if not hasattr(v, "shape") or len(v.shape) != 3:
             raise FunctionError(f"ONNXNonMaxSuppression: {name} must be a 3-D Variable or NdArray")
     func.select(_values(boxes), _values(scores))
-    return apply(func, (boxes, scores))
+    return apply(func, (boxes, scores), outputs=outputs)
 
 
 def _values(v) -> np.ndarray:

@@ -23,6 +23,7 @@ class AffineGrid(Function):
 
     inputs_spec = ("theta",)
     args_spec = {"size": None, "align_corners": False}
+    required_args = ("size",)
     grad_uses = ""
 
     def output_shapes(self, ts):

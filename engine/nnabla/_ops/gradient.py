@@ -30,6 +30,7 @@ class TopKGrad(Function):
 
     fname = "top_k_grad"
     args_spec = {"k": None, "abs": False, "base_axis": 1}
+    required_args = ("k",)
     grad_uses = ""
 
     def output_shapes(self, shape):
@@ -90,6 +91,7 @@ class MaxPoolingBackward(MaxPooling):
     gathers the gradient at those positions for dy (x gets none)."""
 
     inputs_spec = ("dy", "x")
+    required_args = ("kernel",)
 
     def output_shapes(self, dys, xs):
         pooled = super().output_shapes(xs)[0]

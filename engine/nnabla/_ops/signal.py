@@ -21,6 +21,7 @@ class _Fourier(Function):
     """Shared shape checks and the conjugation rule: the adjoint of a DFT is the conjugate of the same DFT."""
 
     args_spec = {"signal_ndim": None, "normalized": False}
+    required_args = ("signal_ndim",)
     grad_uses = ""
     inverse = False
 
