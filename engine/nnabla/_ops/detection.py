@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function, FunctionError, apply, register
+from ..function import REQUIRED, Function, FunctionError, apply, register
 from ._base import NoGrad
 
 
@@ -54,7 +54,7 @@ class RoiAlign(Function):
 
     inputs_spec = ("input", "boxes")
     args_spec = {"output_size": None, "spatial_scale": (1.0, 1.0), "sampling_ratio": None, "channel_last": None}
-    required_args = ("output_size",)
+    signature_defaults = {"output_size": REQUIRED}
     grad_uses = "x"
 
     def init(self):

@@ -11,7 +11,7 @@ import itertools
 
 import numpy as np
 
-from ..function import Function, FunctionError, apply, register
+from ..function import REQUIRED, Function, FunctionError, apply, register
 from .array import Reshape, Transpose, scatter_add_flat
 from .convolution import fold, windows
 
@@ -23,7 +23,7 @@ class AffineGrid(Function):
 
     inputs_spec = ("theta",)
     args_spec = {"size": None, "align_corners": False}
-    required_args = ("size",)
+    signature_defaults = {"size": REQUIRED}
     grad_uses = ""
 
     def output_shapes(self, ts):

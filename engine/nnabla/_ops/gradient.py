@@ -4,7 +4,7 @@ as a function of its own, for higher-order gradients)."""
 
 from __future__ import annotations
 
-from ..function import Function, FunctionError, register
+from ..function import REQUIRED, Function, FunctionError, register
 from ._base import normalize_axis
 from .normalization import _write_back
 from .pooling import MaxPooling
@@ -30,7 +30,7 @@ class TopKGrad(Function):
 
     fname = "top_k_grad"
     args_spec = {"k": None, "abs": False, "base_axis": 1}
-    required_args = ("k",)
+    signature_defaults = {"k": REQUIRED}
     grad_uses = ""
 
     def output_shapes(self, shape):
@@ -91,7 +91,6 @@ class MaxPoolingBackward(MaxPooling):
     gathers the gradient at those positions for dy (x gets none)."""
 
     inputs_spec = ("dy", "x")
-    required_args = ("kernel",)
 
     def output_shapes(self, dys, xs):
         pooled = super().output_shapes(xs)[0]

@@ -435,21 +435,49 @@ def _dummy_stat(x, axes):
     return Variable(shape, need_grad=False)
 
 
-def _run(func, inputs, n_outputs):
+def _run(func, inputs, n_outputs, requested=None):
+    if requested is not None and requested != n_outputs:
+        raise FunctionError(
+            f"{func.type_name}: n_outputs={requested} does not match output_stat (which gives {n_outputs} output(s))"
+        )
     func.n_outputs = n_outputs
     return apply(func, tuple(inputs))
 
 
 def batch_normalization(
-    x, beta, gamma, mean, variance, axes=[1], decay_rate=0.9, eps=1e-05, batch_stat=True, output_stat=False
+    x,
+    beta,
+    gamma,
+    mean,
+    variance,
+    axes=[1],
+    decay_rate=0.9,
+    eps=1e-05,
+    batch_stat=True,
+    output_stat=False,
+    n_outputs=None,
 ):
     """Batch normalization (NNabla's ``F.batch_normalization``); returns (y, mean, var) with ``output_stat``."""
     return _batch_normalization(
-        BatchNormalization, {}, x, beta, gamma, mean, variance, axes, decay_rate, eps, batch_stat, output_stat
+        BatchNormalization,
+        {},
+        x,
+        beta,
+        gamma,
+        mean,
+        variance,
+        axes,
+        decay_rate,
+        eps,
+        batch_stat,
+        output_stat,
+        n_outputs,
     )
 
 
-def _batch_normalization(cls, extra, x, beta, gamma, mean, variance, axes, decay_rate, eps, batch_stat, output_stat):
+def _batch_normalization(
+    cls, extra, x, beta, gamma, mean, variance, axes, decay_rate, eps, batch_stat, output_stat, n_outputs
+):
     name = cls.__name__
     axes = [a + x.ndim * (a < 0) for a in _as_list(axes)]
     if output_stat and not batch_stat:
@@ -471,7 +499,7 @@ def _batch_normalization(cls, extra, x, beta, gamma, mean, variance, axes, decay
         no_bias=beta is None,
     )
     inputs = [x] + [p for p in (beta, gamma) if p is not None] + [mean, variance]
-    return _run(func, inputs, 3 if output_stat else 1)
+    return _run(func, inputs, 3 if output_stat else 1, n_outputs)
 
 
 def _constant_like(x, shape, value):
@@ -492,6 +520,7 @@ def fused_batch_normalization(
     batch_stat=True,
     nonlinearity="relu",
     output_stat=False,
+    n_outputs=None,
 ):
     """relu(batch_normalization(x) + z) (NNabla's ``F.fused_batch_normalization``)."""
     axes = [a + x.ndim * (a < 0) for a in _as_list(axes)]
@@ -506,7 +535,7 @@ def fused_batch_normalization(
         None, axes=axes, decay_rate=decay_rate, eps=eps, batch_stat=batch_stat, nonlinearity=nonlinearity
     )
     inputs = [x, beta, gamma, mean, variance] + ([z] if z is not None else [])
-    return _run(func, inputs, 3 if output_stat else 1)
+    return _run(func, inputs, 3 if output_stat else 1, n_outputs)
 
 
 def tensor_normalization(x, axes, beta=None, gamma=None, eps=1e-05, output_stat=False):
@@ -601,7 +630,19 @@ def sync_batch_normalization(
     normalization."""
     extra = {"comm": comm, "group": group}
     return _batch_normalization(
-        SyncBatchNormalization, extra, x, beta, gamma, mean, variance, axes, decay_rate, eps, batch_stat, output_stat
+        SyncBatchNormalization,
+        extra,
+        x,
+        beta,
+        gamma,
+        mean,
+        variance,
+        axes,
+        decay_rate,
+        eps,
+        batch_stat,
+        output_stat,
+        n_outputs,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function, FunctionError, apply, register
+from ..function import REQUIRED, Function, FunctionError, apply, register
 from .array import scatter_add_flat
 from .convolution import fold, windows
 
@@ -21,7 +21,7 @@ class _Fourier(Function):
     """Shared shape checks and the conjugation rule: the adjoint of a DFT is the conjugate of the same DFT."""
 
     args_spec = {"signal_ndim": None, "normalized": False}
-    required_args = ("signal_ndim",)
+    signature_defaults = {"signal_ndim": REQUIRED}
     grad_uses = ""
     inverse = False
 
