@@ -237,12 +237,18 @@ class Function:
         need = [v.need_grad for v in inputs]
         if not any(need):
             return
+        if not self.differentiable:  # as NNabla: no gradient flows, and an overwritten gradient becomes zero
+            for v, n, acc in zip(inputs, need, accum if accum is not None else [False] * len(inputs)):
+                if n and not acc:
+                    v._grad_nd().zero()
+            return
         for o in outputs:
             o._grad_nd()._get()  # an output whose grad was never set counts as zero
         gxs = self._input_grads(inputs, outputs, need)
         for i, (v, gx) in enumerate(zip(inputs, gxs)):
             if not need[i] or gx is None:
                 continue
+            gx = self.xp.asarray(gx)  # a reduction to a scalar gives a numpy scalar, which cannot be written into
             gnd = v._grad_nd()
             if accum is not None and accum[i]:
                 arr = gnd._get()
