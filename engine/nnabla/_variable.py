@@ -204,7 +204,7 @@ class Variable(OperatorMixin):
         shape = tuple(int(s) for s in shape)
         if not force and int(np.prod(shape, dtype=np.int64)) != self.size:
             raise ValueError(f"Variable.reset_shape: size of {shape} differs from {self.shape} (pass force=True)")
-        dtype = self._data.dtype
+        dtype = self._data.dtype.type
         _replaced(self._data)
         _replaced(self._grad)
         _state.graph_version[0] += 1  # backward plans hold the shapes of inputs whose data they do not read

@@ -195,3 +195,75 @@ def test_array_class_preference():
         nn.reset_array_preference()
         nn.prefer_cached_array(True)
     assert nn.array_classes() == ["CpuCachedArray", "CpuArray", "CpuDlpackArray"]
+
+
+# -- negative base_axis -------------------------------------------------------------------------------------
+def test_negative_base_axis_counts_from_the_end():
+    x = nn.Variable.from_numpy_array(np.arange(24, dtype=np.float32).reshape(2, 3, 4))
+    ones = lambda *s: nn.Variable.from_numpy_array(np.ones(s, np.float32))  # noqa: E731
+    y = F.affine(x, ones(4, 5), base_axis=-1)
+    y.forward()
+    assert y.shape == (2, 3, 5) and y.parent.info.args == {"base_axis": -1}
+    np.testing.assert_allclose(y.d[1, 2], [86.0] * 5)
+    assert F.affine(x, ones(12, 5), base_axis=-2).shape == (2, 5)
+    assert F.affine(x, ones(24, 5), base_axis=-3).shape == (5,)
+    for bad in (-4, 3):  # NNabla's range is [-ndim, ndim)
+        with pytest.raises(FunctionError, match=f"base_axis={bad} is out of range"):
+            F.affine(x, ones(4, 5), base_axis=bad)
+    assert F.prelu(x, ones(4), base_axis=-1).shape == (2, 3, 4)
+    assert F.top_k_data(x, 2, base_axis=-1).shape == (2, 3, 2)
+    assert F.kl_multinomial(x, x, base_axis=-1).shape == (2, 3, 1)
+    assert F.mean_subtraction(x, ones(4), ones(1), base_axis=-1).shape == (2, 3, 4)
+
+
+# -- NdArray ------------------------------------------------------------------------------------------------
+def nd(values, dtype=np.float32):
+    return nn.NdArray.from_numpy_array(np.asarray(values, dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.float64])
+def test_in_place_arithmetic_gives_float32(dtype):
+    a = nd([1, 2, 3], dtype)
+    a += 1
+    assert a.dtype == np.dtype(np.float32)
+    np.testing.assert_array_equal(a.data, [2, 3, 4])
+    a = nd([1, 2, 3], dtype)
+    a /= 2
+    np.testing.assert_array_equal(a.data, [0.5, 1, 1.5])
+
+
+def test_ndarray_dtype_is_a_numpy_dtype():
+    a = nd([1, 2])
+    assert isinstance(a.dtype, np.dtype) and a.dtype == np.float32 and a.dtype is not np.float32
+    assert nd([1], np.int64).dtype == np.dtype("int64")
+
+
+def test_item_assignment_writes_in_place():
+    a = nd(np.zeros((2, 3)))
+    view = a.data
+    a[0, 1] = 5
+    a[1] = np.array([1, 2, 3])
+    np.testing.assert_array_equal(view, [[0, 5, 0], [1, 2, 3]])
+
+
+def test_masked_fill_narrow_and_modification_count():
+    mask = nd([[1, 0, 1], [0, 0, 1]])
+    b = nd(np.arange(6).reshape(2, 3))
+    assert b.bool_fill(mask, 9) is b
+    np.testing.assert_array_equal(b.data, [[9, 1, 9], [3, 4, 9]])
+    b = nd(np.arange(6).reshape(2, 3))
+    b.masked_fill(mask, 7)
+    np.testing.assert_array_equal(b.data, [[7, 1, 7], [3, 4, 7]])
+    b = nd(np.arange(6).reshape(2, 3))
+    part = b.narrow(0, 1, 1)
+    np.testing.assert_array_equal(part.data, [[3, 4, 5]])
+    part.data[...] = 5
+    np.testing.assert_array_equal(b.data, [[0, 1, 2], [5, 5, 5]])
+    with pytest.raises(ValueError, match="expected to be 0, but got 1"):
+        b.narrow(1, 1, 1)
+    fresh = nn.NdArray((3,))
+    assert fresh.modification_count == 0 and nd([1]).modification_count == 1
+    fresh.fill(1)
+    assert fresh.modification_count > 0
+    fresh.clear()
+    assert fresh.modification_count == 0
