@@ -127,6 +127,11 @@ class Function:
         return FunctionInfo(self.type_name, dict(self.args), self.tags)
 
     @property
+    def arguments(self) -> dict:
+        """The function's arguments, name -> value (NNabla's ``Function.arguments``, the same as ``info.args``)."""
+        return dict(self.args)
+
+    @property
     def outputs(self) -> list:
         return [r() for r in self._outputs]
 
@@ -333,7 +338,7 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
         return result[0] if len(result) == 1 else tuple(result)
 
     need_grad = False
-    if func.differentiable and not _state.no_grad[0]:
+    if func.differentiable:
         for x in inputs:
             if x._need_grad:
                 need_grad = True

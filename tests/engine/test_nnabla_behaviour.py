@@ -267,3 +267,53 @@ def test_masked_fill_narrow_and_modification_count():
     assert fresh.modification_count > 0
     fresh.clear()
     assert fresh.modification_count == 0
+
+
+# -- inplace, communicator_callbacks, no_grad ---------------------------------------------------------------
+INPLACE = {
+    "relu": lambda a, b, inplace: F.relu(a, inplace=inplace),
+    "leaky_relu": lambda a, b, inplace: F.leaky_relu(a, 0.2, inplace=inplace),
+    "add2": lambda a, b, inplace: F.add2(a, b, inplace=inplace),
+    "sub2": lambda a, b, inplace: F.sub2(a, b, inplace=inplace),
+    "mul2": lambda a, b, inplace: F.mul2(a, b, inplace=inplace),
+    "div2": lambda a, b, inplace: F.div2(a, b, inplace=inplace),
+    "pow2": lambda a, b, inplace: F.pow2(b, a, inplace=inplace),
+    "add_scalar": lambda a, b, inplace: F.add_scalar(a, 2, inplace=inplace),
+    "mul_scalar": lambda a, b, inplace: F.mul_scalar(a, 3, inplace=inplace),
+    "pow_scalar": lambda a, b, inplace: F.pow_scalar(b, 3, inplace=inplace),
+    "reshape": lambda a, b, inplace: F.reshape(a, (3, 2), inplace=inplace),
+}
+
+
+@pytest.mark.parametrize("name", list(INPLACE))
+def test_inplace_gives_the_out_of_place_results(name):
+    """NNabla 1.36 gives the same outputs and gradients with inplace=True (checked on all eleven): so here."""
+    rng = np.random.RandomState(0)
+    a0, b0 = rng.randn(2, 3).astype(np.float32), rng.rand(2, 3).astype(np.float32) + 0.5
+    results = []
+    for inplace in (False, True):
+        a, b = leaf(a0), leaf(b0)
+        mid = F.identity(a)
+        y = (
+            INPLACE[name](mid, b, inplace)
+            if name not in ("pow2", "pow_scalar")
+            else INPLACE[name](a, F.identity(b), inplace)
+        )
+        t = F.sum(F.sin(y) * 3)
+        t.forward()
+        t.backward()
+        results.append((y.d.copy(), a.g.copy(), b.g.copy()))
+        np.testing.assert_array_equal(a.d, a0)
+    for got, want in zip(results[1], results[0]):
+        np.testing.assert_array_equal(got, want)
+    assert INPLACE[name](leaf(a0), leaf(b0), True).parent.info.args["inplace"] is True
+
+
+def test_communicator_callbacks_are_refused_unless_empty():
+    x = leaf()
+    y = F.sum(F.tanh(x))
+    y.forward()
+    y.backward(communicator_callbacks=None)
+    y.backward(communicator_callbacks=[])
+    with pytest.raises(ValueError, match="communicator_callbacks are not supported"):
+        y.backward(communicator_callbacks=[object()])
