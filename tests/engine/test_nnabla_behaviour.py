@@ -317,3 +317,75 @@ def test_communicator_callbacks_are_refused_unless_empty():
     y.backward(communicator_callbacks=[])
     with pytest.raises(ValueError, match="communicator_callbacks are not supported"):
         y.backward(communicator_callbacks=[object()])
+
+
+# -- Variable and Function members ---------------------------------------------------------------------------
+def test_variable_item_assignment_becomes_a_scatter_nd_node():
+    v = leaf(np.zeros((2, 3)))
+    v[0, 1] = 5
+    assert v.parent.name == "ScatterNd"
+    v.forward()
+    np.testing.assert_array_equal(v.d, [[0, 5, 0], [0, 0, 0]])
+    base = leaf(np.ones((2, 3)))
+    u = F.identity(base)
+    u[1] = np.array([7.0, 8.0, 9.0])
+    u.forward()
+    np.testing.assert_array_equal(u.d, [[1, 1, 1], [7, 8, 9]])
+    w = nn.Variable.from_numpy_array(np.arange(6, dtype=np.float32).reshape(2, 3))
+    w[w.d > 2] = 0
+    w.forward()
+    np.testing.assert_array_equal(w.d, [[0, 1, 2], [0, 0, 0]])
+
+
+def test_rank_references_and_arguments():
+    x = leaf()
+    y = F.tanh(x)
+    z = F.exp(y)
+    assert (x.rank, y.rank, z.rank) == (0, 1, 2)
+    assert x.get_number_of_references == 1
+    shared = x.get_unlinked_variable()
+    assert x.get_number_of_references == 2 and shared.get_number_of_references == 2
+    assert y.parent.arguments == {}
+    assert F.add_scalar(x, 2).parent.arguments == {"val": 2.0, "inplace": False}  # stored as a float, as NNabla
+    assert F.affine(nn.Variable((2, 3)), nn.Variable((3, 4))).parent.arguments == {"base_axis": 1}
+
+
+def test_parameter_and_function_seeds():
+    import nnabla.random as R
+
+    try:
+        assert R.pseed == 313
+        R.set_parameter_seed(5)
+        assert R.pseed == 5
+        np.testing.assert_allclose(R.prng.rand(), 0.22199317108973948)
+        before = R.function_rng.get_state()[1].copy()
+        R.set_function_seed(7)
+        assert R.pseed == 5 and not np.array_equal(R.function_rng.get_state()[1], before)
+        nn.seed(9)
+        assert R.pseed == 9
+    finally:
+        nn.seed(313)
+
+
+def test_nnabla_module_paths():
+    import nnabla.auto_forward
+    import nnabla.callback
+    import nnabla.dtypes
+    import nnabla.function_bases
+    import nnabla.normalization_functions
+    import nnabla.parameter
+    import nnabla.solver
+    import nnabla.variable
+
+    assert nnabla.variable.Variable is nn.Variable
+    assert nnabla.solver.Solver is S.Solver
+    assert nnabla.normalization_functions.batch_normalization is F.batch_normalization
+    assert nnabla.function_bases.tanh is F.tanh
+    assert nnabla.dtypes.np_dtpye_to_int[np.float32] == 11 and nnabla.dtypes.int_to_np_dtype[12] is np.double
+    assert nnabla.callback.set_function_pre_hook is nn.set_function_pre_hook
+    assert nn.no_grad is nnabla.parameter.no_grad
+    with nn.parameter_scope("outer"):
+        assert nnabla.parameter.current_scope is nnabla.parameter.root_scope["outer"]
+    with nn.no_grad():
+        assert nnabla.parameter.current_no_grad is True
+    assert nnabla.parameter.current_no_grad is False
