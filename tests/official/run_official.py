@@ -15,7 +15,8 @@ per notebook, the cells that ran without error out of all code cells, and the fi
 Two switches adapt the machine, never the notebooks, and the report says when they were on:
 ``--numpy-aliases`` restores the aliases numpy 1.24 removed (``np.int``, ``np.float``, ``np.bool``,
 ``np.object``), which some lessons still use; ``--cpu-for-gpu`` makes ``get_extension_context('cuda' |
-'cudnn', ...)`` give the CPU context when no GPU backend can be used (real NNabla without its CUDA extension
+'cudnn', ...)`` give the CPU context, and ``import_extension_module`` the CPU module (what profilers
+synchronize with), when no GPU backend can be used (real NNabla without its CUDA extension
 raises ImportError there). Not part of ``make test``: it needs the fetched notebooks and takes minutes.
 """
 
@@ -54,15 +55,20 @@ def _use_cpu_for_gpu_contexts() -> None:
         return
     except ImportError:
         pass
-    original = ext_utils.get_extension_context
+    original_context = ext_utils.get_extension_context
+    original_module = ext_utils.import_extension_module
 
     def get_extension_context(ext_name, **kw):
         if ext_name in ("cuda", "cudnn"):
             kw.pop("device_id", None)
-            return original("cpu", **kw)
-        return original(ext_name, **kw)
+            return original_context("cpu", **kw)
+        return original_context(ext_name, **kw)
+
+    def import_extension_module(ext_name):
+        return original_module("cpu" if ext_name in ("cuda", "cudnn") else ext_name)
 
     ext_utils.get_extension_context = get_extension_context
+    ext_utils.import_extension_module = import_extension_module
 
 
 def _child(notebook_path: str, numpy_aliases: bool, report_path: str, cpu_for_gpu: bool = False) -> None:
