@@ -15,7 +15,7 @@ import nnabla as nn
 from nnabla.core import graph_def
 from nnabla.logger import logger
 
-from ._model_files import read_all
+from ._model_files import apply_optimizer_states, read_all
 
 __all__ = ["load"]
 
@@ -144,7 +144,8 @@ def load(
     Datasets are described (``info.datasets``) but no data iterator is made for them: ``data_iterator`` is None.
     """
     files = filenames if isinstance(filenames, (list, tuple)) else [filenames]
-    proto, params = read_all(files, extension, want_params=not exclude_parameter)
+    states = []
+    proto, params = read_all(files, extension, want_params=not exclude_parameter, states=states)
     default_context = context if context is not None else _context(proto)
     logger.log(99, f'Using context "{default_context}"')
     for name, (data, need_grad) in params.items():
@@ -187,6 +188,7 @@ def load(
         )
     for o in proto.optimizer:
         info.optimizers[o.name] = _optimizer(o, info.networks)
+    apply_optimizer_states(states, info.optimizers)
     for m in proto.monitor:
         network = info.networks.get(m.network_name)
         info.monitors[m.name] = Monitor(
