@@ -83,14 +83,25 @@ def _repeated(field) -> bool:
     return is_repeated if is_repeated is not None else field.label == field.LABEL_REPEATED
 
 
-def _write_args(message, args: dict, input_shapes) -> None:
+# arguments our functions keep as None where NNabla's Python wrappers resolve them: the value NNabla writes
+_LAST_AXIS = {"Flip"}
+
+
+def _resolved(type_name, name, value, input_shapes):
+    if value is not None or name != "axes" or not input_shapes:
+        return value
+    ndim = len(input_shapes[0])
+    return [ndim - 1] if type_name in _LAST_AXIS else list(range(ndim))
+
+
+def _write_args(message, args: dict, input_shapes, type_name="") -> None:
     for field in message.DESCRIPTOR.fields:
-        value = args.get(field.name)
-        if value is None and field.name == "axes" and input_shapes:
-            value = list(range(len(input_shapes[0])))
+        value = _resolved(type_name, field.name, args.get(field.name), input_shapes)
         if value is None:
             continue
         target = getattr(message, field.name)
+        if (field.message_type is not None or _repeated(field)) and np.ndim(value) == 0:
+            value = [value]
         if field.message_type is not None:  # Shape
             target.dim.extend(int(d) for d in value)
         elif _repeated(field):
@@ -115,6 +126,17 @@ def _read_args(message) -> dict:
 
 
 # -- the parts of a network ----------------------------------------------------------------------------
+def call_function(type_name, inputs, args, n_outputs, ctx=None) -> tuple:
+    """Apply a new function ``type_name(**args)`` to ``inputs``; its outputs as a tuple."""
+    import nnabla.function as function
+
+    func = getattr(function, type_name)(ctx if ctx is not None else nn.get_current_context(), **args)
+    if n_outputs > 1:  # functions whose output count an argument implies (output_stat, with_index, ...)
+        func.n_outputs = n_outputs
+    outs = func(*inputs, n_outputs=n_outputs)
+    return outs if isinstance(outs, tuple) else (outs,)
+
+
 class ProtoVariable:
     """A named variable of a network: shape, type (``'Buffer'`` or ``'Parameter'``), need_grad, its producer."""
 
@@ -163,7 +185,7 @@ class ProtoFunction:
             message = getattr(f, field)
             message.SetInParent()
             shapes = [self.owner.shape_of(name) for name in self.inputs] if self.owner is not None else []
-            _write_args(message, self.args if args is None else args, shapes)
+            _write_args(message, self.args if args is None else args, shapes, self.type)
         return f
 
     def __repr__(self):
@@ -301,8 +323,6 @@ class ProtoNetwork:
 
         Returns the output Variable, or a tuple of them when the network has several.
         """
-        import nnabla.function as function
-
         if kwargs:
             raise TypeError(f"ProtoNetwork({self.name!r})(): unexpected arguments {sorted(kwargs)}")
         batch = batch_size if batch_size is not None else (self.batch_size or 1)
@@ -337,9 +357,7 @@ class ProtoNetwork:
                 if name not in instances:  # an input nothing writes and nobody gave: a placeholder
                     shape = tuple(batch if d < 0 else d for d in self.shape_of(name))
                     instances[name] = self.variables[name].variable_instance = nn.Variable(shape)
-            func = getattr(function, f.type)(ctx, **fargs)
-            outs = func(*[instances[name] for name in f.inputs], n_outputs=len(f.outputs))
-            outs = outs if isinstance(outs, tuple) else (outs,)
+            outs = call_function(f.type, [instances[name] for name in f.inputs], fargs, len(f.outputs), ctx)
             for name, out in zip(f.outputs, outs):
                 instances[name] = out
                 self.variables[name].variable_instance = out
