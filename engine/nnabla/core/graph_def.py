@@ -126,6 +126,56 @@ def _read_args(message) -> dict:
 
 
 # -- the parts of a network ----------------------------------------------------------------------------
+def _fan(shape, layout):
+    """(inmaps, outmaps, kernel) of a weight: affine (in, out...), convolution (out, in, k...), channel-last
+    convolution (out, k..., in)."""
+    if layout == "Affine":
+        return shape[0], int(np.prod(shape[1:])), (1, 1)
+    if layout == "Convolution":
+        return shape[-3], shape[0], tuple(shape[-2:])
+    return shape[-1], shape[0], tuple(shape[1:3])
+
+
+def _initial_values(initializer, shape, rng):
+    """Values for a parameter from a file's ``Initializer`` (type, multiplier), NNabla's named kinds."""
+    import nnabla.initializer as I
+
+    shape = tuple(shape)
+    if initializer is None:
+        return np.zeros(shape, np.float32)
+    kind, k = initializer
+    if kind == "Normal":
+        return I.NormalInitializer(k, rng=rng)(shape)
+    if kind == "Uniform":
+        return I.UniformInitializer((-k, k), rng=rng)(shape)
+    if kind == "Constant":
+        return np.full(shape, k, np.float32)
+    if kind == "Range":
+        return I.RangeInitializer(0, 1)(shape) * k
+    for prefix, layout in (
+        ("NormalAffine", "Affine"),
+        ("NormalConvolution", "Convolution"),
+        ("NormalCLConv", "CLConv"),
+        ("UniformAffine", "Affine"),
+        ("UniformConvolution", "Convolution"),
+        ("UniformCLConv", "CLConv"),
+    ):
+        if kind.startswith(prefix):
+            inmaps, outmaps, kernel = _fan(shape, layout)
+            rule = kind[len(prefix) :]
+            if prefix.startswith("Uniform") and rule == "Glorot":
+                return I.UniformInitializer(I.calc_uniform_lim_glorot(inmaps, outmaps, kernel), rng=rng)(shape) * k
+            std = {
+                "He": I.calc_normal_std_he_forward,
+                "HeForward": I.calc_normal_std_he_forward,
+                "HeBackward": I.calc_normal_std_he_backward,
+                "Glorot": I.calc_normal_std_glorot,
+            }.get(rule)
+            if prefix.startswith("Normal") and std is not None:
+                return I.NormalInitializer(std(inmaps, outmaps, kernel), rng=rng)(shape) * k
+    raise ValueError(f"parameter initializer type {kind!r} is unknown here")
+
+
 def call_function(type_name, inputs, args, n_outputs, ctx=None) -> tuple:
     """Apply a new function ``type_name(**args)`` to ``inputs``; its outputs as a tuple."""
     import nnabla.function as function
@@ -301,6 +351,8 @@ class ProtoNetwork:
         known = registry()
         for v in proto.variable:
             pv = ProtoVariable(v.shape.dim, v.name, False, v.type or "Buffer")
+            if v.HasField("initializer") and v.initializer.type:
+                pv.initializer = (v.initializer.type, v.initializer.multiplier)
             if pv.type == "Parameter":
                 pv.need_grad = True
                 n.parameters[v.name] = pv
@@ -342,9 +394,9 @@ class ProtoNetwork:
         for name, pv in self.parameters.items():
             if name in params:
                 instances[name] = params[name]
-            else:
+            else:  # not in the file: made by the file's initializer (zeros without one), as NNabla does
                 param = nn.Variable(pv.shape, need_grad=pv.need_grad)
-                param.d = 0
+                param.d = _initial_values(pv.initializer, pv.shape, self.owner.rng)
                 self.owner.set_parameter(name, param)
                 instances[name] = param
             pv.variable_instance = instances[name]
@@ -376,6 +428,7 @@ class ProtoGraph:
         self.executors = OrderedDict()
         self.parameter_scope = parameter_scope if parameter_scope is not None else OrderedDict()
         self._context = None
+        self.rng = np.random.RandomState(0)  # for parameters a file describes by initializer only
 
     def __getattr__(self, item):
         networks = self.__dict__.get("networks", {})
@@ -412,6 +465,7 @@ class ProtoGraph:
     @staticmethod
     def from_proto(proto, batch_size=None, param_scope=None, rng=None) -> ProtoGraph:
         g = ProtoGraph(parameter_scope=param_scope)
+        g.rng = rng if rng is not None else np.random.RandomState(0)
         for p in proto.network:
             g.networks[p.name] = ProtoNetwork.from_proto(g, p, batch_size)
         for e in proto.executor:
