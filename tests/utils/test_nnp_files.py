@@ -174,3 +174,24 @@ def test_a_loaded_network_trains_its_parameters(tmp_path):
     loss.backward()
     solver.update()
     np.testing.assert_allclose(w.d, before - 0.1 * 2.0, rtol=1e-6)  # d(sum y)/dW = sum over the batch of relu(x)
+
+
+def test_global_and_training_config_round_trip(tmp_path):
+    from nnabla.ext_utils import get_extension_context
+    from nnabla.utils.load import load
+
+    contents = small_contents()
+    ctx = get_extension_context("cpu")
+    contents["global_config"] = {"default_context": ctx}
+    contents["training_config"] = {"max_epoch": 3, "iter_per_epoch": 20, "save_best": True}
+    path = str(tmp_path / "m.nntxt")
+    save(path, contents)
+    assert 'backends: "cpu:float"' in open(path).read()
+    before = nn.get_current_context()
+    try:
+        info = load([path])
+        assert str(info.default_context) == str(ctx) == str(nn.get_current_context())  # the file's, made default
+    finally:
+        nn.set_default_context(before)
+    t = info.training_config
+    assert (t.max_epoch, t.iter_per_epoch, t.save_best, t.monitor_interval) == (3, 20, True, 10)
