@@ -206,6 +206,8 @@ class ProtoVariable:
 
         v = _proto.Variable(name=self.name, type=self.type)
         v.shape.dim.extend(self.shape if shape is None else shape)
+        if self.initializer is not None:
+            v.initializer.type, v.initializer.multiplier = self.initializer
         return v
 
     def __repr__(self):
@@ -291,6 +293,20 @@ class ProtoNetwork:
         """The functions in the order a forward pass runs them."""
         return list(self.functions.values())
 
+    def clone(self) -> ProtoNetwork:
+        """An independent copy (same owner, so the same parameters)."""
+        return ProtoNetwork.from_proto(self.owner, self.as_proto(variable_batch_size=False), self.batch_size)
+
+    def promote(self, callback) -> ProtoNetwork:
+        """A copy of this network rewritten by ``callback`` (an ``nnabla.utils.nnp_graph.NnpNetworkPass``)."""
+        if callback is None:
+            return self
+        from nnabla.utils.nnp_graph import NnpNetworkPass
+
+        if not isinstance(callback, NnpNetworkPass):
+            raise ValueError(f"promote: callback must be an NnpNetworkPass, got {type(callback).__name__}")
+        return callback._apply(self.clone())
+
     # -- writing ---------------------------------------------------------------------------------
     def _batch_size_of(self):
         """The batch size the graph was built with: the leading dimensions before the first ``base_axis``."""
@@ -317,7 +333,7 @@ class ProtoNetwork:
             args = dict(f.args)
             if f.type in _BATCHED_SHAPE_ARGS and args.get("shape") is not None:
                 shape = list(args["shape"])
-                if f.type == "Reshape" and -1 in shape:  # written resolved, as NNabla does
+                if f.type == "Reshape" and -1 in shape and min(self.shape_of(f.inputs[0])) >= 0:  # resolved, as NNabla
                     known = int(np.prod([d for d in shape if d != -1]))
                     shape[shape.index(-1)] = int(np.prod(self.shape_of(f.inputs[0]))) // max(known, 1)
                 if batch is not None and shape and shape[0] == batch:
@@ -394,6 +410,8 @@ class ProtoNetwork:
         for name, pv in self.parameters.items():
             if name in params:
                 instances[name] = params[name]
+                if not pv.need_grad and params[name].need_grad:  # fixed (NnpNetworkPass.fix_parameters)
+                    instances[name] = params[name].get_unlinked_variable(need_grad=False)
             else:  # not in the file: made by the file's initializer (zeros without one), as NNabla does
                 param = nn.Variable(pv.shape, need_grad=pv.need_grad)
                 param.d = _initial_values(pv.initializer, pv.shape, self.owner.rng)
