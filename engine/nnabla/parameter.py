@@ -335,4 +335,5 @@ def load_parameters(path, proto=None, needs_proto=False, extension=".nntxt") -> 
     for _, name, data, need_grad in entries:
         param = get_parameter_or_create(name, data.shape, need_grad=need_grad)
         param.d = data  # adopts the file's dtype, as NNabla's cast does
-    logger.info(f"Parameter load ({ext}): {path}")
+    if ext == ".h5":  # NNabla logs only this kind
+        logger.info(f"Parameter load ({ext}): {path}")
