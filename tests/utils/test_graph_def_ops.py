@@ -56,9 +56,13 @@ def test_network_text_round_trip(case):
     text = text_format.MessageToString(g.as_proto())
     read = graph_def.ProtoGraph.from_proto(text_format.Parse(text, _proto.NNablaProtoBuf()), param_scope=None)
     network = read.default_graph()
-    # every input (the case's, and constants such as index arrays the case made) gets its values again
-    written = g.default_graph().variables
-    inputs = [nn.Variable.from_numpy_array(written[name].variable_instance.d.copy()) for name in network.inputs]
+    # every input (the case's, and constants such as index arrays the case made) gets its values again: the
+    # network's inputs are the graph's leaves that are no parameters, in the order the walk first meets them
+    leaves = []
+    for y in ys:
+        y.visit(lambda f: leaves.extend(x for x in f.inputs if x.parent is None and all(x is not v for v in leaves)))
+    inputs = [nn.Variable.from_numpy_array(v.d.copy()) for v in leaves]
+    assert len(inputs) == len(network.inputs)
     try:
         got = _outputs(network(*inputs))
     except FunctionError as e:

@@ -563,6 +563,12 @@ def _network_from_variables(owner, name, outputs, names=None, params=None) -> Pr
     return net
 
 
+def _forget_buffers(net) -> None:
+    """Drop the network's references to activations (as NNabla does): calling it makes new input Variables."""
+    for pv in net.variables.values():
+        pv.variable_instance = None
+
+
 class _Builder:
     """Where ``graph()`` and ``create_graph_from_variable`` put the networks they make."""
 
@@ -625,6 +631,7 @@ def create_graph_from_variable(name, variables, names=None, parameter_scope=None
         g.networks[name] = net
         for k, pv in net.parameters.items():
             g.set_parameter(k, pv.variable_instance)
+        _forget_buffers(net)
     return g
 
 
