@@ -94,6 +94,9 @@ def test_network_call_rebuilds_the_graph_with_the_same_numbers():
     assert g.net is g.networks["net"] is g.default_graph()
     again = g.net()  # no inputs given: the last ones are used again
     assert g.net.variables["x"].variable_instance is xv and again[0].shape == (2, 2)
+    fresh = nn.graph_def.create_graph_from_variable("net", [c, d], names={"x": x})
+    made = fresh()  # never called: new placeholder inputs, as NNabla (the graph keeps no activations)
+    assert fresh.net.variables["x"].variable_instance is not x and made[0].shape == (2, 2)
 
 
 @pytest.mark.parametrize("ext", [".nnp", ".nntxt", ".protobuf"])

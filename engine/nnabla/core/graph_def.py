@@ -87,11 +87,26 @@ def _repeated(field) -> bool:
 _LAST_AXIS = {"Flip"}
 
 
+_CONVOLUTIONS = {
+    "Convolution",
+    "Deconvolution",
+    "DepthwiseConvolution",
+    "DepthwiseDeconvolution",
+    "FusedConvolution",
+    "DeformableConvolution",
+}
+
+
 def _resolved(type_name, name, value, input_shapes):
-    if value is not None or name != "axes" or not input_shapes:
+    if value is not None or not input_shapes:
         return value
-    ndim = len(input_shapes[0])
-    return [ndim - 1] if type_name in _LAST_AXIS else list(range(ndim))
+    if name == "axes":
+        ndim = len(input_shapes[0])
+        return [ndim - 1] if type_name in _LAST_AXIS else list(range(ndim))
+    if type_name in _CONVOLUTIONS and name in ("pad", "stride", "dilation") and len(input_shapes) > 1:
+        spatial = len(input_shapes[1]) - (1 if type_name.startswith("Depthwise") else 2)
+        return [0 if name == "pad" else 1] * spatial
+    return value
 
 
 def _write_args(message, args: dict, input_shapes, type_name="") -> None:
@@ -99,6 +114,8 @@ def _write_args(message, args: dict, input_shapes, type_name="") -> None:
         value = _resolved(type_name, field.name, args.get(field.name), input_shapes)
         if value is None:
             continue
+        if field.message_type is not None and field.message_type.name != "Shape":
+            continue  # a communicator: nothing a file can hold
         target = getattr(message, field.name)
         if (field.message_type is not None or _repeated(field)) and np.ndim(value) == 0:
             value = [value]
@@ -117,7 +134,7 @@ def _read_args(message) -> dict:
     for field in message.DESCRIPTOR.fields:
         value = getattr(message, field.name)
         if field.message_type is not None:
-            args[field.name] = list(value.dim)
+            args[field.name] = list(value.dim) if field.message_type.name == "Shape" else None
         elif _repeated(field):
             args[field.name] = list(value)
         else:
@@ -563,6 +580,12 @@ def _network_from_variables(owner, name, outputs, names=None, params=None) -> Pr
     return net
 
 
+def _forget_buffers(net) -> None:
+    """Drop the network's references to activations (as NNabla does): calling it makes new input Variables."""
+    for pv in net.variables.values():
+        pv.variable_instance = None
+
+
 class _Builder:
     """Where ``graph()`` and ``create_graph_from_variable`` put the networks they make."""
 
@@ -625,6 +648,7 @@ def create_graph_from_variable(name, variables, names=None, parameter_scope=None
         g.networks[name] = net
         for k, pv in net.parameters.items():
             g.set_parameter(k, pv.variable_instance)
+        _forget_buffers(net)
     return g
 
 
