@@ -39,6 +39,8 @@ GRAD_ELSEWHERE = {
     "Floor": "test_ops_math.py (straight-through)",
     "Sign": "test_ops_math.py (straight-through)",
     "ClipGradByNorm": "test_ops_math.py",
+    "Unlink": "test_nnabla_behaviour.py::test_unlink_and_top_k_grad_backward",
+    "TopKGrad": "test_nnabla_behaviour.py::test_unlink_and_top_k_grad_backward",
     "ClipGradByValue": "test_ops_math.py",
     **FORWARD_ELSEWHERE,
 }
