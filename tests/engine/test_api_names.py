@@ -79,7 +79,7 @@ PENDING = {
         ),
         "onnx_resize": "not written yet: ONNX-compatible resize",
         **dict.fromkeys(
-            ["dot", "max_pooling_backward"],
+            ["max_pooling_backward"],
             "not written yet",
         ),
         "vat_noise": "not written yet: virtual adversarial training's noise",

@@ -70,6 +70,12 @@ CASES = [
         lambda x: x[-1:0:-2, 4:-6:-1],
         [randn(4, 5)],
     ),
+    Case("dot_1d", F.dot, np.dot, [randn(3), randn(3, seed=1)]),
+    Case("dot_2d", F.dot, np.dot, [randn(2, 3), randn(3, 4, seed=1)]),
+    Case("dot_nd_1d", F.dot, np.dot, [randn(2, 3, 4), randn(4, seed=1)]),
+    Case("dot_nd_md", F.dot, np.dot, [randn(2, 3, 4), randn(5, 4, 2, seed=1)]),
+    # a 0-d operand scales by its value: as in NNabla it is a constant (no gradient)
+    Case("dot_scalar", F.dot, np.dot, [np.array(1.5, np.float32), randn(2, 3)], grad_inputs=[1]),
     Case("unlink", F.unlink, lambda x: x, [randn(2, 3)], grad=False),  # no gradient passes: test_nnabla_behaviour
     Case("shift_nearest", lambda x: F.shift(x, (1, 1)), lambda x: shift_ref(x, (1, 1), "edge"), [randn(3, 4)]),
     Case(

@@ -78,3 +78,60 @@ def matmul_batched(a, b):
     if a_vector:
         shape = shape[:-2] + shape[-1:]
     return reshaped(y, shape)
+
+
+def dot(a, b, out=None):
+    """numpy.dot on Variables or NdArrays (NNabla's ``F.dot``), composed of Mul2/Sum, Affine, MulScalar, Transpose.
+
+    1-d with 1-d: the inner product; 0-d with anything: scaling; N-d with 1-d: over the last axis of a; N-d with
+    M-d (M >= 2): over the last axis of a and the second-to-last of b. Anything else is numpy's. With ``out``
+    (same shape and type as the result), the result goes there and nothing is returned, as in NNabla.
+    """
+    import numpy as np
+
+    from .. import functions as F
+    from .._array import NdArray
+    from .._variable import Variable
+
+    def values(v):
+        return v.data if isinstance(v, NdArray) else v.d if isinstance(v, Variable) else v
+
+    ours = (NdArray, Variable)
+    if isinstance(a, ours) and isinstance(b, ours):
+        if a.ndim == 1 and b.ndim == 1:
+            result = F.sum(a * b)
+        elif a.ndim == 2 and b.ndim == 2:
+            result = F.affine(a, b)
+        elif a.ndim == 0 or b.ndim == 0:
+            scalar, other = (a, b) if a.ndim == 0 else (b, a)
+            result = F.mul_scalar(other, float(values(scalar)))
+            if isinstance(scalar, NdArray) is not isinstance(other, NdArray) and isinstance(result, Variable):
+                result.forward()  # an NdArray operand makes the result an NdArray, as NNabla's does
+                result = result.data
+        elif b.ndim == 1:
+            h = F.affine(a, F.reshape(b, (-1, 1)), base_axis=a.ndim - 1)
+            result = F.reshape(h, h.shape[:-1])
+        else:
+            order = list(range(b.ndim))
+            order.insert(0, order.pop(b.ndim - 2))
+            result = F.affine(a, F.transpose(b, order), base_axis=a.ndim - 1)
+    else:
+        result = np.dot(values(a), values(b))
+    if out is None:
+        return result
+    if type(out) is not type(result) or values(out).shape != values(result).shape:
+        raise ValueError(
+            "F.dot: out must have the shape, type and dtype of the result "
+            f"({type(result).__name__} of shape {values(result).shape}), got {type(out).__name__} of shape "
+            f"{values(out).shape}"
+        )
+    if isinstance(out, NdArray):
+        out.copy_from(result)
+    elif isinstance(out, Variable):
+        out.rewire_on(result)
+    else:
+        out[...] = result
+    return None
+
+
+PUBLIC = {"dot": dot}
