@@ -78,10 +78,6 @@ PENDING = {
             _CONV,
         ),
         "onnx_resize": "not written yet: ONNX-compatible resize",
-        **dict.fromkeys(
-            ["max_pooling_backward"],
-            "not written yet",
-        ),
         "vat_noise": "not written yet: virtual adversarial training's noise",
     },
     "nnabla.parametric_functions": {
