@@ -412,3 +412,11 @@ def test_unlink_and_top_k_grad_backward():
     x.grad.zero()
     k.backward(gy)
     np.testing.assert_array_equal(x.g, [[0.0, -5.0, 0.0], [0.0, 0.0, 0.0]])
+
+
+def test_concatenate_refuses_0d_inputs_as_nnabla():
+    scalar = nn.Variable.from_numpy_array(np.array(1.0, np.float32))
+    with pytest.raises(FunctionError, match="Concatenate"):
+        F.concatenate(scalar, scalar)
+    with pytest.raises(FunctionError, match="Concatenate"):
+        F.concatenate(nn.Variable((1,)), scalar)
