@@ -301,11 +301,15 @@ class Variable(OperatorMixin):
             self._parent = None
         self.rewire_on(F.scatter_nd(value, indices, out=previous))
 
-    def masked_fill_(self, mask, value) -> None:
-        m = mask.d if isinstance(mask, Variable) else np.asarray(mask)
-        self.d[np.broadcast_to(m != 0, self.shape)] = value
+    def bool_fill_(self, mask, value) -> Variable:
+        """A BoolFill node writing ``value`` where ``mask`` is nonzero into this Variable's own data on forward."""
+        from . import functions as F
 
-    bool_fill_ = masked_fill_
+        if not isinstance(mask, Variable):
+            mask = Variable._wrap_ndarray(mask if isinstance(mask, NdArray) else NdArray.from_numpy_array(mask))
+        return F.bool_fill(self, mask, value, outputs=[self._data])
+
+    masked_fill_ = bool_fill_
 
     def __repr__(self) -> str:
         return f"<Variable({self.shape}, need_grad={self._need_grad}) at {hex(id(self))}>"

@@ -59,6 +59,7 @@ class _Walk:
         steps = self._forward.get(key)
         if steps is None:
             order = self.order
+            _rank_for_forward(order)
             if clear_buffer or clear_no_need_grad or self.recomputes:
                 mode = "all" if clear_buffer else "no_need_grad" if clear_no_need_grad else "recompute"
                 release = _release_plan(root, order, mode)
@@ -72,6 +73,18 @@ class _Walk:
         if steps is None:
             steps = self._backward = _backward_plan(root, self.order)
         return steps
+
+
+def _rank_for_forward(order) -> None:
+    """NNabla re-ranks the functions a forward pass runs: 1 + the highest rank among the functions feeding
+    them, so the first ones are 1 (graph building gives them 0)."""
+    for func in order:
+        rank = 1
+        for x in func.inputs:
+            p = x._parent
+            if p is not None and p.rank >= rank:
+                rank = p.rank + 1
+        func.rank = rank
 
 
 def walk(root) -> _Walk:

@@ -422,6 +422,10 @@ class Solver:
 
         path = os.fspath(path)
         ext = os.path.splitext(path)[1]
+        if ext == ".protobuf":  # NNabla's other state format: an Optimizer message
+            from .utils._model_files import save_states_protobuf
+
+            return save_states_protobuf(self, path)
         if ext != ".h5":
             raise ValueError(f"{self.name}.save_states: unsupported file extension {ext!r} for {path!r} (use .h5)")
 
@@ -446,6 +450,10 @@ class Solver:
         where = f"{self.name}.load_states"
         if not os.path.exists(path):
             raise FileNotFoundError(f"{where}: no such file: {path!r}")
+        if os.path.splitext(path)[1] == ".protobuf":
+            from .utils._model_files import load_states_protobuf
+
+            return load_states_protobuf(self, path)
         groups = {}  # parameter name -> (index, {state name: array}, t)
         try:
             with h5py.File(path, "r") as hd:
@@ -468,6 +476,20 @@ class Solver:
         self._checked_states(states, where)
         self.set_states(states)
         logger.info(f"State load (.h5): {path}")
+
+    def set_states_to_protobuf(self, optimizer) -> None:
+        """Write the states into an ``Optimizer`` message (``optimizer.solver.states``), as NNabla does."""
+        from .utils._model_files import states_to_protobuf
+
+        states_to_protobuf(self.get_states(), optimizer)
+
+    def set_states_from_protobuf(self, optimizer_proto) -> None:
+        """Set the states from an ``Optimizer`` message; nothing changes unless all of them fit."""
+        from .utils._model_files import states_from_protobuf
+
+        states = states_from_protobuf(optimizer_proto, SolverState)
+        self._checked_states(states, f"{self.name}.set_states_from_protobuf")
+        self.set_states(states)
 
     @property
     def name(self) -> str:

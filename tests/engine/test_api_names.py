@@ -17,103 +17,14 @@ import pytest
 with open(os.path.join(os.path.dirname(__file__), "fixtures", "nnabla_1_36_names.json")) as _f:
     NNABLA = json.load(_f)
 
-_ADDING = "being added"
-_RNN = "being added (recurrent networks)"
-_QUANT = "being added (quantization and pruning)"
-_BINARY = "being added (binary and INQ layers)"
-_ATTENTION = "being added (attention and transformers)"
-_SIGNAL = "being added (Fourier transforms)"
-_DETECTION = "being added (detection: NMS, ROI align)"
-_WARP = "being added (warping and sampling grids)"
-_LINALG = "being added (batched linear algebra)"
-_AUGMENT = "being added (random data augmentation)"
-_NORMS = "being added (weight and spectral normalization)"
-_DISTRIBUTED = "needs communicators, which are not written yet"
 _MODULE_API = "not written yet: NNabla's object-oriented module API (nnabla.core.module)"
-_LOW_RANK = "not written yet: low-rank (SVD, CP) layers"
-_CONV = "not written yet: this convolution variant"
 
 PENDING = {
-    "nnabla": {"Module": _MODULE_API, "Sequential": _MODULE_API, "ProtoVariable": _MODULE_API},
-    "nnabla.functions": {
-        **dict.fromkeys(["rnn", "lstm", "gru", "pack_padded_sequence", "pad_packed_sequence"], _RNN),
-        "multi_head_attention": _ATTENTION,
-        **dict.fromkeys(
-            [
-                "fixed_point_quantize",
-                "pow2_quantize",
-                "min_max_quantize",
-                "quantize_linear",
-                "dequantize_linear",
-                "prune",
-            ],
-            _QUANT,
-        ),
-        **dict.fromkeys(
-            [
-                "binary_connect_affine",
-                "binary_connect_convolution",
-                "binary_weight_affine",
-                "binary_weight_convolution",
-                "inq_affine",
-                "inq_convolution",
-            ],
-            _BINARY,
-        ),
-        **dict.fromkeys(["spectral_norm", "weight_normalization"], _NORMS),
-        **dict.fromkeys(["fft", "ifft", "stft", "istft"], _SIGNAL),
-        **dict.fromkeys(["nms_detection2d", "onnx_non_max_suppression", "roi_align"], _DETECTION),
-        **dict.fromkeys(["warp_by_flow", "warp_by_grid", "affine_grid"], _WARP),
-        **dict.fromkeys(["batch_cholesky", "batch_det", "batch_inv", "batch_logdet"], _LINALG),
-        **dict.fromkeys(["random_crop", "random_erase", "random_flip", "random_shift", "image_augmentation"], _AUGMENT),
-        "sync_batch_normalization": _DISTRIBUTED,
-        "BatchNormalizationInOutAdapter": _DISTRIBUTED + " (the adapter serves sync_batch_normalization)",
-        **dict.fromkeys(
-            [
-                "adaptive_separable_convolution",
-                "deformable_convolution",
-                "fused_convolution",
-                "patch_correlation",
-            ],
-            _CONV,
-        ),
-        "onnx_resize": "not written yet: ONNX-compatible resize",
-        "vat_noise": "not written yet: virtual adversarial training's noise",
+    "nnabla": {
+        "ProtoVariable": _MODULE_API,
     },
-    "nnabla.parametric_functions": {
-        **dict.fromkeys(["rnn", "lstm", "gru", "LSTMCell"], _RNN),
-        **dict.fromkeys(
-            ["multi_head_attention", "transformer", "transformer_encode", "transformer_decode"], _ATTENTION
-        ),
-        **dict.fromkeys(
-            [
-                "fixed_point_quantized_affine",
-                "fixed_point_quantized_convolution",
-                "pow2_quantized_affine",
-                "pow2_quantized_convolution",
-                "min_max_quantize",
-                "min_max_quantized_affine",
-                "min_max_quantized_convolution",
-                "pruned_affine",
-                "pruned_convolution",
-            ],
-            _QUANT,
-        ),
-        **dict.fromkeys(
-            [
-                "binary_connect_affine",
-                "binary_connect_convolution",
-                "binary_weight_affine",
-                "binary_weight_convolution",
-                "inq_affine",
-                "inq_convolution",
-            ],
-            _BINARY,
-        ),
-        **dict.fromkeys(["spectral_norm", "weight_normalization"], _NORMS),
-        "sync_batch_normalization": _DISTRIBUTED,
-        **dict.fromkeys(["svd_affine", "svd_convolution", "cpd3_convolution"], _LOW_RANK),
-        "deformable_convolution": _CONV,
+    "nnabla.functions": {
+        "BatchNormalizationInOutAdapter": "needs communicators (the adapter serves sync_batch_normalization)",
     },
 }
 

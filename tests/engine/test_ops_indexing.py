@@ -107,17 +107,6 @@ CASES = [
         [randn(2, 3), np.array([[1, 1, 1, 0], [2, 0, 2, 2]]), randn(2, 4, seed=1)],
     ),
     Case(
-        "bool_fill",
-        lambda x, m: F.bool_fill(x, m, 9),
-        lambda x, m: np.where(m != 0, 9, x),
-        [randn(2, 3, 2), MASK.astype(np.float32)[:, :, None]],
-        grad_inputs=[0],
-    ),
-    Case("bool_fill_default", F.bool_fill, lambda x, m: np.where(m != 0, 0, x), [randn(2, 3), MASK], grad_inputs=[0]),
-    Case(
-        "nonzero", F.nonzero, lambda x: np.stack(np.nonzero(x)).astype(np.uint64), [MASK.astype(np.float32)], grad=False
-    ),
-    Case(
         "bool_gather",
         lambda x, m: F.bool_gather(x, m),
         lambda x, m: x[m != 0],

@@ -109,33 +109,7 @@ def interp(name, x, output_size=None, scale=None, **kw):
     )
 
 
-def ref_max_pool_backward(dy, x, **kw):
-    """d/dx of sum(max_pool(x) * dy), by central differences (exact here: x's values are distinct)."""
-    x = x.astype(np.float64)
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[i] += 1e-3
-        down[i] -= 1e-3
-        g[i] = ((ref_pool(up, **kw) - ref_pool(down, **kw)) * dy).sum() / 2e-3
-    return g
-
-
-def max_backward(name, x, dy, **kw):
-    return Case(
-        name,
-        lambda d, v: F.max_pooling_backward(d, v, **kw),
-        lambda d, v: ref_max_pool_backward(d, v, **kw),
-        [dy, x],
-        grad_inputs=[0],  # the routing is piecewise constant in x
-    )
-
-
 CASES = [
-    max_backward("max_backward_2x2", distinct(1, 2, 4, 4), randn(1, 2, 2, 2), kernel=(2, 2)),
-    max_backward(
-        "max_backward_stride_pad", distinct(1, 2, 4, 5), randn(1, 2, 4, 2), kernel=(3, 2), stride=(1, 2), pad=(1, 0)
-    ),
     pool("max_2x2", F.max_pooling, "max", distinct(2, 3, 4, 4), kernel=(2, 2)),
     pool("max_3x3_stride2_pad1", F.max_pooling, "max", distinct(1, 2, 5, 5), kernel=(3, 3), stride=(2, 2), pad=(1, 1)),
     pool("max_keep_border", F.max_pooling, "max", distinct(1, 2, 5, 5), kernel=(2, 2), ignore_border=False),

@@ -135,21 +135,6 @@ CASES = [
         "sort_only_index", lambda x: F.sort(x, only_index=True), lambda x: np.argsort(x, -1), [randn(3, 4)], grad=False
     ),
     Case("top_k_data", lambda x: F.top_k_data(x, 3), lambda x: top_k_ref(x, 3)[0], [randn(2, 3, 2)]),
-    Case("top_k_grad", lambda x: F.top_k_grad(x, 2), lambda x: x, [randn(3, 4)], grad=False),  # test_nnabla_behaviour
-    Case(
-        "searchsorted",
-        lambda s, v: F.searchsorted(s, v),
-        lambda s, v: np.stack([np.searchsorted(a, b) for a, b in zip(s, v)]).astype(np.float32),
-        [np.sort(randn(2, 5), axis=1), randn(2, 4, seed=4)],
-        grad=False,
-    ),
-    Case(
-        "searchsorted_right",
-        lambda s, v: F.searchsorted(s, v, right=True),
-        lambda s, v: np.searchsorted(s, v, side="right").astype(np.float32),
-        [np.array([1.0, 2.0, 2.0, 3.0], np.float32), np.array([2.0, 0.0, 3.0, 5.0], np.float32)],
-        grad=False,
-    ),
     Case(
         "top_k_data_smallest_abs_base2",
         lambda x: F.top_k_data(x, 2, abs=True, base_axis=2, largest=False),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..function import Function, FunctionError, register
+from ..function import Function, register
 from ._base import Binary, Unary, broadcast_shapes
 
 
@@ -18,16 +18,6 @@ class Add2(Binary):
 
     def backward_binary(self, xp, x0, x1, y, gy):
         return gy, gy
-
-
-@register
-class BcAdd2(Add2):
-    """y = x0 + x1, broadcasting only between inputs of the same ndim (NNabla's BcAdd2)."""
-
-    def output_shapes(self, s0, s1):
-        if len(s0) != len(s1):
-            raise FunctionError(f"BcAdd2: inputs must have the same ndim, got shapes {s0} and {s1}")
-        return super().output_shapes(s0, s1)
 
 
 @register

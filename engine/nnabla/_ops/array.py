@@ -640,64 +640,6 @@ class Linspace(_Creation):
         return (start + step * xp.arange(num, dtype=np.float64)).astype(self.dtype)
 
 
-@register
-class Unlink(Function):
-    """y = x, with no gradient passing back (the output still needs one when x does, as in NNabla)."""
-
-    grad_uses = ""
-
-    def compute(self, xp, x):
-        return x.copy()
-
-    def grad(self, xp, xs, ys, gys, need):
-        return (xp.zeros(xs[0].shape, gys[0].dtype),)  # zeros, so an overwritten gradient becomes 0 as in NNabla
-
-
-def _shift_matrix(xp, n, shift, border_mode, dtype):
-    """M with y = M @ x along one axis: y[i] = x[i - shift], the index beyond an edge mapped by ``border_mode``."""
-    source = np.arange(n) - shift
-    if border_mode == "nearest":
-        source = np.clip(source, 0, n - 1)
-    else:  # "reflect": mirrored with the edge element repeated
-        period = source % (2 * n)
-        source = np.where(period >= n, 2 * n - 1 - period, period)
-    m = np.zeros((n, n), dtype)
-    m[np.arange(n), source] = 1
-    return xp.asarray(m)
-
-
-@register
-class Shift(Function):
-    """y = x shifted by ``shifts`` along its last len(shifts) axes; the border repeats (nearest) or mirrors."""
-
-    args_spec = {"shifts": None, "border_mode": "nearest"}
-    grad_uses = ""
-
-    def output_shapes(self, shape):
-        shifts = list(self.args["shifts"] or [0] * len(shape))
-        if len(shifts) > len(shape):
-            raise FunctionError(f"Shift: {len(shifts)} shifts for input x of shape {shape}")
-        if self.args["border_mode"] not in ("nearest", "reflect"):
-            raise FunctionError(f"Shift: border_mode must be 'nearest' or 'reflect', got {self.args['border_mode']!r}")
-        self.axes = [(len(shape) - len(shifts) + i, int(s)) for i, s in enumerate(shifts)]
-        return [shape]
-
-    def _apply(self, xp, a, transpose):
-        for axis, s in self.axes:
-            if s == 0:
-                continue
-            m = _shift_matrix(xp, a.shape[axis], s, self.args["border_mode"], a.dtype)
-            moved = xp.moveaxis(a, axis, -1)
-            a = xp.moveaxis(moved @ (m if transpose else m.T), -1, axis)
-        return a
-
-    def compute(self, xp, x):
-        return self._apply(xp, x, False).copy()
-
-    def grad(self, xp, xs, ys, gys, need):
-        return (self._apply(xp, gys[0], True),)
-
-
 # -- NNabla's hand-written wrappers ---------------------------------------------------------------------------------
 
 
@@ -754,14 +696,7 @@ def linspace(start, stop, num):
     return apply(Linspace(None, start=start, stop=stop, num=int(num)), ())
 
 
-def shift(x, shifts=None, border_mode="nearest", n_outputs=-1, outputs=None):
-    """x shifted along its last len(shifts) axes (NNabla's ``F.shift``)."""
-    shifts = None if shifts is None else [int(s) for s in shifts]
-    return apply(Shift(None, shifts=shifts, border_mode=border_mode), (x,), outputs=outputs, n_outputs=n_outputs)
-
-
 PUBLIC = {
-    "shift": shift,
     "concatenate": concatenate,
     "split": split,
     "slice": slice,

@@ -257,60 +257,6 @@ class BoolGather(Function):
 
 
 @register
-class BoolFill(Function):
-    """y = data with ``value`` where ``mask`` (broadcast to data's shape) is nonzero; the gradient skips those."""
-
-    inputs_spec = ("data", "mask")
-    args_spec = {"value": 0.0}
-    signature_defaults = {"value": 0}
-    keep_dtype = (1,)
-
-    def init(self):
-        self.args["value"] = float(self.args["value"])  # a double, as NNabla stores it
-
-    def output_shapes(self, ds, ms):
-        try:
-            np.broadcast_shapes(ds, ms)
-        except ValueError:
-            raise FunctionError(f"BoolFill: mask of shape {ms} does not broadcast to data of shape {ds}") from None
-        if len(ms) > len(ds) or np.broadcast_shapes(ds, ms) != tuple(ds):
-            raise FunctionError(f"BoolFill: mask of shape {ms} does not broadcast to data of shape {ds}")
-        return [ds]
-
-    def compute(self, xp, data, mask):
-        return xp.where(mask != 0, xp.asarray(self.args["value"], data.dtype), data)
-
-    def grad(self, xp, xs, ys, gys, need):
-        return (xp.where(xs[1] != 0, 0, gys[0]).astype(gys[0].dtype) if need[0] else None, None)
-
-
-@register
-class NonZero(Function):
-    """The indices of x's nonzero entries, one row per axis: shape (ndim, count), as unsigned integers."""
-
-    fname = None  # made by F.nonzero, which reads the count off the values
-    differentiable = False
-    grad_uses = ""
-    count = None
-
-    def output_shapes(self, shape):
-        if self.count is None:
-            raise FunctionError("NonZero: the output size depends on x's values; build it with F.nonzero")
-        return [(len(shape), self.count)]
-
-    def compute(self, xp, x):
-        found = xp.stack(xp.nonzero(x)) if x.ndim else xp.zeros((0, int(x != 0)), np.int64)
-        if found.shape[1] != self.count:
-            raise FunctionError(
-                f"NonZero: x now has {found.shape[1]} nonzero entries, the graph was built for {self.count}"
-            )
-        return found.astype(np.uint64)
-
-    def grad(self, xp, xs, ys, gys, need):
-        return (None,)
-
-
-@register
 class BoolScatter(Function):
     """y = zeros of mask.shape + input.shape[1:] (or a copy of ``output``) with input's rows put where mask is set."""
 
@@ -390,14 +336,6 @@ def bool_gather(input, mask, n_outputs=-1, outputs=None):  # noqa: A002 - NNabla
     values = mask.data if isinstance(mask, NdArray) else mask.d
     func.nnz = int(np.count_nonzero(values))
     return apply(func, (input, mask), outputs=outputs, n_outputs=n_outputs)
-
-
-def nonzero(x, n_outputs=-1, outputs=None):
-    """The indices of x's nonzero entries (NNabla's ``F.nonzero``); the count is read off x's values now."""
-    func = NonZero(None)
-    values = x.data if isinstance(x, NdArray) else x.d
-    func.count = int(np.count_nonzero(values))
-    return apply(func, (x,), outputs=outputs, n_outputs=n_outputs)
 
 
 def _is_bool(k):
@@ -501,6 +439,5 @@ PUBLIC = {
     "scatter_nd": scatter_nd,
     "scatter_add": scatter_add,
     "bool_gather": bool_gather,
-    "nonzero": nonzero,
     "_getitem": _getitem,
 }

@@ -477,23 +477,20 @@ def clip_by_value(x, min, max):  # noqa: A002 - NNabla's argument names
 
 def clip_by_norm(x, clip_norm, axis=None):
     """y = clip_norm * x / max(||x||_2, clip_norm), the norm over ``axis`` (all axes by default); a composition."""
+    from .. import functions as F
     from .._array import NdArray
     from .._variable import Variable
-    from .arithmetic import Div2, Maximum2, MaximumScalar, Mul2, MulScalar, PowScalar
-    from .reduction import Sum
 
     if axis is None:
-        axis = list(range(len(x.shape)))
+        axis = range(len(x.shape))
     elif not hasattr(axis, "__iter__"):
         axis = [axis]
-    squares = apply(PowScalar(None, val=2.0), (x,))
-    norm = apply(PowScalar(None, val=0.5), (apply(Sum(None, axes=list(axis), keep_dims=True), (squares,)),))
+    norm = F.pow_scalar(F.sum(x**2.0, tuple(axis), True), 0.5)
     if isinstance(clip_norm, (Variable, NdArray)):
-        return apply(Div2(None), (apply(Mul2(None), (x, clip_norm)), apply(Maximum2(None), (norm, clip_norm))))
+        return x * clip_norm / F.maximum2(norm, clip_norm)
     if clip_norm <= 0:
         raise ValueError(f"clip_by_norm: clip_norm must be positive, got {clip_norm}")
-    scaled = apply(MulScalar(None, val=clip_norm), (x,))
-    return apply(Div2(None), (scaled, apply(MaximumScalar(None, val=clip_norm), (norm,))))
+    return x * clip_norm / F.maximum_scalar(norm, clip_norm)
 
 
 PUBLIC = {"norm": norm, "clip_by_value": clip_by_value, "clip_by_norm": clip_by_norm}

@@ -113,38 +113,6 @@ class MaxPooling(_Pooling):
 
 
 @register
-class MaxPoolingBackward(MaxPooling):
-    """dx of max pooling as a function of (dy, x): dy routed to the first maximum of each window of x.
-
-    Its own gradient goes to dy only (the routing is piecewise constant in x): each window gathers the incoming
-    gradient at its maximum's position.
-    """
-
-    inputs_spec = ("dy", "x")
-    grad_uses = "x"
-
-    def output_shapes(self, dys, xs):
-        pooled = MaxPooling.output_shapes(self, xs)[0]
-        if tuple(dys) != tuple(pooled):
-            raise FunctionError(f"MaxPoolingBackward: dy of shape {dys} differs from the pooled shape {pooled} of x")
-        return [tuple(xs)]
-
-    def compute(self, xp, dy, x):
-        return MaxPooling.grad(self, xp, [x], None, [dy], [True])[0]
-
-    def grad(self, xp, xs, ys, gys, need):
-        if not need[0]:
-            return None, None
-        dy, x = xs
-        cols, axis = self._flat_windows(xp, x)
-        first = xp.expand_dims(cols.argmax(axis=axis), axis)
-        nk = len(self.args["kernel"])
-        g = self._windows(xp, self._spatial_last(xp, gys[0]), 0)
-        g = g.reshape(g.shape[: g.ndim - 2 * nk] + (-1,) + self.plan["out"])
-        return self._restore(xp, xp.take_along_axis(g, first, axis).squeeze(axis)), None
-
-
-@register
 class SumPooling(_Pooling):
     """y = sum over each window (NNabla's SumPooling)."""
 

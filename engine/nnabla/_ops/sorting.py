@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..function import REQUIRED, Function, FunctionError, apply, register
-from ._base import NoGrad, normalize_axis
+from ..function import Function, FunctionError, apply, register
+from ._base import normalize_axis
 from .reduction import _no_grad_index
 
 
@@ -108,62 +108,6 @@ def top_k_data(x, k, abs=False, reduce=True, base_axis=1, largest=True, with_ind
     """The k largest values of each sample (NNabla's ``F.top_k_data``); ``with_index`` adds their indices."""
     func = TopKData(None, k=k, abs=abs, reduce=reduce, base_axis=base_axis, largest=largest, with_index=with_index)
     return _no_grad_index(apply(func, (x,), outputs=outputs, n_outputs=n_outputs), 1)
-
-
-@register
-class TopKGrad(Function):
-    """y = x; backward keeps, per sample (axes from ``base_axis``), only the k largest gradient values (or largest in
-    magnitude with ``abs``) and zeroes the rest (NNabla's TopKGrad)."""
-
-    fname = "top_k_grad"
-    args_spec = {"k": None, "abs": False, "base_axis": 1}
-    signature_defaults = {"k": REQUIRED}
-    grad_uses = ""
-
-    def output_shapes(self, shape):
-        self.base = normalize_axis(self, self.args["base_axis"], len(shape), "base_axis")
-        sample = 1
-        for n in shape[self.base :]:
-            sample *= n
-        if not 1 <= self.args["k"] <= sample:
-            raise FunctionError(f"TopKGrad: k={self.args['k']} must be in [1, {sample}] (the sample size of x {shape})")
-        return [shape]
-
-    def compute(self, xp, x):
-        return x.copy()
-
-    def grad(self, xp, xs, ys, gys, need):
-        gy = gys[0]
-        rows = gy.reshape(tuple(gy.shape[: self.base]) + (-1,))
-        key = xp.abs(rows) if self.args["abs"] else rows
-        top = xp.argsort(-key, axis=-1, kind="stable")[..., : self.args["k"]]
-        keep = xp.zeros(rows.shape, bool)
-        xp.put_along_axis(keep, top, True, axis=-1)
-        return (xp.where(keep, rows, 0).reshape(gy.shape).astype(gy.dtype),)
-
-
-@register
-class SearchSorted(NoGrad):
-    """For each value, the index where it would be inserted into its row of ``sorted_sequence`` to keep the order
-    (after equal entries with ``right``); rows are the inputs' leading axes, the result is float (NNabla's)."""
-
-    fname = "searchsorted"
-    inputs_spec = ("sorted_sequence", "values")
-    args_spec = {"right": False}
-    signature_defaults = {"right": None}
-
-    def output_shapes(self, ss, vs):
-        if not ss or not vs or tuple(ss[:-1]) != tuple(vs[:-1]):
-            raise FunctionError(
-                f"SearchSorted: sorted_sequence of shape {ss} and values of shape {vs} must share all but the last axis"
-            )
-        return [vs]
-
-    def compute(self, xp, ss, vs):
-        side = "right" if self.args["right"] else "left"
-        rows_s, rows_v = ss.reshape(-1, ss.shape[-1]), vs.reshape(-1, vs.shape[-1])
-        out = xp.stack([xp.searchsorted(s, v, side=side) for s, v in zip(rows_s, rows_v)])
-        return out.reshape(vs.shape).astype(self.dtype)
 
 
 PUBLIC = {"sort": sort, "top_k_data": top_k_data}
