@@ -394,3 +394,11 @@ def test_nnabla_module_paths():
     with nn.no_grad():
         assert nnabla.parameter.current_no_grad is True
     assert nnabla.parameter.current_no_grad is False
+
+
+def test_concatenate_refuses_0d_inputs_as_nnabla():
+    scalar = nn.Variable.from_numpy_array(np.array(1.0, np.float32))
+    with pytest.raises(FunctionError, match="Concatenate"):
+        F.concatenate(scalar, scalar)
+    with pytest.raises(FunctionError, match="Concatenate"):
+        F.concatenate(nn.Variable((1,)), scalar)
