@@ -215,9 +215,12 @@ describe('node sizes from the browser font', () => {
   });
 
   it('a measured DOT fixes each node size and keeps the data flow in one group', () => {
-    const dot = toDot(visibleGraph(mlp, new Set()), { measure });
+    const dot = toDot(visibleGraph(mlp, new Set()), { measure, flowColumn: true });
     expect(dot.source.match(/fixedsize=true/g)).toHaveLength(mlp.nodes.length);
     expect(dot.source.match(/group=flow/g)).toHaveLength(mlp.nodes.filter(n => n.kind !== 'parameter').length);
+    // only parameters inside the frames: the innermost frame of net/fc1 holds W and b, nothing else
+    const inner = dot.source.split('subgraph ')[3].split('}')[0];
+    expect(inner.match(/ v\d+ \[/g)).toHaveLength(2);
   });
 
   it('data statistics are drawn only when the kit was asked for values', () => {
