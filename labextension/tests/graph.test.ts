@@ -12,7 +12,7 @@ import {
   visibleGraph
 } from '../src/graph/fold';
 import { layout } from '../src/graph/layout';
-import { checkDoc, formatNumber, formatShape, IGraphDoc, IGraphNode } from '../src/graph/schema';
+import { checkDoc, formatArgs, formatNumber, formatShape, IGraphDoc, IGraphNode } from '../src/graph/schema';
 import { nodeMatches, searchVisible } from '../src/graph/search';
 
 /** Two affine layers (net/fc1, net/fc2), ReLU between, mean loss; written by tests/fixtures/make_fixtures.py. */
@@ -276,6 +276,10 @@ describe('DOT source', () => {
     expect(lines('n3')).toEqual(['Affine', 'base_axis=1']);
     expect(lines('n12')[0]).toBe('output');
     expect(lines('n12')[1]).toBe('() float32');
+  });
+
+  it('writes arguments as Python does', () => {
+    expect(formatArgs({ kernel: [2, 2], inplace: false, axes: null })).toBe('kernel=[2, 2], inplace=False, axes=None');
   });
 
   it('formats numbers and shapes', () => {

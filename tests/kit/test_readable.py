@@ -99,7 +99,7 @@ def test_heatmaps_are_never_slivers_and_show_their_scale():
     kernels = np.random.RandomState(0).randn(4, 1, 3, 3)
     uri, caption = display.picture(kernels)
     assert caption.startswith("4 x 1 filters of 3x3")
-    assert _png_size(filters_png(kernels)) == (18, 4 * 18 + 3 * 2)
+    assert _png_size(filters_png(kernels)) == (30, 4 * 30 + 3 * 2)  # 10 px squares, 2 px gaps
 
 
 def test_histogram_marks_zero_on_a_transparent_background():
