@@ -12,7 +12,7 @@ import {
   visibleGraph
 } from '../src/graph/fold';
 import { layout } from '../src/graph/layout';
-import { checkDoc, formatNumber, formatShape, IGraphDoc, IGraphNode } from '../src/graph/schema';
+import { checkDoc, formatArgs, formatNumber, formatShape, IGraphDoc, IGraphNode } from '../src/graph/schema';
 import { nodeMatches, searchVisible } from '../src/graph/search';
 
 /** Two affine layers (net/fc1, net/fc2), ReLU between, mean loss; written by tests/fixtures/make_fixtures.py. */
@@ -215,9 +215,12 @@ describe('node sizes from the browser font', () => {
   });
 
   it('a measured DOT fixes each node size and keeps the data flow in one group', () => {
-    const dot = toDot(visibleGraph(mlp, new Set()), { measure });
+    const dot = toDot(visibleGraph(mlp, new Set()), { measure, flowColumn: true });
     expect(dot.source.match(/fixedsize=true/g)).toHaveLength(mlp.nodes.length);
     expect(dot.source.match(/group=flow/g)).toHaveLength(mlp.nodes.filter(n => n.kind !== 'parameter').length);
+    // only parameters inside the frames: the innermost frame of net/fc1 holds W and b, nothing else
+    const inner = dot.source.split('subgraph ')[3].split('}')[0];
+    expect(inner.match(/ v\d+ \[/g)).toHaveLength(2);
   });
 
   it('data statistics are drawn only when the kit was asked for values', () => {
@@ -273,6 +276,10 @@ describe('DOT source', () => {
     expect(lines('n3')).toEqual(['Affine', 'base_axis=1']);
     expect(lines('n12')[0]).toBe('output');
     expect(lines('n12')[1]).toBe('() float32');
+  });
+
+  it('writes arguments as Python does', () => {
+    expect(formatArgs({ kernel: [2, 2], inplace: false, axes: null })).toBe('kernel=[2, 2], inplace=False, axes=None');
   });
 
   it('formats numbers and shapes', () => {

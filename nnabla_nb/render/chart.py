@@ -19,18 +19,19 @@ COLORS = ("#3b82c4", "#e0672b", "#3a9a4f", "#9b59b6", "#c0392b", "#7f8c8d")
 INK = "#8a8a8a"  # text and axes: readable on white and on JupyterLab's dark background
 GRID = "#8a8a8a33"
 FONT = "font-family:Helvetica,Arial,sans-serif;font-size:11px"
+MIN_SPAN = 0.02  # the linear value axis spans at least 2% of the curves' level
 LOG_DECADES = 2.0  # auto log scale when a positive curve's max/min exceeds 10**LOG_DECADES
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list:
-    """About ``count`` round tick values covering ``lo..hi`` (steps of 1, 2 or 5 times a power of ten)."""
+    """About ``count`` round tick values covering ``lo..hi`` (steps of 1, 2, 2.5 or 5 times a power of ten)."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return []
     if hi <= lo:
         return [lo]
     raw = (hi - lo) / max(1, count - 1)
     mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
     first = math.ceil(lo / step - 1e-9) * step
     ticks = []
     t = first
@@ -113,8 +114,11 @@ def curves_svg(series: dict, width: int = 480, height: int = 200, log_y: bool | 
         def ty(v):
             return top + plot_h * (1 - (np.log10(v) - ly0) / (ly1 - ly0))
     else:
-        if y1 - y0 < 1e-12 * max(1.0, abs(y0)):
-            y0, y1 = y0 - max(0.5, abs(y0) * 0.1), y1 + max(0.5, abs(y1) * 0.1)
+        # a band narrower than MIN_SPAN of its level is drawn on an axis that wide: a loss wobbling by 1e-7
+        # is a flat line, not wild swings filling the chart
+        mid = (y0 + y1) / 2
+        span = max(y1 - y0, MIN_SPAN * abs(mid), 1e-12)
+        y0, y1 = mid - span / 2, mid + span / 2
         pad = (y1 - y0) * 0.04
         y0, y1 = y0 - pad, y1 + pad
         yticks = nice_ticks(y0, y1)

@@ -116,6 +116,13 @@ _DROP = re.compile(
 )
 # text attributes Graphviz repeats on (nearly) every label: set once on the root, which every text inherits
 _TEXT_DEFAULTS = (f' font-family="{FONT}"', ' font-size="11.00"', ' text-anchor="middle"')
+# Graphviz sizes labels with Helvetica's metrics at 11 pt; a browser without Helvetica or a metric twin draws
+# wider (DejaVu Sans: ~12%), overflowing the boxes. Drawn at 10 px, with the metric twins named, labels fit.
+_DRAWN_TEXT = (
+    ' font-family="Helvetica,Arial,Liberation Sans,Arimo,sans-serif"',  # unquoted names: valid CSS
+    ' font-size="10"',
+    ' text-anchor="middle"',
+)
 _COORDINATES = re.compile(r' (points|d|x|y|cx|cy|rx|ry)="([^"]*)"')
 _DECIMAL = re.compile(r"-?\d+\.\d+")
 
@@ -137,7 +144,7 @@ def tidy_svg(svg: str) -> str:
     svg = _COORDINATES.sub(lambda m: f' {m[1]}="{_DECIMAL.sub(_tenth, m[2])}"', svg)
     for attr in _TEXT_DEFAULTS:
         svg = svg.replace(attr, "")
-    return svg.replace("<svg ", "<svg" + "".join(_TEXT_DEFAULTS) + " ", 1)
+    return svg.replace("<svg ", "<svg" + "".join(_DRAWN_TEXT) + " ", 1)
 
 
 @functools.lru_cache(maxsize=64)

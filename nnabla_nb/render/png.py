@@ -99,7 +99,7 @@ def is_filter_bank(shape) -> bool:
     return len(shape) == 4 and shape[2] <= 11 and shape[3] <= 11 and shape[0] * shape[1] <= 1024
 
 
-def filters_png(w: np.ndarray, cell: int = 6) -> bytes:
+def filters_png(w: np.ndarray, cell: int = 10) -> bytes:
     """Convolution kernels as a grid: one row per output channel, one column per input channel, each kernel a
     ``kh x kw`` heatmap of ``cell``-pixel squares, a 2-pixel transparent gap between kernels; one colour scale."""
     w = np.asarray(w, dtype=np.float64)

@@ -185,12 +185,10 @@ class BackwardSteps(ipywidgets.VBox):
         last = len(record.steps) - 1
         self._slider = ipywidgets.IntSlider(value=last, min=0, max=last, description="step", continuous_update=True)
         self._caption = ipywidgets.HTML()
-        self._view = ipywidgets.HTML()
-        # the slider and the caption stay in view while a tall graph scrolls (sticky: the lab extension's CSS)
-        head = ipywidgets.VBox((self._slider, self._caption))
-        head.add_class("nnabla-nb-steps-head")
-        super().__init__(children=(head, self._view), **kwargs)
-        self.add_class("nnabla-nb-steps")
+        # a tall graph scrolls inside a box of most of a screen, so the slider, the caption and the graph are
+        # on screen together (an output area scrolls sideways itself: a sticky header would not stick)
+        self._view = ipywidgets.HTML(layout={"max_height": "70vh", "overflow": "auto"})
+        super().__init__(children=(self._slider, self._caption, self._view), **kwargs)
         self.set_trait("steps", last)
         traitlets.link((self._slider, "value"), (self, "step"))
         self._show()

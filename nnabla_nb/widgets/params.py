@@ -66,7 +66,8 @@ def as_of() -> str:
         running = (ip.kernel.get_parent("shell") or {}).get("header", {}).get("msg_type") == "execute_request"
     except Exception:  # a shell without a kernel: a cell is running when anything runs
         running = True
-    return f"as of In [{ip.execution_count}]" if running else f"read after In [{ip.execution_count - 1}]"
+    cell = ip.execution_count - 1  # IPython counts the running cell before it runs
+    return f"as of In [{cell}]" if running else f"read after In [{cell}]"
 
 
 def detail_html(name: str, v, when: str = "") -> str:

@@ -2,7 +2,7 @@
 
 import { displayName } from './dot';
 import { IVisibleNode } from './fold';
-import { formatNumber, formatShape, IGraphDoc, IGraphNode, IStats } from './schema';
+import { formatNumber, formatShape, formatValue, IGraphDoc, IGraphNode, IStats } from './schema';
 
 function h(tag: string, text?: string, cls?: string): HTMLElement {
   const el = document.createElement(tag);
@@ -35,7 +35,7 @@ function describe(n: IGraphNode): string {
 }
 
 function argRows(args: Record<string, unknown>): [string, string][] {
-  return Object.entries(args).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+  return Object.entries(args).map(([k, v]) => [k, formatValue(v)]);
 }
 
 function statsTable(data: IStats | null, grad: IStats | null, gradGiven: boolean): HTMLTableElement {

@@ -101,6 +101,12 @@ export interface IDotOptions {
   measure?: (text: string, bold: boolean) => number;
   /** Draw data statistics on nodes (the document's `options.values`; parameters carry them for details). */
   values?: boolean;
+  /**
+   * Lay the data flow out as one straight column with the parameters framed beside it, as the kit's static
+   * SVG does. Worth it up to a few hundred nodes; on bigger views Graphviz slows down several times, so they
+   * keep every node in its scope's frame.
+   */
+  flowColumn?: boolean;
 }
 
 /** Line height and padding of node text (CSS px), shared with draw.ts. */
@@ -153,9 +159,12 @@ export function toDot(view: IVisibleGraph, options: IDotOptions = {}): IDotGraph
     }
     // the data flow in one group, parameters beside it: Graphviz keeps the flow a straight column (as the
     // kit's static SVG does) instead of a diagonal staircase of layers
-    const group = v.kind === 'parameter' ? '' : ', group=flow';
+    const group = v.kind !== 'parameter' && options.flowColumn ? ', group=flow' : '';
     const stmt = `${name} [label=${dotLabel(rows)}, shape=${shape}${size}${group}];`;
-    (inCluster.get(v.cluster) ?? inCluster.set(v.cluster, []).get(v.cluster)!).push(stmt);
+    // only parameters sit in their scope's frame (as in the kit's static SVG): the data flow stays one straight
+    // column beside the frames, instead of being pushed around them; folding still works by drawn scope
+    const cluster = v.kind === 'parameter' || !options.flowColumn ? v.cluster : '';
+    (inCluster.get(cluster) ?? inCluster.set(cluster, []).get(cluster)!).push(stmt);
   });
 
   const out: string[] = [

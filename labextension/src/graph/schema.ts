@@ -101,10 +101,29 @@ export function formatShape(shape: number[] | null): string {
   return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
 }
 
+/** An argument value as the student wrote it in Python: `True`, `None`, `[2, 2]`, `'mean'`. */
+export function formatValue(v: unknown): string {
+  if (v === null || v === undefined) {
+    return 'None';
+  }
+  if (typeof v === 'boolean') {
+    return v ? 'True' : 'False';
+  }
+  if (Array.isArray(v)) {
+    return `[${v.map(formatValue).join(', ')}]`;
+  }
+  if (typeof v === 'object') {
+    return `{${Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => `'${k}': ${formatValue(x)}`)
+      .join(', ')}}`;
+  }
+  return String(v);
+}
+
 /** Function arguments as one line `k=v, ...`, cut to `limit` characters. */
 export function formatArgs(args: Record<string, unknown>, limit = 40): string {
   const text = Object.entries(args)
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .map(([k, v]) => `${k}=${formatValue(v)}`)
     .join(', ');
   return text.length > limit ? text.slice(0, limit - 1) + '\u2026' : text;
 }

@@ -15,6 +15,8 @@ import { searchVisible } from './search';
 export { AUTO_FOLD_NODES } from './fold';
 /** Above this many visible nodes edges are drawn straight (spline routing dominates layout time). */
 export const STRAIGHT_EDGES_NODES = 1500;
+/** Up to this many visible nodes the data flow is laid out as one column beside the parameters' frames. */
+export const FLOW_COLUMN_NODES = 400;
 const PAD = 12;
 /** The canvas grows with the graph up to this height; beyond it the graph is dragged (or Ctrl+wheel zoomed). */
 const MAX_HEIGHT = 1200;
@@ -39,12 +41,20 @@ function textMeasure(): (text: string, bold: boolean) => number {
   // the theme's variable, which base.css also draws node text with (read from the body: the view may not be
   // attached yet when it is laid out)
   const family = getComputedStyle(document.body).getPropertyValue('--jp-ui-font-family').trim() || 'sans-serif';
+  const seen = new Map<string, number>(); // big graphs repeat their labels ("ReLU", "(1, 8) float32")
   return (text, bold) => {
-    if (!ctx) {
-      return text.length * FONT_PX * 0.6;
+    const key = (bold ? 'b' : 'r') + text;
+    let width = seen.get(key);
+    if (width === undefined) {
+      if (ctx) {
+        ctx.font = `${bold ? 600 : 400} ${FONT_PX}px ${family}`;
+        width = ctx.measureText(text).width;
+      } else {
+        width = text.length * FONT_PX * 0.6;
+      }
+      seen.set(key, width);
     }
-    ctx.font = `${bold ? 600 : 400} ${FONT_PX}px ${family}`;
-    return ctx.measureText(text).width;
+    return width;
   };
 }
 
@@ -130,7 +140,8 @@ export class GraphView extends Widget implements IRenderMime.IRenderer {
     const dot = toDot(view, {
       straightEdges: view.nodes.length > STRAIGHT_EDGES_NODES,
       measure: textMeasure(),
-      values: doc.options?.values !== false
+      values: doc.options?.values !== false,
+      flowColumn: view.nodes.length <= FLOW_COLUMN_NODES
     });
     const tModel = performance.now();
     let result: ILayout;

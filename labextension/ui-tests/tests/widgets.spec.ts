@@ -56,10 +56,10 @@ test.describe("the kit's widgets (ipywidgets, detected without widget=)", () => 
     // when the loop ends the widget gives way to the final static output: bar, "done", the metric curves
     await expect(progressCell.locator('.widget-hprogress')).toHaveCount(0);
     const final = progressCell.locator('.jp-RenderedHTMLCommon');
-    await expect(final).toContainText('30/30  done');
+    await expect(final).toContainText(/done: 30\/30  in [\d.]+s  \([\d.]+ it\/s\)/); // elapsed time and rate kept
     await expect(final).toContainText(/loss: [\d.]+ → [\d.]+ \(min [\d.]+, 30 values\)/);
     const curves = final.locator('img[alt="metric curves"]');
-    await expect(curves).toHaveAttribute('src', /^data:image\/png;base64,/);
+    await expect(curves).toHaveAttribute('src', /^data:image\/svg\+xml,/); // a chart with axes and a legend
     await expect.poll(() => curves.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth)).toBeGreaterThan(100);
     await progressCell.scrollIntoViewIfNeeded();
     await progressCell.screenshot({ path: `${SHOTS}/widgets-progress-final.png` });
