@@ -42,6 +42,19 @@ def registry() -> dict[str, type]:
     return dict(_REGISTRY)
 
 
+class _AllInputs(tuple):
+    """``linear_inputs`` of an op linear in all its inputs, however many (Stack)."""
+
+    def __contains__(self, i) -> bool:
+        return True
+
+    def __bool__(self) -> bool:
+        return True
+
+
+ALL_INPUTS = _AllInputs()
+
+
 class FunctionInfo:
     __slots__ = ("type_name", "args", "tags")
 
@@ -114,6 +127,18 @@ class Function:
 
     def grad(self, xp, xs, ys, gys, need):
         raise NotImplementedError(f"{self.type_name} has no gradient")
+
+    # -- the gradient as a graph (nn.grad; see nnabla.grad) ---------------------------------------------------
+    double_backward = True  # False where NNabla has none: the gradient nn.grad builds cannot be differentiated
+    linear_inputs: tuple = ()  # inputs the op is linear in: jointly, or each separately where ``bilinear``
+    bilinear = False
+    additive_inputs: tuple = ()  # a bilinear op's inputs added to its output (a bias)
+
+    def grad_graph(self, xs, ys, gys, need) -> list:
+        """Input gradients as Variables built from registered functions, differentiable again."""
+        from .grad import default_grad_graph
+
+        return default_grad_graph(self, xs, ys, gys, need)
 
     # -- descriptions ---------------------------------------------------------------------------
     @property
@@ -270,6 +295,13 @@ class _Shaped:
     @property
     def ndim(self):
         return len(self.shape)
+
+    @property
+    def size(self):
+        size = 1
+        for d in self.shape:
+            size *= d
+        return size
 
 
 def _describe(x) -> str:

@@ -21,7 +21,6 @@ FORWARD_ELSEWHERE = {
     "Linspace": "test_ops_array.py::test_constant_arange_linspace",
     "Assign": "test_ops_array.py::test_assign*",
     "Sink": "test_ops_array.py::test_sink*",
-    "Grad": "test_graph.py (nn.grad)",
     "Rand": "test_ops_random.py",
     "Randn": "test_ops_random.py",
     "Randint": "test_ops_random.py",

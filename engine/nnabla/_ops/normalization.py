@@ -390,6 +390,8 @@ class MeanSubtraction(RunningStatistics, Function):
     """y = x - running mean; in training the running mean first absorbs the batch mean as a running average
     over the ``t`` batches seen so far (``t`` counts them)."""
 
+    double_backward = False  # as in NNabla
+
     inputs_spec = ("x", "rmean", "t?")
     args_spec = {"base_axis": 1, "update_running_mean": True}
 

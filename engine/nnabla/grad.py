@@ -1,0 +1,756 @@
+"""``nn.grad``: gradients built as a graph of registered functions, so they can be differentiated again
+(NNabla's ``nnabla.grad``).
+
+``grad`` walks the graph from its outputs back, as backward does, and asks each function for the graph of its
+input gradients (``Function.grad_graph``); the result is made of ordinary functions, so ``nn.grad`` of it, or
+``.backward()`` through it, works to any order. How an op makes that graph is decided by the op (see
+``function.py``): its array ``grad`` run on ``Sym`` stand-ins with the graph namespace ``GraphModule`` in place of
+``xp`` (the default), the ``LinearGrad`` node for ops that are linear in some inputs, the ``SelectGrad`` node for
+ops that route gradients through a data-dependent selection, or an explicit ``grad_graph``. An op without double
+backward in NNabla gives a ``NoDoubleBackward`` node: first-order values, and a clear error when differentiated.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ._array import NdArray
+from .function import Function, FunctionError, PythonFunction, _Shaped, apply
+
+
+def _F():
+    from . import functions
+
+    return functions
+
+
+def _Variable():
+    from ._variable import Variable
+
+    return Variable
+
+
+def constant(value, shape):
+    """A Constant node: zeros for gradients no path reaches, as NNabla makes them."""
+    return _F().constant(float(value), tuple(shape))
+
+
+def _add_all(vs):
+    total = vs[0]
+    for v in vs[1:]:
+        total = total + v
+    return total
+
+
+# -- the graph namespace: an op's array gradient, run on Variables ---------------------------------------
+class NotInGraph(TypeError):
+    """An op's array gradient used something the graph namespace cannot build (give the op a grad_graph)."""
+
+
+class Sym:
+    """A Variable standing in for an array inside an op's ``grad``: its operators and methods build functions."""
+
+    __slots__ = ("v",)
+    __array_priority__ = 2000  # numpy defers to the reflected operators
+    __hash__ = object.__hash__
+
+    def __init__(self, v):
+        self.v = v
+
+    shape = property(lambda self: self.v.shape)
+    ndim = property(lambda self: len(self.v.shape))
+    size = property(lambda self: int(np.prod(self.v.shape, dtype=np.int64)))
+    dtype = property(lambda self: np.dtype(self.v._data.dtype))
+
+    def __array__(self, *args, **kwargs):
+        raise NotInGraph("an array of a gradient-graph Variable was asked for")
+
+    def __float__(self):
+        raise NotInGraph("a Python number of a gradient-graph Variable was asked for")
+
+    def __len__(self):
+        return self.v.shape[0]
+
+    # arithmetic: Variable operators, with arrays lifted to constants
+    def _op(self, name, other):
+        return Sym(getattr(self.v, name)(_lift(other)))
+
+    __add__ = lambda self, o: self._op("__add__", o)  # noqa: E731
+    __radd__ = lambda self, o: self._op("__radd__", o)  # noqa: E731
+    __sub__ = lambda self, o: self._op("__sub__", o)  # noqa: E731
+    __rsub__ = lambda self, o: self._op("__rsub__", o)  # noqa: E731
+    __mul__ = lambda self, o: self._op("__mul__", o)  # noqa: E731
+    __rmul__ = lambda self, o: self._op("__rmul__", o)  # noqa: E731
+    __truediv__ = lambda self, o: self._op("__truediv__", o)  # noqa: E731
+    __rtruediv__ = lambda self, o: self._op("__rtruediv__", o)  # noqa: E731
+    __pow__ = lambda self, o: self._op("__pow__", o)  # noqa: E731
+    __rpow__ = lambda self, o: self._op("__rpow__", o)  # noqa: E731
+    __lt__ = lambda self, o: self._op("__lt__", o)  # noqa: E731
+    __le__ = lambda self, o: self._op("__le__", o)  # noqa: E731
+    __gt__ = lambda self, o: self._op("__gt__", o)  # noqa: E731
+    __ge__ = lambda self, o: self._op("__ge__", o)  # noqa: E731
+
+    def __matmul__(self, other):
+        return Sym(_F()._matmul(self.v, _lift(other)))
+
+    def __rmatmul__(self, other):
+        return Sym(_F()._matmul(_lift(other), self.v))
+
+    def __eq__(self, other):
+        return _compare("equal", self, other)
+
+    def __ne__(self, other):
+        return _compare("not_equal", self, other)
+
+    def __neg__(self):
+        return Sym(-self.v)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return Sym(_F().abs(self.v))
+
+    def __and__(self, other):
+        return Sym(_F().logical_and(*_broadcast_pair(self, other)))
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        return Sym(_F().logical_or(*_broadcast_pair(self, other)))
+
+    __ror__ = __or__
+
+    def __invert__(self):
+        return Sym(_F().logical_not(self.v))
+
+    def __getitem__(self, key):
+        return Sym(self.v[key])
+
+    # array methods
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        shape = tuple(int(s) for s in shape)
+        if -1 in shape:
+            known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+            shape = tuple(self.size // max(known, 1) if s == -1 else s for s in shape)
+        if shape == self.shape:
+            return self
+        return Sym(_F().reshape(self.v, shape, inplace=False))
+
+    def sum(self, axis=None, keepdims=False):
+        if axis is not None and not isinstance(axis, (tuple, list)):
+            axis = (axis,)
+        if axis is not None and len(axis) == 0:
+            return self
+        return Sym(_F().sum(self.v, axis=None if axis is None else list(axis), keepdims=keepdims))
+
+    def mean(self, axis=None, keepdims=False):
+        if axis is not None and not isinstance(axis, (tuple, list)):
+            axis = (axis,)
+        return Sym(_F().mean(self.v, axis=None if axis is None else list(axis), keepdims=keepdims))
+
+    def transpose(self, *axes):
+        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        axes = tuple(axes) if axes else tuple(reversed(range(self.ndim)))
+        if axes == tuple(range(self.ndim)):
+            return self
+        return Sym(_F().transpose(self.v, axes))
+
+    T = property(lambda self: self.transpose())
+
+    def astype(self, dtype, copy=True):
+        return self
+
+    def copy(self):
+        return self
+
+
+def _lift(value):
+    """An operand for Variable operators: Syms unwrapped, arrays made constants, numbers kept."""
+    if isinstance(value, Sym):
+        return value.v
+    if isinstance(value, numbers.Number) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return float(value)
+    if isinstance(value, np.ndarray) or type(value).__module__.startswith("cupy"):
+        a = np.asarray(value.get() if hasattr(value, "get") else value)
+        return _Variable().from_numpy_array(a.astype(np.float64 if a.dtype == np.float64 else np.float32))
+    raise NotInGraph(f"cannot use a {type(value).__name__} in a gradient graph")
+
+
+def _as_sym(value, shape=None) -> Sym:
+    if isinstance(value, Sym):
+        return value
+    lifted = _lift(value)
+    if isinstance(lifted, float):
+        return Sym(constant(lifted, shape if shape is not None else ()))
+    return Sym(lifted)
+
+
+def _broadcast(s: Sym, shape) -> Sym:
+    if s.shape == tuple(shape):
+        return s
+    lead = (1,) * (len(shape) - s.ndim)
+    return Sym(_F().broadcast(s.reshape(lead + s.shape).v, tuple(shape)))
+
+
+def _common_shape(*values):
+    return tuple(np.broadcast_shapes(*[v.shape if hasattr(v, "shape") else () for v in values]))
+
+
+def _broadcast_pair(a, b):
+    shape = _common_shape(a, b)
+    return _broadcast(_as_sym(a, shape), shape).v, _broadcast(_as_sym(b, shape), shape).v
+
+
+def _compare(name, a, b):
+    if not isinstance(b, Sym) and (isinstance(b, numbers.Number) or np.ndim(b) == 0):
+        return Sym(getattr(_F(), f"{name}_scalar")(a.v, float(b)))
+    return Sym(getattr(_F(), name)(*_broadcast_pair(a, b)))
+
+
+def _where(c, a, b):
+    shape = _common_shape(c, a, b)
+    args = [_broadcast(_as_sym(v, shape), shape).v for v in (c, a, b)]
+    return Sym(_F().where(*args))
+
+
+def _extreme(name, scalar_name):
+    def pick(a, b):
+        if not isinstance(a, Sym):
+            a, b = b, a
+        if not isinstance(b, Sym) and np.ndim(b) == 0:
+            return Sym(getattr(_F(), scalar_name)(a.v, float(b)))
+        return Sym(getattr(_F(), name)(*_broadcast_pair(a, b)))
+
+    return pick
+
+
+def _split(x, sections, axis=0):
+    axis = axis % x.ndim
+    n = x.shape[axis]
+    bounds = (
+        [0]
+        + (list(sections) if isinstance(sections, (list, tuple)) else [n // sections * k for k in range(1, sections)])
+        + [n]
+    )
+    parts = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        start, stop = [0] * x.ndim, list(x.shape)
+        start[axis], stop[axis] = a, b
+        parts.append(Sym(_F().slice(x.v, start, stop, [1] * x.ndim)))
+    return parts
+
+
+def _unary(name):
+    return lambda x: Sym(getattr(_F(), name)(x.v))
+
+
+def _nondiff_sign(x):
+    return Sym((x.v > 0.0) - (x.v < 0.0))  # comparisons: no gradient, as the sign has none
+
+
+_GRAPH_FUNCS = {
+    **{n: _unary(n) for n in ("exp", "log", "tanh", "sin", "cos", "tan", "sinh", "cosh", "abs", "erf")},
+    **{f"arc{n}": _unary(f"a{n}") for n in ("sin", "cos", "tan", "sinh", "cosh", "tanh")},
+    "isnan": _unary("isnan"),
+    "isinf": _unary("isinf"),
+    "sqrt": lambda x: x**0.5,
+    "square": lambda x: x * x,
+    "log1p": lambda x: Sym(_F().log(x.v + 1.0)),
+    "expm1": lambda x: Sym(_F().exp(x.v) - 1.0),
+    "sign": _nondiff_sign,
+    "arctan2": lambda a, b: Sym(_F().atan2(*_broadcast_pair(a, b))),
+    "maximum": _extreme("maximum2", "maximum_scalar"),
+    "minimum": _extreme("minimum2", "minimum_scalar"),
+    "clip": lambda x, lo, hi: _GRAPH_FUNCS["minimum"](_GRAPH_FUNCS["maximum"](x, lo), hi),
+    "where": _where,
+    "logical_and": lambda a, b: _as_sym(a) & b,
+    "logical_or": lambda a, b: _as_sym(a) | b,
+    "logical_not": lambda a: ~a,
+    "sum": lambda x, axis=None, keepdims=False: x.sum(axis, keepdims),
+    "mean": lambda x, axis=None, keepdims=False: x.mean(axis, keepdims),
+    "reshape": lambda x, shape: x.reshape(shape),
+    "transpose": lambda x, axes=None: x.transpose(axes) if axes is not None else x.transpose(),
+    "swapaxes": lambda x, a, b: x.transpose(_swapped(x.ndim, a, b)),
+    "expand_dims": lambda x, axis: x.reshape(_expanded(x.shape, axis)),
+    "broadcast_to": lambda x, shape: _broadcast(x, shape),
+    "concatenate": lambda xs, axis=0: Sym(_F().concatenate(*[_as_sym(x).v for x in xs], axis=axis)),
+    "stack": lambda xs, axis=0: Sym(_F().stack(*[_as_sym(x).v for x in xs], axis=axis)),
+    "split": _split,
+    "zeros_like": lambda x, dtype=None: Sym(constant(0, x.shape)),
+    "ones_like": lambda x, dtype=None: Sym(constant(1, x.shape)),
+    "matmul": lambda a, b: _as_sym(a) @ b,
+}
+
+
+def _swapped(ndim, a, b):
+    axes = list(range(ndim))
+    axes[a], axes[b] = axes[b], axes[a]
+    return tuple(axes)
+
+
+def _expanded(shape, axis):
+    shape = list(shape)
+    shape.insert(axis % (len(shape) + 1), 1)
+    return tuple(shape)
+
+
+def _has_sym(args) -> bool:
+    for a in args:
+        if isinstance(a, Sym) or (isinstance(a, (list, tuple)) and any(isinstance(b, Sym) for b in a)):
+            return True
+    return False
+
+
+class GraphModule:
+    """Stands for ``xp`` in an op's ``grad`` while the gradient graph is built: called with ``Sym`` arguments
+    its functions build F nodes; with arrays and numbers only, they are the array module's own."""
+
+    def __init__(self, xp):
+        self._xp = xp
+
+    def __getattr__(self, name):
+        base = getattr(self._xp, name)
+        impl = _GRAPH_FUNCS.get(name)
+        if not callable(base) or isinstance(base, type):
+            return base
+
+        def call(*args, **kwargs):
+            if not (_has_sym(args) or _has_sym(kwargs.values())):
+                return base(*args, **kwargs)
+            if impl is None:
+                raise NotInGraph(f"xp.{name} has no gradient-graph form")
+            return impl(*args, **kwargs)
+
+        return call
+
+
+# -- nodes of gradient graphs ---------------------------------------------------------------------------
+class GradEndFunction(Function):
+    """The seed of a gradient graph: ones shaped like the output differentiated (NNabla's GradEndFunction)."""
+
+    type_name = name = "GradEndFunction"
+    differentiable = False
+    grad_uses = ""
+
+    def compute(self, xp, x):
+        return xp.ones(x.shape, self.dtype)
+
+
+class _Derived(Function):
+    """A node that carries the array gradient of another function ``op``; its type name says which."""
+
+    inputs_spec = ("*x",)
+
+    def __init__(self, op, suffix, shapes):
+        self.op = op
+        self.args = {}
+        self._start(op.context)
+        self.type_name = self.name = op.type_name + suffix
+        self.shapes = [tuple(s) for s in shapes]
+        self.n_outputs = len(self.shapes)
+
+    def output_shapes(self, *shapes):
+        return list(self.shapes)
+
+    def _array(self, v, i):
+        """Input ``v``'s array as the op's input ``i`` (its compute dtype, unless the op keeps that input's)."""
+        return self.op._cast_input(v._data._get(), i)
+
+    def _gy(self, v):
+        a = v._data._get()
+        return a if a.dtype.type is self.dtype else a.astype(self.dtype)
+
+    def _filled(self, grads, inputs, need):
+        """``grads`` with zeros where an input needs a gradient none reaches (backward reads every one it plans)."""
+        xp = self.xp
+        return [xp.zeros(x.shape, self.dtype) if g is None and n else g for g, x, n in zip(grads, inputs, need)]
+
+    def _own(self, a):
+        """The array as an output buffer of its own (op gradients may return views of their inputs)."""
+        xp = self.xp
+        return xp.array(a, dtype=self.dtype) if a is not None else None
+
+
+class NoDoubleBackward(_Derived):
+    """First-order gradients of an op NNabla gives no double backward: differentiating them raises.
+
+    Inputs: the op's inputs, its outputs (where its gradient reads them), then one gradient per output."""
+
+    def __init__(self, op, wanted):
+        self.wanted = wanted  # input indices whose gradients are outputs here
+        super().__init__(op, "Backward", [op.inputs[i].shape for i in wanted])
+
+    def _compute_outputs(self, variables):
+        op = self.op
+        n, m = len(op.inputs), len(op._outputs)
+        uses_y = "y" in op.grad_uses
+        xs = [self._array(v, i) if "x" in op.grad_uses else _Shaped(v.shape) for i, v in enumerate(variables[:n])]
+        ys = [v._data._get() for v in variables[n : n + m]] if uses_y else None
+        gys = [self._gy(v) for v in variables[len(variables) - m :]]
+        need = [i in self.wanted for i in range(n)]
+        gxs = op.grad(op.xp, xs, ys, gys, need)
+        return [self._own(gxs[i]) for i in self.wanted]
+
+    def _error(self):
+        name = _public_name(self.op)
+        return FunctionError(
+            f"{self.op.type_name} (F.{name}) has no double backward, as in NNabla: the gradient nn.grad builds "
+            f"through it ({self.type_name}) cannot be differentiated again"
+        )
+
+    def _input_grads(self, inputs, outputs, need):
+        raise self._error()
+
+    def grad_graph(self, xs, ys, gys, need):
+        raise self._error()
+
+
+class LinearGrad(_Derived):
+    """gx_i = A_i^T gy for an op linear in input ``i`` (NNabla's <Op>DataGrad / <Op>FilterGrad nodes).
+
+    Inputs: one gradient per output of the op, then the op's inputs other than ``i``. Its own gradient with
+    respect to gy is the op applied with x_i replaced by the incoming gradient u (other linear inputs zero where
+    the op is jointly linear, kept where it is bilinear, bias inputs dropped); with respect to another input x_j
+    of a bilinear op it is A_j^T gy with x_i replaced by u: another LinearGrad. So every order stays linear.
+    """
+
+    def __init__(self, op, i):
+        self.i = i
+        spec = op.inputs_spec
+        name = spec[i].rstrip("?") if i < len(spec) and not spec[0].startswith("*") else ""
+        suffix = "DataGrad" if i == 0 else ("FilterGrad" if name in ("weight", "w", "W") else f"{name.title()}Grad")
+        super().__init__(op, suffix, [op.inputs[i].shape])
+        self.m = len(op._outputs)
+        self._clones = {}
+
+    def _full(self, others, u):
+        """The op's inputs with x_i put back (``u``) among ``others``."""
+        full = list(others)
+        full.insert(self.i, u)
+        return full
+
+    def _compute_outputs(self, variables):
+        op, i = self.op, self.i
+        gys = [self._gy(v) for v in variables[: self.m]]
+        others = [self._array(v, j if j < i else j + 1) for j, v in enumerate(variables[self.m :])]
+        xs = self._full(others, _Shaped(self.shapes[0]))
+        need = [j == i for j in range(len(xs))]
+        return [self._own(op.grad(op.xp, xs, None, gys, need)[i])]
+
+    # what the op becomes with x_i := u: the inputs its forward takes
+    def _forward_inputs(self, full, zero):
+        op = self.op
+        if op.bilinear and self.i not in op.additive_inputs:
+            return [x for j, x in enumerate(full) if j not in op.additive_inputs]
+        linear = op.linear_inputs
+        return [
+            zero(j, x) if (j in linear or j in op.additive_inputs) and j != self.i else x for j, x in enumerate(full)
+        ]
+
+    def _clone(self, shapes):
+        key = tuple(shapes)
+        c = self._clones.get(key)
+        if c is None:
+            c = self._clones[key] = type(self.op)(self.op.context, **self.op.args)
+            c._shapes_checked(list(shapes))
+        return c
+
+    def _other_linear(self, j):
+        """The op input that node input ``j`` (after the gradients) is."""
+        return j if j < self.i else j + 1
+
+    def _input_grads(self, inputs, outputs, need):
+        op, m = self.op, self.m
+        u = outputs[0]._grad._get()
+        others = [self._array(v, self._other_linear(j)) for j, v in enumerate(inputs[m:])]
+        full = self._full(others, u)
+        grads = [None] * len(inputs)
+        if any(need[:m]):
+            xs = self._forward_inputs(full, lambda j, x: op.xp.zeros(x.shape, self.dtype))
+            c = self._clone([x.shape for x in xs])
+            ys = c._as_outputs(c.compute(c.xp, *xs))
+            grads[:m] = [y if n else None for y, n in zip(ys, need[:m])]
+        if op.bilinear and self.i not in op.additive_inputs:
+            gys = [self._gy(v) for v in inputs[:m]]
+            for p in range(m, len(inputs)):
+                j = self._other_linear(p - m)
+                if need[p] and j in op.linear_inputs:
+                    want = [k == j for k in range(len(full))]
+                    grads[p] = op.grad(op.xp, full, None, gys, want)[j]
+        return self._filled(grads, inputs, need)
+
+    def grad_graph(self, xs, ys, gys, need):
+        op, m = self.op, self.m
+        u = gys[0]
+        full = self._full(xs[m:], u)
+        grads = [None] * len(xs)
+        if any(need[:m]):
+            ins = self._forward_inputs(full, lambda j, x: constant(0, x.shape))
+            c = type(op)(op.context, **op.args)
+            outs = apply(c, tuple(ins))
+            outs = list(outs) if isinstance(outs, tuple) else [outs]
+            grads[:m] = outs
+        if op.bilinear and self.i not in op.additive_inputs:
+            for p in range(m, len(xs)):
+                j = self._other_linear(p - m)
+                if need[p] and j in op.linear_inputs:
+                    grads[p] = linear_grad(op, j, full, xs[:m])
+        return grads
+
+
+def linear_grad(op, i, inputs, gys):
+    """The LinearGrad node for ``op``'s input ``i`` at ``inputs`` (Variables) and output gradients ``gys``."""
+    others = [x for j, x in enumerate(inputs) if j != i]
+    node = LinearGrad(op, i)
+    return apply(node, tuple(gys) + tuple(others))
+
+
+class SelectGrad(_Derived):
+    """gx = P(x)^T gy for an op whose output selects from its input (y = P(x) x, P piecewise constant: max
+    pooling, max, sort). The op writes ``select(xp, xs, u)``, P(x) u; with ``transposed`` this node is that
+    selection instead. Each is the other's gradient with respect to gy (and x gets none), to every order.
+
+    Inputs: the gradient (gy or u), then the op's inputs."""
+
+    def __init__(self, op, transposed=False):
+        self.transposed = transposed
+        shapes = [op.outputs[0].shape] if transposed else [op.inputs[0].shape]
+        super().__init__(op, "Select" if transposed else "BackwardSelect", shapes)
+
+    def _compute_outputs(self, variables):
+        op = self.op
+        g = self._gy(variables[0])
+        xs = [self._array(v, i) for i, v in enumerate(variables[1:])]
+        if self.transposed:
+            return [self._own(op.select(op.xp, xs, g))]
+        need = [i == 0 for i in range(len(xs))]
+        return [self._own(op.grad(op.xp, xs, None, [g], need)[0])]
+
+    def _input_grads(self, inputs, outputs, need):
+        op = self.op
+        u = outputs[0]._grad._get()
+        xs = [self._array(v, i) for i, v in enumerate(inputs[1:])]
+        if self.transposed:
+            g = op.grad(op.xp, xs, None, [u], [i == 0 for i in range(len(xs))])[0]
+        else:
+            g = op.select(op.xp, xs, u)
+        return self._filled([g if need[0] else None] + [None] * (len(inputs) - 1), inputs, need)
+
+    def grad_graph(self, xs, ys, gys, need):
+        node = SelectGrad(self.op, not self.transposed)
+        return [apply(node, (gys[0],) + tuple(xs[1:])) if need[0] else None] + [None] * (len(xs) - 1)
+
+
+def _public_name(op) -> str:
+    from .functions import _public_name as public
+
+    return public(type(op))
+
+
+# -- an op's gradient graph -------------------------------------------------------------------------------
+def default_grad_graph(func, xs, ys, gys, need) -> list:
+    """``Function.grad_graph`` unless the op writes its own: see this module's docstring."""
+    n = len(xs)
+    if not func.double_backward:
+        wanted = [i for i in range(n) if need[i]]
+        ins = list(xs) + (list(ys) if "y" in func.grad_uses else []) + list(gys)
+        outs = apply(NoDoubleBackward(func, wanted), tuple(ins))
+        outs = iter(outs if isinstance(outs, tuple) else (outs,))
+        return [next(outs) if need[i] else None for i in range(n)]
+    linear = func.linear_inputs
+    if linear and all(i in linear or i in func.additive_inputs for i in range(n) if need[i]):
+        return [linear_grad(func, i, xs, gys) if need[i] else None for i in range(n)]
+    if hasattr(func, "select"):
+        return [apply(SelectGrad(func), (gys[0],) + tuple(xs)) if need[0] else None] + [None] * (n - 1)
+    xp = GraphModule(func.xp)
+    sx = [Sym(x) for x in xs]
+    sy = [Sym(y) if y is not None else None for y in ys] if ys is not None else None
+    sg = [Sym(g) for g in gys]
+    try:
+        result = func.grad(xp, sx, sy, sg, need)
+    except NotInGraph as e:
+        raise FunctionError(
+            f"{func.type_name}: its gradient cannot be built as a graph ({e}); the op needs a grad_graph"
+        ) from None
+    out = []
+    for i, g in enumerate(result):
+        if g is None or not need[i]:
+            out.append(None)
+        else:
+            g = _as_sym(g, xs[i].shape)
+            out.append(_broadcast(g, xs[i].shape).v if g.shape != xs[i].shape else g.v)
+    return out
+
+
+# -- nn.grad ------------------------------------------------------------------------------------------------
+def _force_list(x) -> list:
+    if isinstance(x, list):
+        return x
+    if hasattr(x, "__iter__") and not isinstance(x, (np.ndarray, NdArray)):
+        return list(x)
+    return [x]
+
+
+def _check_grad_outputs(outputs, grad_outputs):
+    Variable = _Variable()
+    kinds = (type(None), int, float, np.ndarray, NdArray, Variable)
+    if grad_outputs is None:
+        return [None] * len(outputs)
+    if isinstance(grad_outputs, (int, float, np.ndarray, NdArray)):
+        grad_outputs = [grad_outputs]
+    grad_outputs = list(grad_outputs) if isinstance(grad_outputs, tuple) else grad_outputs
+    if isinstance(grad_outputs, Variable):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(
+            f"nn.grad: {len(grad_outputs)} grad_outputs given for {len(outputs)} outputs "
+            "(the lengths of grad_outputs and outputs must be the same)"
+        )
+    for i, (o, go) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(go, kinds):
+            raise ValueError(
+                f"nn.grad: grad_outputs[{i}] must be None, an int, a float, a numpy.ndarray, an NdArray or a "
+                f"Variable, got {type(go).__name__}"
+            )
+        if isinstance(go, (np.ndarray, NdArray, Variable)) and tuple(go.shape) != tuple(o.shape):
+            raise ValueError(
+                f"nn.grad: grad_outputs[{i}] of shape {tuple(go.shape)} given for output[{i}] of shape {o.shape}"
+            )
+    return grad_outputs
+
+
+def _weighted(o, go):
+    """The output times its given gradient (a Mul2 node, as NNabla builds it)."""
+    Variable = _Variable()
+    if go is None:
+        return o
+    if isinstance(go, Variable):
+        w = go
+    elif isinstance(go, NdArray):
+        w = Variable(o.shape).apply(data=go, need_grad=False)
+    else:
+        w = Variable.from_numpy_array(np.broadcast_to(np.asarray(go, np.float32), o.shape).copy())
+    return o * w
+
+
+def _order(roots) -> list:
+    """Every function leading to ``roots``, in one topological order."""
+    from ._walk import walk
+
+    seen, order = set(), []
+    for r in roots:
+        for f in walk(r).order:
+            if id(f) not in seen:
+                seen.add(id(f))
+                order.append(f)
+    return order
+
+
+def _backward_graph_of(f, xs, ys, gys, need):
+    from .backward_functions import registry
+
+    custom = registry.get(f.type_name)
+    if custom is not None and not getattr(custom, "generated", False):  # registered by the user, NNabla's way
+        with_data = [x if f.grad_depends_input_data(0, j) else None for j, x in enumerate(xs)]
+        return _force_list(
+            custom(gys, with_data, [x.shape for x in xs], list(ys), [g.shape for g in gys], **f.info.args)
+        )
+    if isinstance(f, PythonFunction):
+        raise ValueError(
+            f"nn.grad: {f.type_name} is not in the backward function registry (register one with "
+            "nnabla.backward_functions.register)"
+        )
+    return list(f.grad_graph(list(xs), list(ys), list(gys), list(need)))
+
+
+def grad(outputs, inputs, grad_outputs=None, persistent_outputs=[], bind_grad_output=False) -> list:  # noqa: B006
+    """``nn.grad``: d(sum_k <grad_outputs[k], outputs[k]>)/d(inputs[i]), as Variables of a gradient graph.
+
+    The gradients are graph outputs built from registered functions, so they can be differentiated again
+    (``nn.grad`` of them, or ``.backward()`` through a graph using them). Inputs no gradient reaches get a
+    Constant zero (of their shape where they are in the graph, of shape () where they are not), as in NNabla.
+    Outputs become persistent (``persistent_outputs`` says which); ``bind_grad_output`` makes each input's grad
+    the returned gradient's data.
+    """
+    Variable = _Variable()
+    outputs = _force_list(outputs)
+    if not all(isinstance(o, Variable) for o in outputs):
+        raise ValueError("nn.grad: every element of outputs must be a Variable")
+    inputs = _force_list(inputs)
+    if not all(isinstance(x, Variable) for x in inputs):
+        raise ValueError("nn.grad: every element of inputs must be a Variable")
+    grad_outputs = _check_grad_outputs(outputs, grad_outputs)
+    persistent_outputs = list(persistent_outputs)
+    if persistent_outputs and len(persistent_outputs) != len(outputs):
+        raise ValueError(
+            f"nn.grad: {len(persistent_outputs)} persistent_outputs given for {len(outputs)} outputs (give one "
+            "per output, or none)"
+        )
+    for o, p in zip(outputs, persistent_outputs or [True] * len(outputs)):
+        o.persistent = p  # outputs are usually losses to monitor: keep them through buffer clearing
+
+    roots = [_weighted(o, go) for o, go in zip(outputs, grad_outputs)]
+    contributions: dict = {}  # id(Variable) -> the gradient Variables reaching it
+    root_parents = set()
+    for r in roots:
+        if r._parent is None:
+            continue
+        root_parents.add(id(r._parent))
+        contributions.setdefault(id(r), []).append(apply(GradEndFunction(), (r,)))
+    order = _order(roots)
+    wrt = {}
+    for i, x in enumerate(inputs):
+        wrt.setdefault(id(x), []).append(i)
+    on_graph = set()
+    children = set()  # variables computed from some input: gradients only flow back along them
+    for f in order:
+        for x in f.inputs:
+            if id(x) in wrt:
+                on_graph.add(id(x))
+        if any(id(x) in wrt or id(x) in children for x in f.inputs):
+            children.update(id(o) for o in f.outputs if o is not None)
+
+    grads = [None] * len(inputs)
+    for f in reversed(order):
+        if not f.need_grad:
+            continue
+        outs = f.outputs
+        if id(f) not in root_parents and not any(
+            o is not None and id(o) in contributions and id(o) in children for o in outs
+        ):
+            continue
+        shapes = None
+        gys = []
+        for k, o in enumerate(outs):
+            got = contributions.get(id(o)) if o is not None else None
+            if got:
+                gys.append(_add_all(got))
+            else:
+                if shapes is None:
+                    shapes = f._shapes_checked([x.shape for x in f.inputs])
+                gys.append(constant(0, o.shape if o is not None else shapes[k]))
+        need = [x._need_grad for x in f.inputs]
+        gxs = _backward_graph_of(f, f.inputs, outs, gys, need)
+        for x, g in zip(f.inputs, gxs):
+            if g is None or not x._need_grad:
+                continue
+            contributions.setdefault(id(x), []).append(g)
+            for i in wrt.get(id(x), ()):
+                grads[i] = g if grads[i] is None else grads[i] + g
+                if bind_grad_output:
+                    x.grad = grads[i].data
+    for i, x in enumerate(inputs):
+        if grads[i] is None:
+            grads[i] = constant(0, x.shape if id(x) in on_graph else ())
+    return grads
+
+
+class Grad:
+    """NNabla's callable form: ``Grad()(outputs, inputs, ...)`` is ``nn.grad(outputs, inputs, ...)``."""
+
+    def __call__(self, outputs, inputs, grad_outputs=None, persistent_outputs=[], bind_grad_output=False):  # noqa: B006
+        return grad(outputs, inputs, grad_outputs, persistent_outputs, bind_grad_output)
