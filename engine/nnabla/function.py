@@ -9,6 +9,19 @@ arguments with their defaults, and writes, once for numpy and cupy alike (``xp``
 ``grad_uses`` says which data backward reads ("x", "y", "xy" or ""), so buffer clearing can free the rest.
 An op with ``grad_into = True`` also takes ``outs`` in ``grad``: arrays it may write input gradients into.
 
+Higher-order gradients: one definition serves both. ``backward()`` runs ``grad`` on arrays (the fast path,
+untouched); ``nn.grad`` asks ``grad_graph(xs, ys, gys, need)`` for the same gradients as Variables of registered
+functions, which can be differentiated again to any order (``nnabla.grad``). By default ``grad_graph`` runs the
+op's own ``grad`` with the graph namespace in place of ``xp`` and Variables (``grad.Sym``) in place of arrays, so
+``xp.tanh``, ``xp.where``, ``.sum(axis, keepdims)`` and the operators build F nodes. Three declarations cover
+what that cannot run (in-place writes, fancy indexing), each in the op's class:
+``linear_inputs`` (and ``bilinear``, ``additive_inputs``): the op is linear in those inputs, so a gradient is
+A^T gy, carried by a ``LinearGrad`` node (NNabla's <Op>DataGrad/FilterGrad) whose own gradient is the op again;
+``select(xp, xs, u)``: the op picks from its input (max pooling, max), P(x) u, and ``SelectGrad`` nodes carry
+P^T gy and P u, each the other's gradient; ``double_backward = False`` where NNabla has none: first-order
+``nn.grad`` still works, differentiating its result raises a FunctionError naming the op. An op may also write
+``grad_graph`` itself from F calls (the cross-entropy losses do), as NNabla's ``backward_functions/<op>.py``.
+
 An instance is the graph node that ``v.parent`` returns; ``nnabla.function.Affine(ctx, base_axis=1)`` makes one,
 calling it on Variables links it into a graph, and ``setup``/``forward``/``backward`` run it on explicit
 inputs and outputs, as NNabla's own tests do.
