@@ -510,38 +510,37 @@ def linear_grad(op, i, inputs, gys):
 
 
 class SelectGrad(_Derived):
-    """gx = P(x)^T gy for an op whose output selects from its input (y = P(x) x, P piecewise constant: max
-    pooling, max, sort). The op writes ``select(xp, xs, u)``, P(x) u; with ``transposed`` this node is that
-    selection instead. Each is the other's gradient with respect to gy (and x gets none), to every order.
+    """gx_i = P(x)^T gy for an op whose output selects from its input (y = P(x) x_i, P piecewise constant or drawn
+    at random: max pooling, max, dropout). The op writes ``select(xp, xs, u)``, P(x) u; with ``transposed`` this
+    node is that selection instead. Each is the other's gradient with respect to gy (x gets none), to every order.
 
     Inputs: the gradient (gy or u), then the op's inputs."""
 
-    def __init__(self, op, transposed=False):
-        self.transposed = transposed
-        shapes = [op.outputs[0].shape] if transposed else [op.inputs[0].shape]
-        super().__init__(op, "Select" if transposed else "BackwardSelect", shapes)
+    def __init__(self, op, i, transposed=False):
+        self.i, self.transposed = i, transposed
+        shapes = [op.outputs[0].shape] if transposed else [op.inputs[i].shape]
+        super().__init__(op, "Select" if transposed else "Backward", shapes)
+
+    def _select(self, xs, u):
+        return self.op.select(self.op.xp, xs, u)
+
+    def _route(self, xs, g):
+        need = [j == self.i for j in range(len(xs))]
+        return self.op.grad(self.op.xp, xs, None, [g], need)[self.i]
 
     def _compute_outputs(self, variables):
-        op = self.op
         g = self._gy(variables[0])
         xs = [self._array(v, i) for i, v in enumerate(variables[1:])]
-        if self.transposed:
-            return [self._own(op.select(op.xp, xs, g))]
-        need = [i == 0 for i in range(len(xs))]
-        return [self._own(op.grad(op.xp, xs, None, [g], need)[0])]
+        return [self._own(self._select(xs, g) if self.transposed else self._route(xs, g))]
 
     def _input_grads(self, inputs, outputs, need):
-        op = self.op
         u = outputs[0]._grad._get()
         xs = [self._array(v, i) for i, v in enumerate(inputs[1:])]
-        if self.transposed:
-            g = op.grad(op.xp, xs, None, [u], [i == 0 for i in range(len(xs))])[0]
-        else:
-            g = op.select(op.xp, xs, u)
-        return self._filled([g if need[0] else None] + [None] * (len(inputs) - 1), inputs, need)
+        g = (self._route(xs, u) if self.transposed else self._select(xs, u)) if need[0] else None
+        return self._filled([g] + [None] * (len(inputs) - 1), inputs, need)
 
     def grad_graph(self, xs, ys, gys, need):
-        node = SelectGrad(self.op, not self.transposed)
+        node = SelectGrad(self.op, self.i, not self.transposed)
         return [apply(node, (gys[0],) + tuple(xs[1:])) if need[0] else None] + [None] * (len(xs) - 1)
 
 
@@ -565,7 +564,7 @@ def default_grad_graph(func, xs, ys, gys, need) -> list:
     if linear and all(i in linear or i in func.additive_inputs for i in range(n) if need[i]):
         return [linear_grad(func, i, xs, gys) if need[i] else None for i in range(n)]
     if hasattr(func, "select"):
-        return [apply(SelectGrad(func), (gys[0],) + tuple(xs)) if need[0] else None] + [None] * (n - 1)
+        return [apply(SelectGrad(func, i), (gys[0],) + tuple(xs)) if need[i] else None for i in range(n)]
     xp = GraphModule(func.xp)
     sx = [Sym(x) for x in xs]
     sy = [Sym(y) if y is not None else None for y in ys] if ys is not None else None

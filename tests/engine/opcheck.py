@@ -139,6 +139,24 @@ def check_grad(case: Case, seed: int = 0) -> None:
             _check_second_order(case, total, [xs[i] for i in wrt], first, rng)
 
 
+def check_second_order(case: Case, seed: int = 0) -> None:
+    """The second-order check alone, for ops whose gradient is not a derivative (straight-through, clipping)."""
+    from nnabla import functions as F
+
+    rng = np.random.RandomState(seed)
+    arrays = [np.array(a, np.float64) for a in case.inputs]
+    with nn.context_scope(DOUBLE):
+        xs = [nn.Variable.from_numpy_array(a, need_grad=True) for a in arrays]
+        ys = _outputs(case.fn(*xs))
+        terms = [F.sum(y * nn.Variable.from_numpy_array(rng.randn(*y.shape))) for y in ys]
+        total = terms[0] if len(terms) == 1 else F.add_n(*terms)
+        for x, a in zip(xs, arrays):
+            x.grad = nn.NdArray.from_numpy_array(np.zeros(a.shape))
+        total.forward()
+        total.backward()
+        _check_second_order(case, total, xs, {i: x.g.copy() for i, x in enumerate(xs)}, rng)
+
+
 def _check_backward_again(case, total, xs, first, rng) -> None:
     """Backward a second and third time (compiled plans), then into gradients already set."""
     wrt = list(first)

@@ -10,6 +10,7 @@ import nnabla as nn
 import nnabla.functions as F
 import nnabla.parametric_functions as PF
 from nnabla.function import FunctionError, registry
+from opcheck import Case, check_second_order, randn, uniform
 
 
 def _x(values=(1.0, 2.0, 3.0)):
@@ -228,3 +229,56 @@ def test_gradient_penalty_trains_a_critic():
             numeric.flat[j] = (values[0] - values[1]) / 2e-6
         np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
         nn.clear_parameters()
+
+
+# gradients that are not derivatives (straight-through, clipping): their gradient graphs are differentiated again
+# as NNabla's are (a straight-through op passes the gradient of its gradient straight through too), so the op
+# takes x * x here and its output is not multiplied by x again: then central differences see the same function
+NOT_DERIVATIVES = [
+    Case("sign", lambda x: F.sign(x * x), None, [randn(2, 3)]),
+    Case("round", lambda x: F.round(x * x), None, [uniform(0.6, 1.4, 2, 3)]),
+    Case("ceil", lambda x: F.ceil(x * x), None, [uniform(0.1, 0.9, 2, 3)]),
+    Case("floor", lambda x: F.floor(x * x), None, [uniform(1.1, 1.3, 2, 3)]),
+    Case("binary_tanh", lambda x: F.binary_tanh(x * x), None, [uniform(-0.9, 0.9, 2, 3)]),
+    Case("binary_sigmoid", lambda x: F.binary_sigmoid(x * x), None, [uniform(-0.9, 0.9, 2, 3)]),
+    Case("clip_grad_by_norm", lambda x: F.clip_grad_by_norm(x * x, 0.5), None, [randn(2, 3)]),
+    Case(
+        "clip_grad_by_value",
+        lambda x, lo, hi: F.clip_grad_by_value(x * x, lo, hi),
+        None,
+        [randn(2, 3), -np.full((2, 3), 0.5, np.float32), np.full((2, 3), 0.5, np.float32)],
+    ),
+]
+
+
+@pytest.mark.parametrize("case", NOT_DERIVATIVES, ids=str)
+def test_second_order_of_gradients_that_are_not_derivatives(case):
+    check_second_order(case)
+
+
+def test_dropout_double_backward_reuses_the_forward_mask():
+    x = nn.Variable.from_numpy_array(np.random.RandomState(1).uniform(1, 2, (4, 5)))
+    x.need_grad = True
+    y = F.dropout(x, p=0.5)
+    (g,) = nn.grad([F.sum(y * y)], [x])  # built before any forward: the mask is drawn when forward runs
+    v = np.random.RandomState(2).randn(4, 5)
+    (h,) = nn.grad([F.sum(g * nn.Variable.from_numpy_array(v))], [x])
+    nn.forward_all([y, g, h])
+    mask = y.d / x.d  # 0 or 2
+    assert set(np.unique(np.round(mask, 6))) == {0.0, 2.0}
+    np.testing.assert_allclose(g.d, 2 * y.d * mask, rtol=1e-6)
+    np.testing.assert_allclose(h.d, 2 * mask * mask * v, rtol=1e-6)
+
+
+def test_random_choice_double_backward_follows_the_draw():
+    x = nn.Variable.from_numpy_array(np.array([[1.0, 2.0, 3.0, 4.0]]), need_grad=True)
+    w = nn.Variable.from_numpy_array(np.array([[1.0, 1.0, 1.0, 1.0]]))
+    y = F.random_choice(x, w, shape=[6])
+    (counts,) = nn.grad([F.sum(y)], [x])
+    (g,) = nn.grad([F.sum(y * y)], [x])
+    v = np.array([[1.0, -2.0, 3.0, 0.5]])
+    (h,) = nn.grad([F.sum(g * nn.Variable.from_numpy_array(v))], [x])
+    nn.forward_all([counts, g, h])
+    assert counts.d.sum() == 6
+    np.testing.assert_allclose(g.d, 2 * counts.d * x.d)
+    np.testing.assert_allclose(h.d, 2 * counts.d * v)
