@@ -230,6 +230,16 @@ class NdArray(OperatorMixin):
         if self._watched:
             _state.param_version[0] += 1
 
+    def bool_fill(self, mask, value) -> NdArray:
+        """Write ``value`` where ``mask`` (an NdArray, broadcast to this shape) is nonzero, in place; returns it."""
+        from . import functions as F
+
+        if not isinstance(mask, NdArray):
+            mask = NdArray.from_numpy_array(np.asarray(mask))
+        return F.bool_fill(self, mask, value, outputs=[self])
+
+    masked_fill = bool_fill
+
     def copy_from(self, src: NdArray) -> None:
         """Copy ``src``'s values into this array, keeping this array's dtype where it has one."""
         values = src._get() if isinstance(src, NdArray) else np.asarray(src)

@@ -58,7 +58,7 @@ class Variable(OperatorMixin):
         self.name = ""
         self._order = None  # the graph's walk, cached (``_walk``)
         self._consumers = []
-        self._recompute = False
+        self._recompute = _state.recompute[0]
 
     @classmethod
     def _wrap_ndarray(cls, nd: NdArray, need_grad=False):
@@ -152,11 +152,13 @@ class Variable(OperatorMixin):
 
     @property
     def recompute(self) -> bool:
+        """Whether forward frees this variable's data after its last use and backward recomputes it when needed."""
         return self._recompute
 
     @recompute.setter
     def recompute(self, value: bool):
         self._recompute = bool(value)
+        _state.graph_version[0] += 1  # buffer clearing plans depend on it
 
     @property
     def parent(self):
@@ -258,11 +260,15 @@ class Variable(OperatorMixin):
         self._parent = None
         _state.graph_version[0] += 1
 
-    def masked_fill_(self, mask, value) -> None:
-        m = mask.d if isinstance(mask, Variable) else np.asarray(mask)
-        self.d[np.broadcast_to(m != 0, self.shape)] = value
+    def bool_fill_(self, mask, value) -> Variable:
+        """A BoolFill node writing ``value`` where ``mask`` is nonzero into this Variable's own data on forward."""
+        from . import functions as F
 
-    bool_fill_ = masked_fill_
+        if not isinstance(mask, Variable):
+            mask = Variable._wrap_ndarray(mask if isinstance(mask, NdArray) else NdArray.from_numpy_array(mask))
+        return F.bool_fill(self, mask, value, outputs=[self._data])
+
+    masked_fill_ = bool_fill_
 
     def __repr__(self) -> str:
         return f"<Variable({self.shape}, need_grad={self._need_grad}) at {hex(id(self))}>"
@@ -285,7 +291,7 @@ class Variable(OperatorMixin):
     ) -> None:
         """Run every function leading to this variable, in topological order."""
         walked = walk(self)
-        if _no_hooks(function_pre_hook, function_post_hook):
+        if _no_hooks(function_pre_hook, function_post_hook) and not walked.recomputes:
             runs = forward_run(walked, self, clear_buffer, clear_no_need_grad)
             if runs is not None:
                 for run in runs:
@@ -313,7 +319,7 @@ class Variable(OperatorMixin):
         else:
             self._grad_nd()
         try:
-            if _no_hooks(function_pre_hook, function_post_hook):
+            if _no_hooks(function_pre_hook, function_post_hook) and not walked.recomputes:
                 runs = backward_run(walked, clear_buffer is True or bool(clear_buffer))
                 if runs is not None:
                     for run in runs:
@@ -325,6 +331,7 @@ class Variable(OperatorMixin):
                 clear_buffer,
                 _hooks(_state.function_pre_hooks, function_pre_hook),
                 _hooks(_state.function_post_hooks, function_post_hook),
+                walked.recomputes,
             )
         finally:
             if grad is not None:

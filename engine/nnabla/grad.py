@@ -152,6 +152,9 @@ class Sym:
             axis = (axis,)
         return Sym(_F().mean(self.v, axis=None if axis is None else list(axis), keepdims=keepdims))
 
+    def swapaxes(self, a, b):
+        return self.transpose(_swapped(self.ndim, a, b))
+
     def transpose(self, *axes):
         axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
         axes = tuple(axes) if axes else tuple(reversed(range(self.ndim)))
@@ -392,8 +395,21 @@ class NoDoubleBackward(_Derived):
         ys = [v._data._get() for v in variables[n : n + m]] if uses_y else None
         gys = [self._gy(v) for v in variables[len(variables) - m :]]
         need = [i in self.wanted for i in range(n)]
-        gxs = op.grad(op.xp, xs, ys, gys, need)
+        if not op._plain_backward:  # a composite op: its gradients come from Variables holding the output grads
+            gxs = op._input_grads(list(variables[:n]), self._outputs_holding(gys), need)
+        else:
+            gxs = op.grad(op.xp, xs, ys, gys, need)
         return [self._own(gxs[i]) for i in self.wanted]
+
+    def _outputs_holding(self, gys):
+        Variable = _Variable()
+        outs = []
+        for ref, gy in zip(self.op._outputs, gys):
+            o = ref()
+            p = Variable._wrap_ndarray(o._data) if o is not None else Variable._new(gy.shape, False)
+            p._grad = NdArray._wrap(gy)
+            outs.append(p)
+        return outs
 
     def _error(self):
         name = _public_name(self.op)

@@ -219,7 +219,7 @@ def _extension(path, extension):
 
 
 def save_parameters(path, params=None, extension=None) -> None:
-    """Write parameters (default: all under the current scope) to an ``.h5`` file, atomically.
+    """Write parameters (default: all under the current scope) to an ``.h5`` or ``.protobuf`` file, atomically.
 
     Layout as NNabla's: one dataset per parameter at its name, attributes ``need_grad`` and ``index``.
     """
@@ -228,8 +228,12 @@ def save_parameters(path, params=None, extension=None) -> None:
     if params is None:
         params = get_parameters(grad_only=False)
     ext = _extension(path, extension)
+    if ext == ".protobuf":
+        from .utils._model_files import save_parameter_protobuf
+
+        return save_parameter_protobuf(path, params)
     if ext != ".h5":
-        raise ValueError(f"save_parameters: unsupported file extension {ext!r} for {path!r} (use .h5)")
+        raise ValueError(f"save_parameters: unsupported file extension {ext!r} for {path!r} (use .h5 or .protobuf)")
 
     def write(target):
         with h5py.File(target, "w") as hd:
@@ -274,14 +278,17 @@ def _read_h5(source, label):
 
 
 def load_parameters(path, proto=None, needs_proto=False, extension=".nntxt") -> None:
-    """Load parameters from an ``.h5`` file into the current scope (names are made relative to it).
+    """Load parameters from an ``.h5``, ``.protobuf``, ``.nntxt`` or ``.nnp`` file into the current scope.
 
+    Names are made relative to the current scope.
     The whole file is read and checked first; on any error the current parameters are left untouched.
     """
     ext = _extension(path, extension)
-    if ext != ".h5":
-        raise ValueError(f"load_parameters: unsupported file extension {ext!r} for {path!r} (use .h5)")
-    if isinstance(path, (str, os.PathLike)):
+    if ext != ".h5":  # .protobuf, .nntxt, .prototxt, .nnp: NNabla's other files holding parameters
+        from .utils._model_files import parameter_entries
+
+        entries = parameter_entries(path, ext)
+    elif isinstance(path, (str, os.PathLike)):
         path = os.fspath(path)
         if not os.path.exists(path):
             raise FileNotFoundError(f"load_parameters: no such parameter file: {path!r}")

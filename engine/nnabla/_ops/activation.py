@@ -45,7 +45,7 @@ class ReLU(Unary):
         return xp.maximum(x, 0)
 
     def backward_unary(self, xp, x, y, gy):
-        return gy * (x > 0)
+        return xp.where(x > 0, gy, 0)  # NNabla gives 0.0 where x <= 0, never -0.0
 
 
 def _sigmoid(xp, x):
@@ -139,7 +139,7 @@ class CReLU(PairedOnAxis):
         return xp.maximum(x, 0)
 
     def half_grad(self, xp, x, gy):
-        return gy * (x > 0)
+        return xp.where(x > 0, gy, 0)  # NNabla gives 0.0 where x <= 0, never -0.0
 
 
 @register

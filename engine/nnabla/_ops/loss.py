@@ -255,7 +255,7 @@ class KLMultinomial(Function):
 
 def epsilon_insensitive_loss(x0, x1, epsilon, n_outputs=-1, outputs=None):
     """max(|x0 - x1| - epsilon, 0) elementwise (NNabla's ``F.epsilon_insensitive_loss``)."""
-    return apply(EpsilonInsensitiveLoss(None, epsilon=epsilon), (x0, x1), outputs=outputs)
+    return apply(EpsilonInsensitiveLoss(None, epsilon=epsilon), (x0, x1), outputs=outputs, n_outputs=n_outputs)
 
 
 PUBLIC = {"epsilon_insensitive_loss": epsilon_insensitive_loss}

@@ -1,0 +1,1 @@
+"""NNabla's experimental tools: viewers, graph converters, mixed-precision training."""

@@ -1,0 +1,1 @@
+"""NNabla's utilities: data iterators, model files, schedulers, profiling and inspection tools."""
