@@ -19,6 +19,7 @@ from .logger import logger
 
 __version__ = "1.36.0"
 
+from . import auto_forward as _auto_forward_module  # noqa: E402,F401  (before the function of that name)
 from . import functions  # noqa: E402,F401  (registers the ops)
 from .graph_utils import (  # noqa: E402
     auto_forward,

@@ -165,6 +165,11 @@ class Function:
         return FunctionInfo(self.type_name, dict(self.args), self.tags)
 
     @property
+    def arguments(self) -> dict:
+        """The function's arguments, name -> value (NNabla's ``Function.arguments``, the same as ``info.args``)."""
+        return dict(self.args)
+
+    @property
     def outputs(self) -> list:
         return [r() for r in self._outputs]
 
@@ -275,12 +280,18 @@ class Function:
         need = [v.need_grad for v in inputs]
         if not any(need):
             return
+        if not self.differentiable:  # as NNabla: no gradient flows, and an overwritten gradient becomes zero
+            for v, n, acc in zip(inputs, need, accum if accum is not None else [False] * len(inputs)):
+                if n and not acc:
+                    v._grad_nd().zero()
+            return
         for o in outputs:
             o._grad_nd()._get()  # an output whose grad was never set counts as zero
         gxs = self._input_grads(inputs, outputs, need)
         for i, (v, gx) in enumerate(zip(inputs, gxs)):
             if not need[i] or gx is None:
                 continue
+            gx = self.xp.asarray(gx)  # a reduction to a scalar gives a numpy scalar, which cannot be written into
             gnd = v._grad_nd()
             if accum is not None and accum[i]:
                 arr = gnd._get()
@@ -372,7 +383,7 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
         return result[0] if len(result) == 1 else tuple(result)
 
     need_grad = False
-    if func.differentiable and not _state.no_grad[0]:
+    if func.differentiable:
         for x in inputs:
             if x._need_grad:
                 need_grad = True

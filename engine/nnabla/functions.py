@@ -114,5 +114,3 @@ def _matmul(a, b):
     if a.ndim == 1 and b.ndim == 1:
         return sum(a * b)
     return _ops.matmul.matmul_batched(a, b)
-
-

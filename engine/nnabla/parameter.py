@@ -23,6 +23,30 @@ _root_scope: OrderedDict = OrderedDict()
 _stack: list = [(_root_scope, "")]  # (scope dict, its full name) of the current scope, innermost last
 
 
+def __getattr__(name):
+    # NNabla's module globals, which follow the current state: current_scope, root_scope, current_no_grad
+    if name == "current_scope":
+        return _stack[-1][0]
+    if name == "root_scope":
+        return _root_scope
+    if name == "current_no_grad":
+        return _state.no_grad[0]
+    raise AttributeError(f"module 'nnabla.parameter' has no attribute {name!r}")
+
+
+@contextlib.contextmanager
+def no_grad(no_grad_: bool = True):
+    """``with nn.no_grad():`` parameters fetched inside (``get_parameter_or_create``, so every PF layer) come as
+    views that need no gradient; as in NNabla, functions themselves are unaffected, so outputs need a gradient
+    only where an input does."""
+    previous = _state.no_grad[0]
+    _state.no_grad[0] = bool(no_grad_)
+    try:
+        yield
+    finally:
+        _state.no_grad[0] = previous
+
+
 @contextlib.contextmanager
 def parameter_scope(name: str, scope=None):
     """``with nn.parameter_scope('fc1'):`` parameters created inside are named ``fc1/...``.
@@ -311,4 +335,5 @@ def load_parameters(path, proto=None, needs_proto=False, extension=".nntxt") -> 
     for _, name, data, need_grad in entries:
         param = get_parameter_or_create(name, data.shape, need_grad=need_grad)
         param.d = data  # adopts the file's dtype, as NNabla's cast does
-    logger.info(f"Parameter load ({ext}): {path}")
+    if ext == ".h5":  # NNabla logs only this kind
+        logger.info(f"Parameter load ({ext}): {path}")

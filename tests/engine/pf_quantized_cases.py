@@ -114,6 +114,20 @@ CASES = {
     "weight_normalization": (WEIGHT_X, lambda w: PF.weight_normalization(w), 1, None),
     "weight_normalization_dim2": (WEIGHT_X, lambda w: PF.weight_normalization(w, dim=2, eps=0.01), 1, None),
     "svd_affine": (AFFINE_X, lambda x: PF.svd_affine(x, 4, 2, rng=R()), 1, None),
+    # fixed parameters keep need_grad in the store but get no gradient
+    "svd_affine_fixed": (AFFINE_X, lambda x: PF.svd_affine(x, 4, 2, fix_parameters=True, rng=R()), 1, None),
+    "min_max_quantized_affine_fixed": (
+        AFFINE_X,
+        lambda x: PF.min_max_quantized_affine(x, 4, fix_parameters=True, rng=R()),
+        1,
+        None,
+    ),
+    "binary_connect_affine_fixed": (
+        AFFINE_X,
+        lambda x: PF.binary_connect_affine(x, 4, fix_parameters=True, rng=R()),
+        1,
+        None,
+    ),
     "svd_convolution": (CONV_X, lambda x: PF.svd_convolution(x, 3, (3, 3), 2, pad=(1, 1), rng=R()), 1, None),
     "cpd3_convolution": (CONV_X, lambda x: PF.cpd3_convolution(x, 3, (3, 3), 2, pad=(1, 1), rng=R()), 1, None),
 }

@@ -27,9 +27,10 @@ T, N = True, False  # need_grad of an input
 CASES = {}
 
 
-def case(name, build, *inputs, passes=1, grad=True):
-    """``inputs``: (array, need_grad) pairs; ``passes`` forwards run before the backward (``grad``)."""
-    CASES[name] = (build, inputs, passes, grad)
+def case(name, build, *inputs, passes=1, grad=True, seed=None):
+    """``inputs``: (array, need_grad) pairs; ``passes`` forwards run before the backward (``grad``), after
+    ``nn.seed(seed)`` when a seed is given."""
+    CASES[name] = (build, inputs, passes, grad, seed)
 
 
 for sign in (True, False):
@@ -98,6 +99,13 @@ case(
     passes=3,
 )  # fmt: skip
 case(
+    "inq_affine_random_global_generator",
+    lambda x, w, i, b: F.inq_affine(x, w, i, b, inq_iterations=(0, 1, 4), selection_algorithm="random"),
+    (XA, T), (WA, T), (0 * WA, N), (BA, T),
+    passes=3,
+    seed=7,
+)  # fmt: skip
+case(
     "inq_convolution",
     lambda x, w, i, b: F.inq_convolution(x, w, i, b, pad=(1, 1), group=2, num_bits=5, inq_iterations=(1, 3)),
     (XC, T), (WC, T), (0 * WC, N), (BC, T),
@@ -135,7 +143,9 @@ for dim in range(3):
 
 def run(name):
     """Output (``y``), the inputs the forwards changed (``in<k>``) and input gradients (``g<k>``) of case ``name``."""
-    build, inputs, passes, grad = CASES[name]
+    build, inputs, passes, grad, seed = CASES[name]
+    if seed is not None:
+        nn.seed(seed)
     vs = [nn.Variable.from_numpy_array(np.asarray(a, np.float32).copy(), need_grad=g) for a, g in inputs]
     y = build(*vs)
     for _ in range(passes):

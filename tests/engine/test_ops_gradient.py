@@ -3,6 +3,7 @@ references, gradient checks, and real NNabla's stored outputs and gradients (fix
 
 import inspect
 import itertools
+import os
 
 import nnabla_fixtures
 import numpy as np
@@ -116,6 +117,16 @@ def test_function_api_passes_the_current_context():
     assert ctx.backend == ["cpu:double"] and value == 6
     with pytest.raises(ValueError, match="first argument"):
         F.function_api(lambda x: x)
+
+
+# "name (signature)" lines: inspect.signature of the functions added with these files, in real NNabla 1.36
+with open(os.path.join(os.path.dirname(__file__), "fixtures", "signatures_misc.txt")) as _f:
+    NNABLA_SIGNATURES = dict(line.rstrip("\n").split(" ", 1) for line in _f if line.strip())
+
+
+@pytest.mark.parametrize("name", sorted(NNABLA_SIGNATURES))
+def test_signatures_are_nnablas(name):
+    assert str(inspect.signature(getattr(F, name))) == NNABLA_SIGNATURES[name]
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ rules NNabla defines (written out below), the inputs NNabla updates in place, an
 
 import numpy as np
 import pytest
+from rerun_checks import check_cleared_buffers_and_accumulation
 
 import nnabla as nn
 import nnabla.functions as F
@@ -147,6 +148,7 @@ CASES = [
         F.min_max_quantize,
         min_max_ref,
         [X, QR_MIN, QR_MAX, QL_MIN, QL_MAX],
+        grad_inputs=[0, 1, 2],
         grad=False,
     ),
     Case(
@@ -154,6 +156,7 @@ CASES = [
         lambda x, s, z: F.quantize_linear(x * 10, s, z),
         lambda x, s, z: quantize_linear_ref(x * 10, s, z),
         [X, SCALE, ZERO],
+        grad_inputs=[0],
         grad=False,
     ),
     Case(
@@ -161,6 +164,7 @@ CASES = [
         lambda x, s, z: F.quantize_linear(x * 10, s, z, "HALF_TO_EVEN", True, np.uint8),
         lambda x, s, z: quantize_linear_ref(x * 10, s, z, True, 1, 255),
         [X, SCALE, ZERO],
+        grad_inputs=[0],
         grad=False,
     ),
     Case(
@@ -244,6 +248,11 @@ def test_forward(case):
 @pytest.mark.parametrize("case", [c for c in CASES if c.grad], ids=str)
 def test_grad(case):
     check_grad(case)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)  # straight-through gradients too
+def test_grad_with_cleared_buffers_and_accumulation(case):
+    check_cleared_buffers_and_accumulation(case)
 
 
 def backward_of(fn, arrays, need, gy):

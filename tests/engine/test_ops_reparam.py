@@ -4,6 +4,7 @@ and its in-place update of u."""
 
 import numpy as np
 import pytest
+from rerun_checks import check_cleared_buffers_and_accumulation
 
 import nnabla as nn
 import nnabla.functions as F
@@ -69,6 +70,11 @@ def test_forward(case):
 @pytest.mark.parametrize("case", [c for c in CASES if c.grad], ids=str)
 def test_grad(case):
     check_grad(case)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.grad], ids=str)
+def test_grad_with_cleared_buffers_and_accumulation(case):
+    check_cleared_buffers_and_accumulation(case)
 
 
 @pytest.mark.parametrize("dim", [0, 1, 2])

@@ -3,6 +3,7 @@ float64; the argument defaults NNabla's wrappers fill in; bad input."""
 
 import numpy as np
 import pytest
+from rerun_checks import check_cleared_buffers_and_accumulation
 
 import nnabla as nn
 import nnabla.functions as F
@@ -93,6 +94,11 @@ def test_forward(case):
 @pytest.mark.parametrize("case", [c for c in CASES if c.grad], ids=str)
 def test_grad(case):
     check_grad(case)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.grad], ids=str)
+def test_grad_with_cleared_buffers_and_accumulation(case):
+    check_cleared_buffers_and_accumulation(case)
 
 
 def test_defaults_filled_in_as_nnabla_does():

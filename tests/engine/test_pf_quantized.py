@@ -13,8 +13,8 @@ from pf_quantized_cases import CASES, run
 import nnabla.parametric_functions as PF
 
 FIXTURE = np.load(os.path.join(os.path.dirname(__file__), "fixtures", "pf_quantized.npz"))
-# the low-rank factors come from iterative decompositions: float32 rounding moves them slightly
-TOLERANCE = {"cpd3_convolution": 2e-3, "svd_convolution": 1e-4, "svd_affine": 1e-4}
+# the CP factors come from 500 float64 ALS sweeps started in float32: rounding moves them by ~1e-5
+TOLERANCE = {"cpd3_convolution": 1e-4}
 
 
 def expected(name):

@@ -39,7 +39,10 @@ def write(folder):
     contents = contents_of(x, t, y, loss, solver)
     save(os.path.join(folder, "ours.nnp"), contents)
     save(os.path.join(folder, "ours.nntxt"), contents, include_params=True)
-    save(os.path.join(folder, "ours_states.nnp"), contents, include_solver_state=True, solver_state_format=".protobuf")
+    save(os.path.join(folder, "ours.protobuf"), contents, include_params=True)
+    for fmt in (".h5", ".protobuf"):
+        name = f"ours_states{fmt.replace('.', '_')}.nnp"
+        save(os.path.join(folder, name), contents, include_solver_state=True, solver_state_format=fmt)
     nn.save_parameters(os.path.join(folder, "ours_params.protobuf"))
     solver.save_states(os.path.join(folder, "ours_states.protobuf"))
     states = {f"{p}/{s}": v.d for p, st in solver.get_states().items() for s, v in st.pstate.items()}
@@ -59,7 +62,7 @@ def read(folder):
     from nnabla.utils.nnp_graph import NnpLoader
 
     data = np.load(os.path.join(folder, "ours_outputs.npz"))
-    for name in ("ours.nnp", "ours.nntxt", "ours_states.nnp"):
+    for name in ("ours.nnp", "ours.nntxt", "ours.protobuf", "ours_states_h5.nnp", "ours_states_protobuf.nnp"):
         nn.clear_parameters()
         net = NnpLoader(os.path.join(folder, name)).get_network("runtime", batch_size=2)
         net.inputs["x"].d = data["x"]
@@ -72,6 +75,14 @@ def read(folder):
             f"load {name}: networks {list(info.networks)}, executors {list(info.executors)}, "
             f"optimizers {list(info.optimizers)}, monitors {list(info.monitors)}"
         )
+        if "states" in name:
+            solver = info.optimizers["optimizer"].solver
+            worst = max(
+                np.abs(v.d - data[f"state:{p}/{s}"]).max()
+                for p, st in solver.get_states().items()
+                for s, v in st.pstate.items()
+            )
+            print(f"load {name}: solver states differ by {worst:.3g}")
         g = nn.graph_def.load(os.path.join(folder, name))
         xv = nn.Variable.from_numpy_array(data["x"])
         yv = g.networks["runtime"](xv)

@@ -39,6 +39,10 @@ def main():
     contents = contents_of(x, t, y, loss, solver)
     save(os.path.join(OUT, "nnabla_model.nnp"), contents)
     save(os.path.join(OUT, "nnabla_model.nntxt"), contents, include_params=True)
+    save(os.path.join(OUT, "nnabla_model.protobuf"), contents, include_params=True)
+    for fmt in (".h5", ".protobuf"):
+        name = f"nnabla_model_states{fmt.replace('.', '_')}.nnp"
+        save(os.path.join(OUT, name), contents, include_solver_state=True, solver_state_format=fmt)
     nn.save_parameters(os.path.join(OUT, "nnabla_params.protobuf"))
     solver.save_states(os.path.join(OUT, "nnabla_adam_states.protobuf"))
     states = {f"{p}/{s}": v.d for p, st in solver.get_states().items() for s, v in st.pstate.items()}

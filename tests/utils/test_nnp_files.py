@@ -127,3 +127,71 @@ def test_nntxt_with_parameters_and_executor_round_trip(tmp_path):
     net.inputs["x"].d = x.d
     net.outputs["y"].forward()
     np.testing.assert_allclose(net.outputs["y"].d, y.d, rtol=1e-6)
+
+
+INITIALIZED = """
+network {
+  name: "net"
+  batch_size: 1
+  variable { name: "x" type: "Buffer" shape { dim: -1 dim: 3 } }
+  variable { name: "y" type: "Buffer" shape { dim: -1 dim: 2 } }
+  variable { name: "W" type: "Parameter" shape { dim: 3 dim: 2 }
+             initializer { type: "UniformAffineGlorot" multiplier: 1.0 } }
+  variable { name: "b" type: "Parameter" shape { dim: 2 } initializer { type: "Constant" multiplier: 0.5 } }
+  function { name: "Affine" type: "Affine" input: "x" input: "W" input: "b" output: "y" affine_param { base_axis: 1 } }
+}
+"""
+
+
+def test_parameters_a_file_only_describes_are_initialized_as_nnabla_does(tmp_path):
+    path = tmp_path / "init.nntxt"
+    path.write_text(INITIALIZED)
+    net = NnpLoader(str(path)).get_network("net", batch_size=1)
+    # NNabla 1.36's NnpLoader gives these values (its loader's generator is RandomState(1223))
+    expected = [
+        [0.06370407342910767, -0.7375536561012268],
+        [1.077354907989502, -1.039014220237732],
+        [0.3182584345340729, -0.7888800501823425],
+    ]
+    np.testing.assert_array_equal(net.variables["W"].d, np.float32(expected))
+    np.testing.assert_array_equal(net.variables["b"].d, [0.5, 0.5])
+
+
+def test_a_loaded_network_trains_its_parameters(tmp_path):
+    path = str(tmp_path / "m.nnp")
+    save(path, small_contents())
+    nn.clear_parameters()
+    net = NnpLoader(path).get_network("net", batch_size=2)
+    assert sorted(nn.get_parameters()) == ["fc/affine/W", "fc/affine/b"]  # set in the current scope, as NNabla
+    w = nn.get_parameters()["fc/affine/W"]
+    before = w.d.copy()
+    solver = S.Sgd(lr=0.1)
+    solver.set_parameters(nn.get_parameters())
+    net.inputs["x"].d = np.ones((2, 3))
+    loss = F.sum(net.outputs["y"])
+    loss.forward()
+    solver.zero_grad()
+    loss.backward()
+    solver.update()
+    np.testing.assert_allclose(w.d, before - 0.1 * 2.0, rtol=1e-6)  # d(sum y)/dW = sum over the batch of relu(x)
+
+
+def test_global_and_training_config_round_trip(tmp_path):
+    from nnabla.ext_utils import get_extension_context
+    from nnabla.utils.load import load
+
+    contents = small_contents()
+    ctx = get_extension_context("cpu")
+    contents["global_config"] = {"default_context": ctx}
+    contents["training_config"] = {"max_epoch": 3, "iter_per_epoch": 20, "save_best": True}
+    path = str(tmp_path / "m.nntxt")
+    save(path, contents)
+    assert 'backends: "cpu:float"' in open(path).read()
+    before = nn.get_current_context()
+    try:
+        info = load([path])
+        assert str(info.default_context) == str(ctx) == str(nn.get_current_context())  # the file's, made default
+    finally:
+        nn.set_default_context(before)
+    t = info.training_config
+    assert (t.max_epoch, t.iter_per_epoch, t.save_best, t.monitor_interval) == (3, 20, True, 10)

@@ -55,7 +55,7 @@ def trained():
 
 
 # -- NNabla's files, read here --------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["nnabla_model.nnp", "nnabla_model.nntxt"])
+@pytest.mark.parametrize("name", ["nnabla_model.nnp", "nnabla_model.nntxt", "nnabla_model.protobuf"])
 def test_nnp_loader_gives_nnablas_outputs(name):
     nnp = NnpLoader(fixture(name))
     assert nnp.get_network_names() == ["training", "runtime"]
@@ -105,6 +105,20 @@ def test_load_reads_executors_optimizers_monitors_and_datasets():
     assert info.datasets["made_data"].variables == ["x", "t"] and info.datasets["made_data"].shuffle
 
 
+def assert_states_are_nnablas(solver):
+    states = solver.get_states()
+    for key, value in STATES.items():
+        pname, sname = key.rsplit("/", 1)
+        np.testing.assert_array_equal(states[pname].pstate[sname].d, value)
+        assert states[pname].t == 1
+
+
+@pytest.mark.parametrize("kind", ["h5", "protobuf"])
+def test_load_sets_solver_states_an_nnp_holds(kind):
+    info = load([fixture(f"nnabla_model_states_{kind}.nnp")])
+    assert_states_are_nnablas(info.optimizers["optimizer"].solver)
+
+
 def test_load_parameters_reads_nnablas_protobuf():
     nn.load_parameters(fixture("nnabla_params.protobuf"))
     params = nn.get_parameters(grad_only=False)
@@ -119,11 +133,7 @@ def test_load_states_reads_nnablas_protobuf():
     solver = S.Adam(alpha=0.01)
     solver.set_parameters(nn.get_parameters())
     solver.load_states(fixture("nnabla_adam_states.protobuf"))
-    states = solver.get_states()
-    for key, value in STATES.items():
-        pname, sname = key.rsplit("/", 1)
-        np.testing.assert_array_equal(states[pname].pstate[sname].d, value)
-        assert states[pname].t == 1
+    assert_states_are_nnablas(solver)
 
 
 # -- ours, as NNabla writes them ------------------------------------------------------------------------
@@ -149,6 +159,20 @@ def test_our_files_load_back_with_the_same_outputs(tmp_path, ext):
     net.inputs["x"].d = REF["x"]
     net.outputs["y"].forward()
     np.testing.assert_allclose(net.outputs["y"].d, expected, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("fmt", [".h5", ".protobuf"])
+def test_our_nnp_with_solver_states_round_trip(tmp_path, fmt):
+    x, t, y, loss, solver = trained()
+    states = {(p, s): v.d.copy() for p, st in solver.get_states().items() for s, v in st.pstate.items()}
+    path = str(tmp_path / "with_states.nnp")
+    save(path, contents_of(x, t, y, loss, solver), include_solver_state=True, solver_state_format=fmt)
+    theirs = "optimizer.protobuf.optimizer" if fmt == ".protobuf" else "optimizer_Adam_optimizer.h5.optimizer"
+    assert zipfile.ZipFile(path).namelist()[-1] == theirs
+    nn.clear_parameters()
+    loaded = load([path]).optimizers["optimizer"].solver
+    for (p, s), v in states.items():
+        np.testing.assert_array_equal(loaded.get_states()[p].pstate[s].d, v)
 
 
 def test_parameter_and_state_protobuf_round_trip(tmp_path):

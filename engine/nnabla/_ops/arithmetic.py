@@ -106,7 +106,8 @@ class ScalarOp(Unary):
     signature_defaults = {"val": 1}
 
     def init(self):
-        self.val = float(self.args["val"])
+        # NNabla stores the scalar as a double: F.add_scalar(x, 2).parent.info.args["val"] is 2.0
+        self.args["val"] = self.val = float(self.args["val"])
 
 
 @register

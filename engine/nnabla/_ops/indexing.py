@@ -356,9 +356,9 @@ def _is_bool(k):
     if isinstance(k, np.ndarray):
         return k.dtype == bool
     if isinstance(k, NdArray):
-        return k.dtype is np.bool_
+        return k.dtype == np.bool_
     if isinstance(k, Variable):
-        return k.data.dtype is np.bool_
+        return k.data.dtype == np.bool_
     return isinstance(k, (list, tuple)) and len(k) > 0 and all(isinstance(v, (bool, np.bool_)) for v in k)
 
 

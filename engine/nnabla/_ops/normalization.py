@@ -396,9 +396,7 @@ class MeanSubtraction(RunningStatistics, Function):
     args_spec = {"base_axis": 1, "update_running_mean": True}
 
     def output_shapes(self, xs, ms, ts=None):
-        ba = self.args["base_axis"]
-        if not 0 <= ba < max(len(xs), 1):
-            raise FunctionError(f"MeanSubtraction: base_axis={ba} is out of range for input x of shape {xs}")
+        ba = normalize_axis(self, self.args["base_axis"], len(xs), "base_axis")  # negative: from the end
         if tuple(ms) != tuple(xs[ba:]):
             raise FunctionError(
                 f"MeanSubtraction: rmean of shape {_shape_str(ms)} does not match input x of shape "

@@ -440,7 +440,6 @@ class _INQ(_QuantizedWeightLayer):
     fixed weights are kept at their power-of-two values (in place in W) while the others keep learning."""
 
     extras = ("indicator_fixedweights",)
-    _counter = 0
 
     def init(self):
         super().init()
@@ -451,22 +450,21 @@ class _INQ(_QuantizedWeightLayer):
             )
         _check_int(self, "num_bits", a["num_bits"], 2)
         self.args["inq_iterations"] = tuple(int(i) for i in a["inq_iterations"])
+        self._counter = 0  # forward passes so far
         self._previous = None  # (weights, indicators) after the last forward
-        self._bits = None
-        if a["selection_algorithm"] == "random" and a["seed"] != -1:
-            self._bits = np.random.MT19937()
-            self._bits._legacy_seeding(int(a["seed"]))  # std::mt19937(seed)
+        # std::mt19937(seed) is numpy's legacy MT19937 seeding; seed=-1 shares the functions' global generator
+        self._rng = np.random.RandomState(int(a["seed"])) if a["seed"] != -1 else None
 
     def _coin_flips(self, n):
-        """n draws of std::bernoulli_distribution(0.5) on an mt19937 (each uses two 32-bit words)."""
-        if self._bits is None:
-            from ..random import prng
+        """n draws of std::bernoulli_distribution(0.5) on a Mersenne twister (two 32-bit words each)."""
+        from .. import random as _random
 
-            return prng.randint(0, 2, size=n)
-        words = self._bits.random_raw(2 * n).reshape(n, 2)
+        rng = self._rng if self._rng is not None else _random.function_rng
+        words = rng.randint(0, 2**32, size=2 * n, dtype=np.uint32).reshape(n, 2)
         return (words[:, 1] < 2**31).astype(np.int64)
 
     def quantize(self, xp, arrays):
+        """The weight to use (fixed entries at powers of two) and the indicators, both flat."""
         a = self.args
         w = arrays[1].reshape(-1).copy()
         ind = arrays[2].reshape(-1).copy()
@@ -491,8 +489,7 @@ class _INQ(_QuantizedWeightLayer):
         w = xp.where(ind == 1, self._power_of_two(xp, w), w)
         self._counter += 1
         self._previous = (w.copy(), ind.copy())
-        shape = arrays[1].shape
-        return w.reshape(shape), [w, ind]
+        return w, ind
 
     def _power_of_two(self, xp, w):
         ax = xp.abs(w)
@@ -515,7 +512,8 @@ class _INQ(_QuantizedWeightLayer):
 
     def _compute_outputs(self, variables):
         arrays = self._arrays_of(variables)
-        w, (w_flat, ind) = self.quantize(self.xp, arrays)
+        w, ind = self.quantize(self.xp, arrays)
+        w = w.reshape(arrays[1].shape)
         _write_back(variables[1], w)
         # NNabla keeps the indicators as int32 once a forward has read them
         holder = variables[2] if type(variables[2]) is NdArray else variables[2]._data
@@ -523,10 +521,8 @@ class _INQ(_QuantizedWeightLayer):
         holder._mod[0] += 1
         return self._as_outputs(self._layer.compute(self.xp, arrays[0], w, *self._bias(arrays)))
 
-    def used_weight(self, xp, xs):
-        return xs[1]
-
     def grad(self, xp, xs, ys, gys, need):
+        # the gradient reaches every weight, fixed or not (the next forward restores the fixed ones)
         bias = self._bias(xs)
         g = self._layer.grad(xp, [xs[0], xs[1], *bias], ys, gys, [need[0], need[1]] + [need[-1]] * len(bias))
         return (g[0], g[1], None) + tuple(g[2:])

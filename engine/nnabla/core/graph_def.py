@@ -83,14 +83,25 @@ def _repeated(field) -> bool:
     return is_repeated if is_repeated is not None else field.label == field.LABEL_REPEATED
 
 
-def _write_args(message, args: dict, input_shapes) -> None:
+# arguments our functions keep as None where NNabla's Python wrappers resolve them: the value NNabla writes
+_LAST_AXIS = {"Flip"}
+
+
+def _resolved(type_name, name, value, input_shapes):
+    if value is not None or name != "axes" or not input_shapes:
+        return value
+    ndim = len(input_shapes[0])
+    return [ndim - 1] if type_name in _LAST_AXIS else list(range(ndim))
+
+
+def _write_args(message, args: dict, input_shapes, type_name="") -> None:
     for field in message.DESCRIPTOR.fields:
-        value = args.get(field.name)
-        if value is None and field.name == "axes" and input_shapes:
-            value = list(range(len(input_shapes[0])))
+        value = _resolved(type_name, field.name, args.get(field.name), input_shapes)
         if value is None:
             continue
         target = getattr(message, field.name)
+        if (field.message_type is not None or _repeated(field)) and np.ndim(value) == 0:
+            value = [value]
         if field.message_type is not None:  # Shape
             target.dim.extend(int(d) for d in value)
         elif _repeated(field):
@@ -115,6 +126,67 @@ def _read_args(message) -> dict:
 
 
 # -- the parts of a network ----------------------------------------------------------------------------
+def _fan(shape, layout):
+    """(inmaps, outmaps, kernel) of a weight: affine (in, out...), convolution (out, in, k...), channel-last
+    convolution (out, k..., in)."""
+    if layout == "Affine":
+        return shape[0], int(np.prod(shape[1:])), (1, 1)
+    if layout == "Convolution":
+        return shape[-3], shape[0], tuple(shape[-2:])
+    return shape[-1], shape[0], tuple(shape[1:3])
+
+
+def _initial_values(initializer, shape, rng):
+    """Values for a parameter from a file's ``Initializer`` (type, multiplier), NNabla's named kinds."""
+    import nnabla.initializer as I
+
+    shape = tuple(shape)
+    if initializer is None:
+        return np.zeros(shape, np.float32)
+    kind, k = initializer
+    if kind == "Normal":
+        return I.NormalInitializer(k, rng=rng)(shape)
+    if kind == "Uniform":
+        return I.UniformInitializer((-k, k), rng=rng)(shape)
+    if kind == "Constant":
+        return np.full(shape, k, np.float32)
+    if kind == "Range":
+        return I.RangeInitializer(0, 1)(shape) * k
+    for prefix, layout in (
+        ("NormalAffine", "Affine"),
+        ("NormalConvolution", "Convolution"),
+        ("NormalCLConv", "CLConv"),
+        ("UniformAffine", "Affine"),
+        ("UniformConvolution", "Convolution"),
+        ("UniformCLConv", "CLConv"),
+    ):
+        if kind.startswith(prefix):
+            inmaps, outmaps, kernel = _fan(shape, layout)
+            rule = kind[len(prefix) :]
+            if prefix.startswith("Uniform") and rule == "Glorot":
+                return I.UniformInitializer(I.calc_uniform_lim_glorot(inmaps, outmaps, kernel), rng=rng)(shape) * k
+            std = {
+                "He": I.calc_normal_std_he_forward,
+                "HeForward": I.calc_normal_std_he_forward,
+                "HeBackward": I.calc_normal_std_he_backward,
+                "Glorot": I.calc_normal_std_glorot,
+            }.get(rule)
+            if prefix.startswith("Normal") and std is not None:
+                return I.NormalInitializer(std(inmaps, outmaps, kernel), rng=rng)(shape) * k
+    raise ValueError(f"parameter initializer type {kind!r} is unknown here")
+
+
+def call_function(type_name, inputs, args, n_outputs, ctx=None) -> tuple:
+    """Apply a new function ``type_name(**args)`` to ``inputs``; its outputs as a tuple."""
+    import nnabla.function as function
+
+    func = getattr(function, type_name)(ctx if ctx is not None else nn.get_current_context(), **args)
+    if n_outputs > 1:  # functions whose output count an argument implies (output_stat, with_index, ...)
+        func.n_outputs = n_outputs
+    outs = func(*inputs, n_outputs=n_outputs)
+    return outs if isinstance(outs, tuple) else (outs,)
+
+
 class ProtoVariable:
     """A named variable of a network: shape, type (``'Buffer'`` or ``'Parameter'``), need_grad, its producer."""
 
@@ -134,6 +206,8 @@ class ProtoVariable:
 
         v = _proto.Variable(name=self.name, type=self.type)
         v.shape.dim.extend(self.shape if shape is None else shape)
+        if self.initializer is not None:
+            v.initializer.type, v.initializer.multiplier = self.initializer
         return v
 
     def __repr__(self):
@@ -163,7 +237,7 @@ class ProtoFunction:
             message = getattr(f, field)
             message.SetInParent()
             shapes = [self.owner.shape_of(name) for name in self.inputs] if self.owner is not None else []
-            _write_args(message, self.args if args is None else args, shapes)
+            _write_args(message, self.args if args is None else args, shapes, self.type)
         return f
 
     def __repr__(self):
@@ -219,6 +293,20 @@ class ProtoNetwork:
         """The functions in the order a forward pass runs them."""
         return list(self.functions.values())
 
+    def clone(self) -> ProtoNetwork:
+        """An independent copy (same owner, so the same parameters)."""
+        return ProtoNetwork.from_proto(self.owner, self.as_proto(variable_batch_size=False), self.batch_size)
+
+    def promote(self, callback) -> ProtoNetwork:
+        """A copy of this network rewritten by ``callback`` (an ``nnabla.utils.nnp_graph.NnpNetworkPass``)."""
+        if callback is None:
+            return self
+        from nnabla.utils.nnp_graph import NnpNetworkPass
+
+        if not isinstance(callback, NnpNetworkPass):
+            raise ValueError(f"promote: callback must be an NnpNetworkPass, got {type(callback).__name__}")
+        return callback._apply(self.clone())
+
     # -- writing ---------------------------------------------------------------------------------
     def _batch_size_of(self):
         """The batch size the graph was built with: the leading dimensions before the first ``base_axis``."""
@@ -245,7 +333,7 @@ class ProtoNetwork:
             args = dict(f.args)
             if f.type in _BATCHED_SHAPE_ARGS and args.get("shape") is not None:
                 shape = list(args["shape"])
-                if f.type == "Reshape" and -1 in shape:  # written resolved, as NNabla does
+                if f.type == "Reshape" and -1 in shape and min(self.shape_of(f.inputs[0])) >= 0:  # resolved, as NNabla
                     known = int(np.prod([d for d in shape if d != -1]))
                     shape[shape.index(-1)] = int(np.prod(self.shape_of(f.inputs[0]))) // max(known, 1)
                 if batch is not None and shape and shape[0] == batch:
@@ -279,6 +367,8 @@ class ProtoNetwork:
         known = registry()
         for v in proto.variable:
             pv = ProtoVariable(v.shape.dim, v.name, False, v.type or "Buffer")
+            if v.HasField("initializer") and v.initializer.type:
+                pv.initializer = (v.initializer.type, v.initializer.multiplier)
             if pv.type == "Parameter":
                 pv.need_grad = True
                 n.parameters[v.name] = pv
@@ -301,8 +391,6 @@ class ProtoNetwork:
 
         Returns the output Variable, or a tuple of them when the network has several.
         """
-        import nnabla.function as function
-
         if kwargs:
             raise TypeError(f"ProtoNetwork({self.name!r})(): unexpected arguments {sorted(kwargs)}")
         batch = batch_size if batch_size is not None else (self.batch_size or 1)
@@ -322,9 +410,11 @@ class ProtoNetwork:
         for name, pv in self.parameters.items():
             if name in params:
                 instances[name] = params[name]
-            else:
+                if not pv.need_grad and params[name].need_grad:  # fixed (NnpNetworkPass.fix_parameters)
+                    instances[name] = params[name].get_unlinked_variable(need_grad=False)
+            else:  # not in the file: made by the file's initializer (zeros without one), as NNabla does
                 param = nn.Variable(pv.shape, need_grad=pv.need_grad)
-                param.d = 0
+                param.d = _initial_values(pv.initializer, pv.shape, self.owner.rng)
                 self.owner.set_parameter(name, param)
                 instances[name] = param
             pv.variable_instance = instances[name]
@@ -337,9 +427,7 @@ class ProtoNetwork:
                 if name not in instances:  # an input nothing writes and nobody gave: a placeholder
                     shape = tuple(batch if d < 0 else d for d in self.shape_of(name))
                     instances[name] = self.variables[name].variable_instance = nn.Variable(shape)
-            func = getattr(function, f.type)(ctx, **fargs)
-            outs = func(*[instances[name] for name in f.inputs], n_outputs=len(f.outputs))
-            outs = outs if isinstance(outs, tuple) else (outs,)
+            outs = call_function(f.type, [instances[name] for name in f.inputs], fargs, len(f.outputs), ctx)
             for name, out in zip(f.outputs, outs):
                 instances[name] = out
                 self.variables[name].variable_instance = out
@@ -358,6 +446,7 @@ class ProtoGraph:
         self.executors = OrderedDict()
         self.parameter_scope = parameter_scope if parameter_scope is not None else OrderedDict()
         self._context = None
+        self.rng = np.random.RandomState(0)  # for parameters a file describes by initializer only
 
     def __getattr__(self, item):
         networks = self.__dict__.get("networks", {})
@@ -394,6 +483,7 @@ class ProtoGraph:
     @staticmethod
     def from_proto(proto, batch_size=None, param_scope=None, rng=None) -> ProtoGraph:
         g = ProtoGraph(parameter_scope=param_scope)
+        g.rng = rng if rng is not None else np.random.RandomState(0)
         for p in proto.network:
             g.networks[p.name] = ProtoNetwork.from_proto(g, p, batch_size)
         for e in proto.executor:

@@ -96,8 +96,11 @@ def _read_bytes(f, label) -> bytes:
     return f.read()
 
 
-def read_one(f, extension, want_params=True):
-    """(NNablaProtoBuf without parameters, parameters) from one file of any kind."""
+def read_one(f, extension, want_params=True, states=None):
+    """(NNablaProtoBuf without parameters, parameters) from one file of any kind.
+
+    An ``.nnp``'s solver-state members (``*.optimizer``) are appended to ``states`` as (name, bytes), if given.
+    """
     label = _label(f)
     ext = extension_of(f, extension)
     if ext not in TEXT + (".protobuf", ".h5", ".nnp"):
@@ -126,18 +129,20 @@ def read_one(f, extension, want_params=True):
                 proto.MergeFrom(parse_binary(content, inner))
             elif kind == ".h5" and want_params:
                 params.update(read_h5_parameters(content, inner))
+            elif kind == ".optimizer" and states is not None:
+                states.append((name, content))
     if want_params:
         params.update(parameters_of(proto, label))
     del proto.parameter[:]
     return proto, params
 
 
-def read_all(files, extension, want_params=True):
+def read_all(files, extension, want_params=True, states=None):
     """Every file read and merged: (NNablaProtoBuf without parameters, name -> (array, need_grad))."""
     proto = _proto.NNablaProtoBuf()
     params = OrderedDict()
     for f in files:
-        part, part_params = read_one(f, extension, want_params)
+        part, part_params = read_one(f, extension, want_params, states)
         proto.MergeFrom(part)
         params.update(part_params)
     return proto, params
@@ -156,10 +161,13 @@ def nnp_bytes(proto, params, extra_members=()) -> bytes:
     """An ``.nnp`` archive: version, network text (no parameters) and an ``.h5`` of ``params``."""
     from google.protobuf import text_format
 
+    text = io.StringIO()
+    logger.info(f"Saving {text} as prototxt")
+    text.write(text_format.MessageToString(proto))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as nnp:
         nnp.writestr("nnp_version.txt", NNP_VERSION + "\n")
-        nnp.writestr("network.nntxt", text_format.MessageToString(proto))
+        nnp.writestr("network.nntxt", text.getvalue())
         nnp.writestr("parameter.h5", _h5_bytes(params))
         for name, data in extra_members:
             nnp.writestr(name, data)
@@ -259,3 +267,34 @@ def load_states_protobuf(solver, path) -> None:
         optimizer = parse_binary(f.read(), f"{solver.name}.load_states: {path!r}", _proto.Optimizer)
     solver.set_states_from_protobuf(optimizer)
     logger.info(f"Solver state load (.protobuf): {path}")
+
+
+def apply_optimizer_states(members, optimizers) -> None:
+    """Set the solver states an ``.nnp`` holds (``save(..., include_solver_state=True)``) on ``optimizers``.
+
+    ``optimizers``: name -> an object with ``solver``; the members are ``optimizer.protobuf.optimizer`` (all
+    optimizers) or ``<name>_<Solver>_optimizer.h5.optimizer`` (one each).
+    """
+    import re
+    import tempfile
+
+    for member, data in members:
+        if ".protobuf" in member:
+            proto = parse_binary(data, repr(member))
+            for p in proto.optimizer:
+                if p.name in optimizers:
+                    optimizers[p.name].solver.set_states_from_protobuf(p)
+                else:
+                    logger.warning(f"No matched optimizer is found for {member}.")
+            continue
+        matched = False
+        for name, o in optimizers.items():
+            if member == f"{name}_{re.sub(r'(|Cuda)$', '', str(o.solver.name))}_optimizer.h5.optimizer":
+                with tempfile.TemporaryDirectory() as folder:
+                    path = os.path.join(folder, "states.h5")
+                    with open(path, "wb") as f:
+                        f.write(data)
+                    o.solver.load_states(path)
+                matched = True
+        if not matched:
+            logger.warning(f"No matched optimizer is found for {member}.")

@@ -15,7 +15,7 @@ import nnabla as nn
 from nnabla.core import graph_def
 from nnabla.logger import logger
 
-from ._model_files import read_all
+from ._model_files import apply_optimizer_states, read_all
 
 __all__ = ["load"]
 
@@ -38,6 +38,10 @@ class GlobalConfig(_Record):
     pass
 
 
+class TrainingConfig(_Record):
+    pass
+
+
 class Executor(_Record):
     pass
 
@@ -54,12 +58,28 @@ class Dataset(_Record):
     pass
 
 
-def _context(proto):
-    backends = list(proto.global_config.default_context.backends)
-    if not backends:
-        return nn.get_current_context()
+def _file_context(proto):
+    """The context a file's ``global_config`` names (it also becomes the default context, as NNabla does)."""
     c = proto.global_config.default_context
-    return nn.Context(backends, c.array_class, c.device_id or "0")
+    ctx = nn.Context(list(c.backends), c.array_class, c.device_id)
+    nn.set_default_context(ctx)
+    return ctx
+
+
+def _default_context(proto, context):
+    """NNabla's rule: ``context`` ('cpu' or 'cudnn[:device]') first, then the file's, then the CPU extension's."""
+    from nnabla.ext_utils import get_extension_context
+
+    if context:
+        if context == "cpu":
+            return get_extension_context("cpu")
+        kind, _, device = context.partition(":")
+        if kind == "cudnn":
+            return get_extension_context("cudnn", device_id=device or "0")
+        logger.warning(f"Invalid context [{context}]")
+    if proto.HasField("global_config"):
+        return _file_context(proto)
+    return get_extension_context("cpu")
 
 
 def _variable(network, name):
@@ -144,8 +164,9 @@ def load(
     Datasets are described (``info.datasets``) but no data iterator is made for them: ``data_iterator`` is None.
     """
     files = filenames if isinstance(filenames, (list, tuple)) else [filenames]
-    proto, params = read_all(files, extension, want_params=not exclude_parameter)
-    default_context = context if context is not None else _context(proto)
+    states = []
+    proto, params = read_all(files, extension, want_params=not exclude_parameter, states=states)
+    default_context = _default_context(proto, context)
     logger.log(99, f'Using context "{default_context}"')
     for name, (data, need_grad) in params.items():
         var = nn.parameter.get_parameter_or_create(name, data.shape, need_grad=need_grad)
@@ -166,6 +187,14 @@ def load(
         datasets=OrderedDict(),
         renamed_variables={},
     )
+    if proto.HasField("training_config"):
+        t = proto.training_config
+        info.training_config = TrainingConfig(
+            max_epoch=t.max_epoch,
+            iter_per_epoch=t.iter_per_epoch,
+            save_best=t.save_best,
+            monitor_interval=t.monitor_interval if t.monitor_interval > 0 else 10,
+        )
     if parameter_only:
         return info
     info.proto_graph = graph_def.ProtoGraph.from_proto(proto, batch_size, nn.get_current_parameter_scope())
@@ -187,6 +216,7 @@ def load(
         )
     for o in proto.optimizer:
         info.optimizers[o.name] = _optimizer(o, info.networks)
+    apply_optimizer_states(states, info.optimizers)
     for m in proto.monitor:
         network = info.networks.get(m.network_name)
         info.monitors[m.name] = Monitor(

@@ -14,6 +14,7 @@ from collections import OrderedDict
 
 import nnabla as nn
 from nnabla.core import graph_def
+from nnabla.logger import logger
 from nnabla.parameter import get_parameters
 
 from . import _proto
@@ -245,3 +246,4 @@ def save(
     params = parameters if parameters is not None else get_parameters(grad_only=False)
     extra = _solver_state_members(filename, contents, solver_state_format) if nnp and include_solver_state else ()
     save_proto(filename, proto, params, include_params and not nnp, ext, extra)
+    logger.info(f"Model file is saved as ({ext}): {filename}")

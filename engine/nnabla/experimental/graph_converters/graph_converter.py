@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 import nnabla as nn
-import nnabla.function as _function
 import nnabla.functions as F
+from nnabla.core.graph_def import call_function
 
 
 class FunctionModifier:
@@ -58,11 +58,12 @@ class FunctionModifier:
         return None
 
     def _modify_as_same(self, f, inputs):
-        return self._call_function(f.info.type_name, inputs, f.info.args)
+        outs = call_function(f.info.type_name, inputs, dict(f.info.args), len(f.outputs))
+        return outs[0] if len(outs) == 1 else list(outs)
 
     def _call_function(self, type_name, inputs, args):
-        function = getattr(_function, type_name)(nn.get_current_context(), **dict(args))
-        return function(*inputs)
+        outs = call_function(type_name, inputs, dict(args), 1)
+        return outs[0] if len(outs) == 1 else list(outs)
 
     def __finish__(self) -> None:
         """Hook: reset what a subclass keeps between conversions."""
