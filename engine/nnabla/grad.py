@@ -251,6 +251,27 @@ def _unary(name):
     return lambda x: Sym(getattr(_F(), name)(x.v))
 
 
+class PiecewiseConstant(Function):
+    """An array function with zero derivative almost everywhere (trunc, floor...), for gradient graphs: unlike
+    F.floor and its kin, whose gradients pass straight through, it passes none."""
+
+    differentiable = False
+    grad_uses = ""
+
+    def __init__(self, ctx, name):
+        self.args = {}
+        self._start(ctx)
+        self.fn = name
+        self.type_name = self.name = name.title()
+
+    def compute(self, xp, x):
+        return getattr(xp, self.fn)(x)
+
+
+def _piecewise_constant(name):
+    return lambda x: Sym(apply(PiecewiseConstant(None, name), (x.v,)))
+
+
 def _nondiff_sign(x):
     return Sym((x.v > 0.0) - (x.v < 0.0))  # comparisons: no gradient, as the sign has none
 
@@ -265,6 +286,7 @@ _GRAPH_FUNCS = {
     "log1p": lambda x: Sym(_F().log(x.v + 1.0)),
     "expm1": lambda x: Sym(_F().exp(x.v) - 1.0),
     "sign": _nondiff_sign,
+    **{n: _piecewise_constant(n) for n in ("trunc", "floor", "ceil", "round", "rint")},
     "arctan2": lambda a, b: Sym(_F().atan2(*_broadcast_pair(a, b))),
     "maximum": _extreme("maximum2", "maximum_scalar"),
     "minimum": _extreme("minimum2", "minimum_scalar"),
