@@ -11,14 +11,14 @@ An op with ``grad_into = True`` also takes ``outs`` in ``grad``: arrays it may w
 
 Higher-order gradients: one definition serves both. ``backward()`` runs ``grad`` on arrays (the fast path,
 untouched); ``nn.grad`` asks ``grad_graph(xs, ys, gys, need)`` for the same gradients as Variables of registered
-functions, which can be differentiated again to any order (``nnabla.grad``). By default ``grad_graph`` runs the
-op's own ``grad`` with the graph namespace in place of ``xp`` and Variables (``grad.Sym``) in place of arrays, so
-``xp.tanh``, ``xp.where``, ``.sum(axis, keepdims)`` and the operators build F nodes. Three declarations cover
-what that cannot run (in-place writes, fancy indexing), each in the op's class:
-``linear_inputs`` (and ``bilinear``, ``additive_inputs``): the op is linear in those inputs, so a gradient is
+functions, which can be differentiated again to any order (``nnabla.grad``, ``_grad_graph``). By default
+``grad_graph`` runs the op's own ``grad`` with the graph namespace in place of ``xp`` and Variables
+(``_grad_graph.Sym``) in place of arrays, so ``xp.tanh``, ``xp.where``, ``.sum(axis, keepdims)`` and the operators
+build F nodes. Three declarations in the op's class cover what that cannot run (in-place writes, fancy indexing):
+``linear_inputs`` (with ``bilinear``, ``additive_inputs``): the op is linear in those inputs, so a gradient is
 A^T gy, carried by a ``LinearGrad`` node (NNabla's <Op>DataGrad/FilterGrad) whose own gradient is the op again;
-``select(xp, xs, u)``: the op picks from its input (max pooling, max), P(x) u, and ``SelectGrad`` nodes carry
-P^T gy and P u, each the other's gradient; ``double_backward = False`` where NNabla has none: first-order
+``select(xp, xs, u)``: the op picks from its input (max pooling, max, dropout), P(x) u, and ``SelectGrad`` nodes
+carry P^T gy and P u, each the other's gradient; ``double_backward = False`` where NNabla has none: first-order
 ``nn.grad`` still works, differentiating its result raises a FunctionError naming the op. An op may also write
 ``grad_graph`` itself from F calls (the cross-entropy losses do), as NNabla's ``backward_functions/<op>.py``.
 
@@ -147,7 +147,7 @@ class Function:
     def grad(self, xp, xs, ys, gys, need):
         raise NotImplementedError(f"{self.type_name} has no gradient")
 
-    # -- the gradient as a graph (nn.grad; see nnabla.grad) ---------------------------------------------------
+    # -- the gradient as a graph (nn.grad; see nnabla._grad_graph) ---------------------------------------------------
     double_backward = True  # False where NNabla has none: the gradient nn.grad builds cannot be differentiated
     linear_inputs: tuple = ()  # inputs the op is linear in: jointly, or each separately where ``bilinear``
     bilinear = False
@@ -155,7 +155,7 @@ class Function:
 
     def grad_graph(self, xs, ys, gys, need) -> list:
         """Input gradients as Variables built from registered functions, differentiable again."""
-        from .grad import default_grad_graph
+        from ._grad_graph import default_grad_graph
 
         return default_grad_graph(self, xs, ys, gys, need)
 

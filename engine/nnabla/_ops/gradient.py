@@ -100,7 +100,7 @@ class MaxPoolingBackward(MaxPooling):
     linear_inputs = (0,)
 
     def grad_graph(self, xs, ys, gys, need):
-        from ..grad import linear_grad  # linear in dy; x only picks the positions
+        from .._grad_graph import linear_grad  # linear in dy; x only picks the positions
 
         return [linear_grad(self, 0, xs, gys) if need[0] else None, None]
 
