@@ -9,6 +9,19 @@ arguments with their defaults, and writes, once for numpy and cupy alike (``xp``
 ``grad_uses`` says which data backward reads ("x", "y", "xy" or ""), so buffer clearing can free the rest.
 An op with ``grad_into = True`` also takes ``outs`` in ``grad``: arrays it may write input gradients into.
 
+Higher-order gradients: one definition serves both. ``backward()`` runs ``grad`` on arrays (the fast path,
+untouched); ``nn.grad`` asks ``grad_graph(xs, ys, gys, need)`` for the same gradients as Variables of registered
+functions, which can be differentiated again to any order (``nnabla.grad``, ``_grad_graph``). By default
+``grad_graph`` runs the op's own ``grad`` with the graph namespace in place of ``xp`` and Variables
+(``_grad_graph.Sym``) in place of arrays, so ``xp.tanh``, ``xp.where``, ``.sum(axis, keepdims)`` and the operators
+build F nodes. Three declarations in the op's class cover what that cannot run (in-place writes, fancy indexing):
+``linear_inputs`` (with ``bilinear``, ``additive_inputs``): the op is linear in those inputs, so a gradient is
+A^T gy, carried by a ``LinearGrad`` node (NNabla's <Op>DataGrad/FilterGrad) whose own gradient is the op again;
+``select(xp, xs, u)``: the op picks from its input (max pooling, max, dropout), P(x) u, and ``SelectGrad`` nodes
+carry P^T gy and P u, each the other's gradient; ``double_backward = False`` where NNabla has none: first-order
+``nn.grad`` still works, differentiating its result raises a FunctionError naming the op. An op may also write
+``grad_graph`` itself from F calls (the cross-entropy losses do), as NNabla's ``backward_functions/<op>.py``.
+
 An instance is the graph node that ``v.parent`` returns; ``nnabla.function.Affine(ctx, base_axis=1)`` makes one,
 calling it on Variables links it into a graph, and ``setup``/``forward``/``backward`` run it on explicit
 inputs and outputs, as NNabla's own tests do.
@@ -40,6 +53,19 @@ def register(cls):
 def registry() -> dict[str, type]:
     """Type name -> Function class, for every registered op."""
     return dict(_REGISTRY)
+
+
+class _AllInputs(tuple):
+    """``linear_inputs`` of an op linear in all its inputs, however many (Stack)."""
+
+    def __contains__(self, i) -> bool:
+        return True
+
+    def __bool__(self) -> bool:
+        return True
+
+
+ALL_INPUTS = _AllInputs()
 
 
 class FunctionInfo:
@@ -120,6 +146,18 @@ class Function:
 
     def grad(self, xp, xs, ys, gys, need):
         raise NotImplementedError(f"{self.type_name} has no gradient")
+
+    # -- the gradient as a graph (nn.grad; see nnabla._grad_graph) ---------------------------------------------------
+    double_backward = True  # False where NNabla has none: the gradient nn.grad builds cannot be differentiated
+    linear_inputs: tuple = ()  # inputs the op is linear in: jointly, or each separately where ``bilinear``
+    bilinear = False
+    additive_inputs: tuple = ()  # a bilinear op's inputs added to its output (a bias)
+
+    def grad_graph(self, xs, ys, gys, need) -> list:
+        """Input gradients as Variables built from registered functions, differentiable again."""
+        from ._grad_graph import default_grad_graph
+
+        return default_grad_graph(self, xs, ys, gys, need)
 
     # -- descriptions ---------------------------------------------------------------------------
     @property
@@ -288,6 +326,13 @@ class _Shaped:
     @property
     def ndim(self):
         return len(self.shape)
+
+    @property
+    def size(self):
+        size = 1
+        for d in self.shape:
+            size *= d
+        return size
 
 
 def _describe(x) -> str:

@@ -21,7 +21,6 @@ FORWARD_ELSEWHERE = {
     "Linspace": "test_ops_array.py::test_constant_arange_linspace",
     "Assign": "test_ops_array.py::test_assign*",
     "Sink": "test_ops_array.py::test_sink*",
-    "Grad": "test_graph.py (nn.grad)",
     "Rand": "test_ops_random.py",
     "Randn": "test_ops_random.py",
     "Randint": "test_ops_random.py",
@@ -57,7 +56,7 @@ GRAD_ELSEWHERE = {
 
 def _table_coverage():
     here = os.path.dirname(__file__)
-    forward, grad = set(), set()
+    forward, grad, second = set(), set(), set()
     for path in sorted(glob.glob(os.path.join(here, "test_ops_*.py"))):
         module = importlib.import_module(os.path.basename(path)[:-3])
         for table in vars(module).values():
@@ -71,7 +70,9 @@ def _table_coverage():
                 forward |= names
                 if case.grad:
                     grad |= names
-    return forward, grad
+                if case.grad and case.second_order:
+                    second |= names
+    return forward, grad, second
 
 
 @pytest.fixture(scope="module")
@@ -80,19 +81,39 @@ def coverage():
 
 
 def test_every_function_has_a_forward_case(coverage):
-    forward, _ = coverage
+    forward, _, _ = coverage
     missing = sorted(set(registry()) - forward - set(FORWARD_ELSEWHERE))
     assert not missing, f"functions without a forward case in a test_ops_* table: {missing}"
 
 
 def test_every_differentiable_function_has_a_gradient_case(coverage):
-    _, grad = coverage
+    _, grad, _ = coverage
     missing = sorted(
         name
         for name, cls in registry().items()
         if cls.differentiable and name not in grad and name not in GRAD_ELSEWHERE
     )
     assert not missing, f"differentiable functions without a gradient case: {missing}"
+
+
+# second-order checks outside the op tables
+SECOND_ORDER_ELSEWHERE = {
+    **{
+        name: "test_higher_order.py::test_second_order_of_gradients_that_are_not_derivatives" for name in GRAD_ELSEWHERE
+    },
+    "Dropout": "test_higher_order.py::test_dropout_double_backward_reuses_the_forward_mask",
+    "RandomChoice": "test_higher_order.py::test_random_choice_double_backward_follows_the_draw",
+}
+
+
+def test_every_function_with_double_backward_has_a_second_order_check(coverage):
+    _, _, second = coverage
+    missing = sorted(
+        name
+        for name, cls in registry().items()
+        if cls.differentiable and cls.double_backward and name not in second and name not in SECOND_ORDER_ELSEWHERE
+    )
+    assert not missing, f"functions with double backward but no second-order check: {missing}"
 
 
 def test_the_exemptions_are_real_functions():

@@ -263,6 +263,8 @@ class GELU(Unary):
 class Mish(Unary):
     """y = x * tanh(softplus(x))."""
 
+    double_backward = False  # as in NNabla
+
     def compute(self, xp, x):
         return x * xp.tanh(_softplus(xp, x))
 

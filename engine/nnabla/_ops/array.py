@@ -6,7 +6,7 @@ import builtins
 
 import numpy as np
 
-from ..function import REQUIRED, Function, FunctionError, apply, register
+from ..function import ALL_INPUTS, REQUIRED, Function, FunctionError, apply, register
 from ._base import NoGrad, normalize_axis, unbroadcast
 
 
@@ -147,6 +147,8 @@ class Split(Function):
 class Stack(Function):
     """y = the inputs (all of one shape) joined along a new ``axis``."""
 
+    linear_inputs = ALL_INPUTS
+
     inputs_spec = ("*x",)
     args_spec = {"axis": 0}
     grad_uses = ""
@@ -169,6 +171,8 @@ class Stack(Function):
 @register
 class Slice(Function):
     """y = x[start:stop:step] on every axis (Python's rules; lists shorter than x.ndim cover the last axes)."""
+
+    linear_inputs = (0,)
 
     args_spec = {"start": None, "stop": None, "step": None}
     grad_uses = ""
@@ -237,6 +241,8 @@ class Broadcast(Function):
 class BroadcastTo(Function):
     """z = y repeated to the shape of x, y's axes matching x's from ``axis`` (the last axes when negative)."""
 
+    double_backward = False  # as in NNabla
+
     inputs_spec = ("x", "y")
     args_spec = {"axis": -1}
     signature_defaults = {"axis": None}
@@ -295,6 +301,8 @@ class Tile(Function):
 class Pad(Function):
     """y = x padded on its last axes by ``pad_width`` (before, after) pairs: 'constant', 'reflect' or 'repeat'."""
 
+    double_backward = False  # as in NNabla
+
     args_spec = {"pad_width": (), "mode": "constant", "constant_value": 0}
     signature_defaults = {"pad_width": REQUIRED}
     grad_uses = ""
@@ -349,6 +357,8 @@ class Pad(Function):
 @register
 class Flip(Function):
     """y = x reversed along ``axes`` (default: the last axis)."""
+
+    double_backward = False  # as in NNabla
 
     args_spec = {"axes": None}
     grad_uses = ""
@@ -433,6 +443,8 @@ class OneHot(NoGrad):
 class MatrixDiag(Function):
     """y[..., i, j] = x[..., i] when i == j, else 0: the last axis becomes a diagonal matrix."""
 
+    linear_inputs = (0,)
+
     grad_uses = ""
 
     def output_shapes(self, shape):
@@ -468,6 +480,8 @@ class MatrixDiagPart(Function):
 @register
 class Meshgrid(Function):
     """Coordinate grids from 1-D inputs: one output per input ('xy' indexing unless ``ij_indexing``)."""
+
+    double_backward = False  # as in NNabla
 
     inputs_spec = ("*x",)
     args_spec = {"ij_indexing": False}
@@ -510,6 +524,8 @@ class Meshgrid(Function):
 @register
 class Sink(Function):
     """A scalar joining its inputs, so one ``forward``/``backward`` call runs every graph leading to them."""
+
+    double_backward = False  # as in NNabla
 
     inputs_spec = ("*x",)
     args_spec = {"one_input_grad": True}
@@ -556,6 +572,8 @@ class Shape(NoGrad):
 @register
 class Assign(Function):
     """y = src, and dst's data is overwritten with src as a side effect of forward."""
+
+    double_backward = False  # as in NNabla
 
     inputs_spec = ("dst", "src")
     grad_uses = ""

@@ -100,6 +100,11 @@ class _Remap(_Augment):
             y = xp.where(self._index < 0, xp.asarray(self.fill, dtype=x.dtype), y)
         return y.reshape(self.output_shapes(x.shape)[0])
 
+    def select(self, xp, xs, u):
+        """u read at the drawn sources (0 where the fill was written): y's derivative along u (double backward)."""
+        picked = xp.take_along_axis(u.reshape(self.samples, -1), xp.maximum(self._index, 0), axis=1)
+        return xp.where(self._index < 0, 0, picked).reshape(self.output_shapes(u.shape)[0])
+
     def grad(self, xp, xs, ys, gys, need):
         s, per = self._index.shape
         size = int(np.prod(self._in_shape[self.args["base_axis"] :], dtype=np.int64))
@@ -184,6 +189,8 @@ class RandomShift(_Remap):
     """Each sample shifted along the trailing axes by a uniform integer in [-shifts[i], shifts[i]], the border
     filled by 'nearest' (repeat), 'reflect' (mirror with the edge repeated) or 'constant' (``constant_value``)."""
 
+    double_backward = False  # as in NNabla
+
     args_spec = {"shifts": None, "border_mode": "nearest", "constant_value": 0, "base_axis": 1, "seed": -1}
 
     def init(self):
@@ -237,6 +244,8 @@ class RandomErase(_Augment):
     area ratio and aspect ratio drawn from the given ranges is filled with uniform values in ``replacements``
     (one box for all channels when ``share``). Backward zeroes the erased gradient (``ste_fine_grained``) or
     passes it all. ``inplace`` is ignored, as in NNabla."""
+
+    double_backward = False  # as in NNabla
 
     args_spec = {
         "prob": 0.5,
@@ -330,6 +339,8 @@ class ImageAugmentation(_Augment):
     """NNabla's image augmentation of the last two axes (H, W) of each image: random scale, aspect ratio,
     rotation, crop position, flips, lens distortion, brightness, contrast and Gaussian noise, bilinear sampling
     with borders repeated. NNabla has no gradient for it."""
+
+    double_backward = False  # as in NNabla
 
     args_spec = {
         "shape": None,

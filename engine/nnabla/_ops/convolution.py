@@ -137,6 +137,8 @@ class _ConvFamily(Function):
     pad/stride/dilation back into ``args``, as NNabla's generated wrappers pass them to the C++ function.
     """
 
+    linear_inputs, bilinear, additive_inputs = (0, 1), True, (2,)
+
     inputs_spec = ("x", "weight", "bias?")
     transposed = False  # Deconvolution: the forward pass is conv_transpose_nd
     depthwise = False
@@ -208,8 +210,7 @@ class _ConvFamily(Function):
 
     def grad(self, xp, xs, ys, gys, need):
         x, w = xs[0], xs[1]
-        xc = self._to_channel_first(xp, x)
-        wc = self._weight_in(xp, w)
+        wc = self._weight_in(xp, w) if need[0] else None  # (the gradient of one input reads only the other)
         gy = self._to_channel_first(xp, gys[0])
         geometry = self._geometry()
         gx = gw = gb = None
@@ -220,7 +221,8 @@ class _ConvFamily(Function):
                 gx = conv_transpose_nd(xp, gy, wc, *geometry, self.plan["in_size"])
             gx = self._from_channel_first(xp, gx)
         if need[1]:
-            kernel = wc.shape[2:]
+            xc = self._to_channel_first(xp, x)
+            kernel = tuple(w.shape[1:] if self.depthwise else w.shape[1:-1] if self._channel_last() else w.shape[2:])
             if self.transposed:
                 gwc = conv_weight_grad_nd(xp, gy, xc, *geometry, kernel)
             else:
@@ -320,6 +322,8 @@ class DepthwiseConvolution(_ConvFamily):
     """Convolution of each channel on its own, ``multiplier`` maps per channel; weight (channels * multiplier,
     *kernel) (NNabla's DepthwiseConvolution)."""
 
+    double_backward = False  # as in NNabla
+
     args_spec = {"base_axis": 1, "pad": None, "stride": None, "dilation": None, "multiplier": 1}
     depthwise = True
 
@@ -342,6 +346,8 @@ class DepthwiseConvolution(_ConvFamily):
 class DepthwiseDeconvolution(_ConvFamily):
     """Transpose of DepthwiseConvolution: each group of ``divisor`` channels gives one output channel; weight
     (channels, *kernel) (NNabla's DepthwiseDeconvolution)."""
+
+    double_backward = False  # as in NNabla
 
     args_spec = {"base_axis": 1, "pad": None, "stride": None, "dilation": None, "divisor": 1}
     transposed = True

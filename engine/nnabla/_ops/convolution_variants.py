@@ -24,6 +24,8 @@ class DeformableConvolution(Function):
     ``offset`` is (B, 2 * deformable_group * kh * kw, H, W) with (dh, dw) pairs per tap; ``mask`` has one
     channel per tap and deformable group."""
 
+    double_backward = False  # as in NNabla
+
     inputs_spec = ("x", "weight", "offset", "mask?", "bias?")
     args_spec = {
         "base_axis": 1,
@@ -206,6 +208,8 @@ class AdaptiveSeparableConvolution(Function):
     """y[b, c, h, w] = sum_{j, i} kv[b, j, h, w] * kh[b, i, h, w] * x[b, c, h + j, w + i]; the kernels are
     (B, Kv, H - Kv + 1, W - Kh + 1) and (B, Kh, H - Kv + 1, W - Kh + 1)."""
 
+    double_backward = False  # as in NNabla
+
     inputs_spec = ("x", "vertical_kernel", "horizontal_kernel")
 
     def output_shapes(self, xs, vs, hs):
@@ -262,6 +266,8 @@ class FusedConvolution(RunningStatistics, Function):
     """h = pad(x); h = convolution(h, weight, bias); h = batch_normalization(h, beta, gamma, mean, variance);
     y = activation(h + z), one node. ``pad`` of 2 * n values pads each side separately; a non-zero
     ``constant_value`` or another ``pad_mode`` pads with F.pad before a pad-free convolution."""
+
+    double_backward = False  # as in NNabla
 
     inputs_spec = ("x", "weight", "bias?", "beta?", "gamma?", "mean?", "variance?", "z?")
     args_spec = {

@@ -52,6 +52,8 @@ class RoiAlign(Function):
     (``sampling_ratio`` per bin and axis, or ceil(bin size) when <= 0); ``spatial_scale`` is (y, x) as NNabla
     reads it. No gradient reaches the boxes, as in NNabla."""
 
+    double_backward = False  # as in NNabla
+
     inputs_spec = ("input", "boxes")
     args_spec = {"output_size": None, "spatial_scale": (1.0, 1.0), "sampling_ratio": None, "channel_last": None}
     signature_defaults = {"output_size": REQUIRED}
@@ -325,6 +327,8 @@ def _cubic(a, t):
 class ONNXResize(Function):
     """ONNX Resize of the last 1 to 3 axes whose scale is not 1 (nearest, linear or cubic, every coordinate
     transformation mode); NNabla has no backward for it."""
+
+    double_backward = False  # as in NNabla
 
     fname = "onnx_resize"
     args_spec = {

@@ -12,6 +12,8 @@ from .indexing import FlatGather
 class Embed(FlatGather):
     """y[i...] = w[x0[i...]]: each integer id in x0 selects a row (sub-array) of w."""
 
+    linear_inputs = (1,)
+
     inputs_spec = ("x0", "w")
     keep_dtype = (0,)
     source = 1

@@ -21,6 +21,8 @@ class AffineGrid(Function):
     """The source grid (B, *size, n) of the affine maps theta (B, n, n + 1) applied to a regular target grid in
     [-1, 1] (scaled by (S - 1) / S unless ``align_corners``); coordinates ordered (x, y[, z])."""
 
+    double_backward = False  # as in NNabla
+
     inputs_spec = ("theta",)
     args_spec = {"size": None, "align_corners": False}
     signature_defaults = {"size": REQUIRED}
@@ -77,6 +79,8 @@ def _reflect(xp, s, low, high):
 class WarpByGrid(Function):
     """y[b, c, *p] = x[b, c] sampled at grid[b, *p] (normalized to [-1, 1]); padding 'zero', 'repeat' (border) or
     'reflect' outside; 'linear' or 'nearest'. NNabla has no gradient in the grid for 'nearest', nor channel_last."""
+
+    double_backward = False  # as in NNabla
 
     inputs_spec = ("x", "grid")
     args_spec = {"mode": "linear", "padding_mode": "zero", "align_corners": False, "channel_last": False}
@@ -212,6 +216,8 @@ class WarpByGrid(Function):
 class WarpByFlow(Function):
     """y[n, c, y, x] = data[n, c] bilinearly sampled at (y + flow[n, 1], x + flow[n, 0]), border pixels repeated."""
 
+    double_backward = False  # as in NNabla
+
     inputs_spec = ("data", "flow")
 
     def output_shapes(self, ds, fs):
@@ -283,6 +289,8 @@ def _pair(value, n=2):
 class PatchCorrelation(Function):
     """Channel-last patch correlation (the node under ``F.patch_correlation``): y[n, oy, ox, sy, sx] sums
     x1 * x2 over a patch at each position and the patch of x2 shifted by (sy, sx), zero outside."""
+
+    double_backward = False  # as in NNabla
 
     inputs_spec = ("x1", "x2")
     args_spec = {"patch": (1, 1), "shift": (0, 0), "patch_step": (1, 1), "shift_step": (1, 1), "padding": (0, 0, 0, 0)}

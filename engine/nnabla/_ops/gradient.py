@@ -14,6 +14,8 @@ from .pooling import MaxPooling
 class Unlink(Function):
     """y = x, but no gradient flows back to x (NNabla's ``F.unlink``)."""
 
+    double_backward = False  # as in NNabla
+
     grad_uses = ""
 
     def compute(self, xp, x):
@@ -27,6 +29,8 @@ class Unlink(Function):
 class TopKGrad(Function):
     """y = x; backward keeps, per sample (axes from ``base_axis``), only the k largest gradient entries (largest
     in magnitude with ``abs``) and zeroes the rest."""
+
+    double_backward = False  # as in NNabla
 
     fname = "top_k_grad"
     args_spec = {"k": None, "abs": False, "base_axis": 1}
@@ -60,6 +64,8 @@ class VATNoise(Function):
     """y = eps * x / ||x|| per sample (axes from ``base_axis``; 1e-8 is added to the squared norm). Backward
     writes eps * dy into the DATA of the noise buffer w, as NNabla does, and gives no gradient to x or w."""
 
+    double_backward = False  # as in NNabla
+
     fname = "vat_noise"
     inputs_spec = ("x", "w")
     args_spec = {"base_axis": 1, "eps": 1.0}
@@ -91,6 +97,12 @@ class MaxPoolingBackward(MaxPooling):
     gathers the gradient at those positions for dy (x gets none)."""
 
     inputs_spec = ("dy", "x")
+    linear_inputs = (0,)
+
+    def grad_graph(self, xs, ys, gys, need):
+        from .._grad_graph import linear_grad  # linear in dy; x only picks the positions
+
+        return [linear_grad(self, 0, xs, gys) if need[0] else None, None]
 
     def output_shapes(self, dys, xs):
         pooled = super().output_shapes(xs)[0]

@@ -54,6 +54,8 @@ class FlatGather(Function):
 class Gather(FlatGather):
     """y = x taken at ``Indices`` along ``axis``; the first ``batch_dims`` axes of x and Indices are paired."""
 
+    double_backward = False  # as in NNabla
+
     inputs_spec = ("x", "Indices")
     args_spec = {"axis": 0, "batch_dims": 0}
     signature_defaults = {"axis": None, "batch_dims": None}
@@ -108,6 +110,8 @@ def _nd_offsets(xp, func, idx, shape):
 class GatherNd(FlatGather):
     """y[i...] = x[indices[:, i...]]: each column of ``indices`` (M, ...) picks an element or slice of x."""
 
+    linear_inputs = (0,)
+
     inputs_spec = ("x", "indices")
     keep_dtype = (1,)
 
@@ -126,6 +130,8 @@ class GatherNd(FlatGather):
 @register
 class ScatterNd(Function):
     """y = zeros of ``shape`` (or a copy of ``out``) with ``data`` written (or added) at ``indices`` (M, ...)."""
+
+    linear_inputs = (0, 2)
 
     inputs_spec = ("data", "indices", "out?")
     args_spec = {"shape": None, "add": False}
@@ -173,6 +179,8 @@ class ScatterNd(Function):
 @register
 class ScatterAdd(Function):
     """y = x0 with x1 added along ``axis`` at the positions ``indices`` gives (the other axes index alike)."""
+
+    double_backward = False  # as in NNabla
 
     inputs_spec = ("x0", "indices", "x1")
     args_spec = {"axis": 0}
@@ -231,6 +239,8 @@ def _mask_rows(xp, func, mask, count):
 class BoolGather(Function):
     """output = the entries (or sub-arrays) of input where ``mask`` (input's leading shape) is nonzero."""
 
+    linear_inputs = (0,)
+
     inputs_spec = ("input", "mask")
     keep_dtype = (1,)
 
@@ -259,6 +269,8 @@ class BoolGather(Function):
 @register
 class BoolScatter(Function):
     """y = zeros of mask.shape + input.shape[1:] (or a copy of ``output``) with input's rows put where mask is set."""
+
+    linear_inputs = (0, 2)
 
     inputs_spec = ("input", "mask", "output?")
     keep_dtype = (1,)

@@ -49,10 +49,19 @@ class BatchDet(Function):
     def grad(self, xp, xs, ys, gys, need):
         return ((gys[0] * ys[0])[:, None, None] * _t(xp.linalg.inv(xs[0])),)
 
+    def grad_graph(self, xs, ys, gys, need):
+        from .. import functions as F
+
+        x = xs[0]
+        scale = F.reshape(gys[0] * ys[0], (x.shape[0], 1, 1))
+        return [scale * F.transpose(F.batch_inv(x), (0, 2, 1))]
+
 
 @register
 class BatchLogdet(Function):
     """y[b] = log |det(x[b])|."""
+
+    double_backward = False  # as in NNabla
 
     def output_shapes(self, xs):
         _square_batch(self, xs)
@@ -69,6 +78,8 @@ class BatchLogdet(Function):
 class BatchCholesky(Function):
     """y[b] = the lower (or, with ``upper``, upper) triangular L with L L^T = x[b] for symmetric positive definite
     x; the gradient is symmetric, as NNabla's."""
+
+    double_backward = False  # as in NNabla
 
     args_spec = {"upper": False}
     grad_uses = "y"

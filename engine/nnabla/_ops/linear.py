@@ -9,6 +9,8 @@ from ..function import Function, FunctionError, register
 class Affine(Function):
     """y = x W + b, with x flattened to (prod(shape[:base_axis]), prod(shape[base_axis:]))."""
 
+    linear_inputs, bilinear, additive_inputs = (0, 1), True, (2,)
+
     inputs_spec = ("x", "weight", "bias?")
     args_spec = {"base_axis": 1}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..function import Function, FunctionError, apply, register
 from ._base import Binary, normalize_axis, unbroadcast
 from .softmax import OnAxis, log_softmax
@@ -151,6 +153,15 @@ class ClassAxis(OnAxis):
             )
         return [t_shape]
 
+    def graph_labels(self, x, target, gy):
+        """For gradient graphs: the one-hot labels, and gy with ignored samples' zeroed (non-differentiable)."""
+        from .. import functions as F
+
+        shape = [1] * len(x.shape)
+        shape[self.axis] = x.shape[self.axis]
+        classes = F.reshape(F.arange(0, x.shape[self.axis]), shape)
+        return F.equal(target, classes), gy * F.greater_equal_scalar(target, 0)
+
     def labels(self, xp, x, target):
         """The labels as integers, checked against the number of classes."""
         label = target if target.dtype.kind in "iu" else target.astype(xp.int64)
@@ -190,6 +201,12 @@ class SoftmaxCrossEntropy(ClassAxis):
         gy = xp.where(label < 0, 0, gys[0])
         return ((p - self.one_hot(xp, x, label)) * gy if need[0] else None, None)
 
+    def grad_graph(self, xs, ys, gys, need):
+        from .. import functions as F
+
+        hot, gy = self.graph_labels(xs[0], xs[1], gys[0])
+        return [(F.softmax(xs[0], axis=self.axis) - hot) * gy if need[0] else None, None]
+
 
 @register
 class CategoricalCrossEntropy(ClassAxis):
@@ -206,6 +223,13 @@ class CategoricalCrossEntropy(ClassAxis):
         tiny = xp.finfo(x.dtype).tiny
         gy = xp.where(label < 0, 0, gys[0])
         return (self.one_hot(xp, x, label) * (-gy / xp.maximum(x, tiny)) if need[0] else None, None)
+
+    def grad_graph(self, xs, ys, gys, need):
+        from .. import functions as F
+
+        hot, gy = self.graph_labels(xs[0], xs[1], gys[0])
+        tiny = float(np.finfo(self.dtype).tiny)
+        return [hot * (-gy / F.maximum_scalar(xs[0], tiny)) if need[0] else None, None]
 
 
 @register

@@ -278,6 +278,8 @@ class Erf(Unary):
 class ResetNaN(Unary):
     """y = val where x is NaN, x elsewhere; no gradient flows through the replaced elements."""
 
+    double_backward = False  # as in NNabla
+
     fname = "reset_nan"
     inputs_spec = ("x0",)
     args_spec = {"val": 0}
@@ -292,6 +294,8 @@ class ResetNaN(Unary):
 @register
 class ResetInf(Unary):
     """y = val where x is +-Inf, x elsewhere; no gradient flows through the replaced elements."""
+
+    double_backward = False  # as in NNabla
 
     inputs_spec = ("x0",)
     args_spec = {"val": 0}

@@ -390,6 +390,8 @@ class MeanSubtraction(RunningStatistics, Function):
     """y = x - running mean; in training the running mean first absorbs the batch mean as a running average
     over the ``t`` batches seen so far (``t`` counts them)."""
 
+    double_backward = False  # as in NNabla
+
     inputs_spec = ("x", "rmean", "t?")
     args_spec = {"base_axis": 1, "update_running_mean": True}
 
@@ -597,6 +599,8 @@ def mean_subtraction(x, mean, t, base_axis=1, update_running_mean=True):
 class SyncBatchNormalization(BatchNormalization):
     """Batch normalization whose batch statistics are shared by the processes of ``comm`` (its ``group``). The
     engine runs one process, where it is batch normalization: ``comm`` may be None or a communicator of size 1."""
+
+    double_backward = False  # as in NNabla
 
     args_spec = {"comm": None, "group": "world", **BatchNormalization.args_spec}
 

@@ -103,6 +103,13 @@ class MaxPooling(_Pooling):
         cols, axis = self._flat_windows(xp, x)
         return self._restore(xp, cols.max(axis=axis))
 
+    def select(self, xp, xs, u):
+        """u at each window's first maximum of x: the derivative of y along u (double backward)."""
+        cols, axis = self._flat_windows(xp, xs[0])
+        first = xp.expand_dims(cols.argmax(axis=axis), axis)
+        view = self._windows(xp, self._spatial_last(xp, u), 0).reshape(cols.shape)
+        return self._restore(xp, xp.take_along_axis(view, first, axis).squeeze(axis))
+
     def grad(self, xp, xs, ys, gys, need):
         cols, axis = self._flat_windows(xp, xs[0])
         first = xp.expand_dims(cols.argmax(axis=axis), axis)
@@ -115,6 +122,8 @@ class MaxPooling(_Pooling):
 @register
 class SumPooling(_Pooling):
     """y = sum over each window (NNabla's SumPooling)."""
+
+    linear_inputs = (0,)
 
     grad_uses = ""
 
@@ -223,6 +232,8 @@ class Unpooling(Function):
 @register
 class Interpolate(Function):
     """Resize the last axes to ``output_size`` by 'linear' or 'nearest' interpolation (NNabla's Interpolate)."""
+
+    linear_inputs = (0,)
 
     args_spec = {
         "output_size": None,

@@ -36,6 +36,8 @@ class FixedPointQuantize(Function):
     """q = sign(x) floor(|x| / delta + 1/2) delta, clipped to +-(2^(n-1) - 1) delta (signed) or [0, (2^n - 1)
     delta] (unsigned)."""
 
+    double_backward = False  # as in NNabla
+
     args_spec = {"sign": True, "n": 8, "delta": 0.0625, "ste_fine_grained": True}
 
     def init(self):
@@ -63,6 +65,8 @@ class FixedPointQuantize(Function):
 class Pow2Quantize(Function):
     """q = sign(x) 2^round(log2|x|), clipped to [2^(m - 2^k + 1), 2^m] in magnitude (k the bits left after sign
     and zero); with ``with_zero`` magnitudes below 2^-1/2 of the smallest level become 0."""
+
+    double_backward = False  # as in NNabla
 
     args_spec = {"sign": True, "with_zero": True, "n": 8, "m": 1, "ste_fine_grained": True}
 
@@ -126,6 +130,8 @@ class MinMaxQuantize(Function):
     """y = round((clip(x, m, M) - m) / s) s + m with s = (M - m) / (ql_max - ql_min), where the range [m, M] is
     qr_min, qr_max nudged so that zero is a level; with ``x_min_max`` the range is first taken from x (as an
     exponential moving average with ``ema``) and stored into qr_min and qr_max."""
+
+    double_backward = False  # as in NNabla
 
     inputs_spec = ("x", "qr_min", "qr_max", "ql_min", "ql_max")
     args_spec = {"decay": 0.999, "x_min_max": False, "ema": False, "ste_fine_grained": True, "eps": 0.01}
@@ -344,6 +350,8 @@ class _BinaryConnect(_QuantizedWeightLayer):
 class BinaryConnectAffine(_BinaryConnect):
     """y = x sign(W) + b; sign(W) (zero mapped to ``quantize_zero_to``) is stored into binary_weight."""
 
+    double_backward = False  # as in NNabla
+
     inputs_spec = ("x", "weight", "binary_weight", "bias?")
     args_spec = {"base_axis": 1, "quantize_zero_to": 1.0}
 
@@ -354,6 +362,8 @@ _CONV_ARGS = {"base_axis": 1, "pad": None, "stride": None, "dilation": None, "gr
 @register
 class BinaryConnectConvolution(_BinaryConnect):
     """Convolution of x with sign(W) (stored into binary_weight), plus b."""
+
+    double_backward = False  # as in NNabla
 
     inputs_spec = ("x", "weight", "binary_weight", "bias?")
     args_spec = {**_CONV_ARGS, "quantize_zero_to": 1.0}
@@ -388,6 +398,8 @@ class _BinaryWeight(_QuantizedWeightLayer):
 class BinaryWeightAffine(_BinaryWeight):
     """y = x (sign(W) alpha) + b with alpha_j = mean_i |W_ij| (XNOR-Net's binary weight network)."""
 
+    double_backward = False  # as in NNabla
+
     inputs_spec = ("x", "weight", "binary_weight", "alpha", "bias?")
     args_spec = {"base_axis": 1, "quantize_zero_to": 1.0}
 
@@ -404,6 +416,8 @@ class BinaryWeightAffine(_BinaryWeight):
 @register
 class BinaryWeightConvolution(_BinaryWeight):
     """Convolution of x with sign(W) alpha, alpha the mean |W| of each output channel's filter, plus b."""
+
+    double_backward = False  # as in NNabla
 
     inputs_spec = ("x", "weight", "binary_weight", "alpha", "bias?")
     args_spec = {**_CONV_ARGS, "quantize_zero_to": 1.0}
@@ -525,6 +539,8 @@ _INQ_ARGS = {"num_bits": 4, "inq_iterations": (), "selection_algorithm": "larges
 class INQAffine(_INQ):
     """y = x W + b with W quantized incrementally to powers of two (INQ)."""
 
+    double_backward = False  # as in NNabla
+
     fname = "inq_affine"
     inputs_spec = ("x", "weight", "indicator_fixedweights", "bias?")
     args_spec = {"base_axis": 1, **_INQ_ARGS}
@@ -533,6 +549,8 @@ class INQAffine(_INQ):
 @register
 class INQConvolution(_INQ):
     """Convolution with W quantized incrementally to powers of two (INQ), plus b."""
+
+    double_backward = False  # as in NNabla
 
     fname = "inq_convolution"
     inputs_spec = ("x", "weight", "indicator_fixedweights", "bias?")

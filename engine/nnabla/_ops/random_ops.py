@@ -168,6 +168,11 @@ class RandomChoice(Sampler):
         y = xp.take_along_axis(x.reshape(-1, n), self._index, axis=1)
         return y.reshape(self._out_shape)
 
+    def select(self, xp, xs, u):
+        """u at the drawn positions (the derivative of y along u, for double backward)."""
+        n = self._in_shape[-1]
+        return xp.take_along_axis(u.reshape(-1, n), self._index, axis=1).reshape(self._out_shape)
+
     def grad(self, xp, xs, ys, gys, need):
         n = self._in_shape[-1]
         gy = gys[0].reshape(self._index.shape)
@@ -193,6 +198,9 @@ class Dropout(Sampler):
         keep = rng.uniform(size=x.shape) > self.args["p"]
         self._mask = xp.asarray(keep, dtype=x.dtype) * (1.0 / (1.0 - self.args["p"]))
         return x * self._mask
+
+    def select(self, xp, xs, u):
+        return u * self._mask  # the same mask, for double backward
 
     def grad(self, xp, xs, ys, gys, need):
         return (gys[0] * self._mask,)

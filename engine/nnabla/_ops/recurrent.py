@@ -334,6 +334,8 @@ class Recurrent(Sampler):
 class RNN(Recurrent):
     """Elman RNN: h_t = tanh or relu([x_t, h_{t-1}] W^T + b), over layers and directions."""
 
+    double_backward = False  # NNabla has one: not written here yet
+
     inputs_spec = ("x", "h", "weight_l0", "weight?", "bias?")
     args_spec = {"num_layers": 1, "nonlinearity": "tanh", "dropout": None, "bidirectional": False, "training": True}
     gate_axis = False
@@ -349,6 +351,8 @@ class RNN(Recurrent):
 class LSTM(Recurrent):
     """N-step LSTM: gates input, forget, cell, output from [x_t, h_{t-1}]; returns y, h_n, c_n."""
 
+    double_backward = False  # NNabla has one: not written here yet
+
     inputs_spec = ("x", "h", "c", "weight_l0", "weight?", "bias?")
     args_spec = {"num_layers": 1, "dropout": None, "bidirectional": False, "training": True}
     n_states = 2
@@ -360,6 +364,8 @@ class LSTM(Recurrent):
 @register
 class GRU(Recurrent):
     """N-step GRU: reset and update gates, new gate with separate input and hidden biases; returns y, h_n."""
+
+    double_backward = False  # NNabla has one: not written here yet
 
     inputs_spec = ("x", "h", "weight_l0", "weight?", "bias?")
     args_spec = {"num_layers": 1, "dropout": None, "bidirectional": False, "training": True}
@@ -396,6 +402,8 @@ def _data_of(v):
 @register
 class PackPaddedSequence(Function):
     """(packed_sequence, batch_sizes): the steps of length-sorted (longest first) padded sequences, packed."""
+
+    double_backward = False  # as in NNabla
 
     inputs_spec = ("padded_sequence", "lengths")
     args_spec = {"batch_first": False}
@@ -441,6 +449,8 @@ class PackPaddedSequence(Function):
 @register
 class PadPackedSequence(Function):
     """(padded_sequence, lengths): packed steps unpacked into a padded array, the inverse of PackPaddedSequence."""
+
+    double_backward = False  # as in NNabla
 
     inputs_spec = ("packed_sequence", "batch_sizes")
     args_spec = {"batch_first": False, "padding_value": None, "total_length": None}

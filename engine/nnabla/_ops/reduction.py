@@ -67,6 +67,8 @@ class Mean(Sum):
 class ReduceSum(Function):
     """y = sum of all elements of x (a scalar)."""
 
+    double_backward = False  # as in NNabla
+
     grad_uses = ""
 
     def output_shapes(self, shape):
@@ -155,6 +157,11 @@ class IndexedReduction(AxesReduction):
         y = xp.take_along_axis(lanes, index[..., None], -1)[..., 0].reshape(self._out_shape)
         return (y, out_index) if self.args["with_index"] else y
 
+    def select(self, xp, xs, u):
+        """u at the picked positions of x: the derivative of the output along u (double backward)."""
+        index = self.pick(xp, self._lanes(xs[0]))
+        return xp.take_along_axis(self._lanes(u), index[..., None], -1)[..., 0].reshape(self._out_shape)
+
     def grad(self, xp, xs, ys, gys, need):
         if self.args["only_index"]:
             return (None,)
@@ -238,6 +245,8 @@ class Scan(Function):
 class CumSum(Scan):
     """y = cumulative sum of x along ``axis``."""
 
+    linear_inputs = (0,)
+
     fname = "cumsum"
     grad_uses = ""
 
@@ -252,6 +261,8 @@ class CumSum(Scan):
 @register
 class CumProd(Scan):
     """y = cumulative product of x along ``axis``; the gradient is exact at zeros (NNabla's masked scheme)."""
+
+    double_backward = False  # as in NNabla
 
     fname = "cumprod"
 

@@ -103,6 +103,8 @@ class Shift(Function):
     """y[i] = x[i - shifts] per axis (shifts align with the trailing axes), borders replicated ('nearest') or
     mirrored ('reflect')."""
 
+    double_backward = False  # as in NNabla
+
     args_spec = {"shifts": None, "border_mode": "nearest"}
     grad_uses = ""
 
@@ -152,6 +154,8 @@ def shift(x, shifts=None, border_mode="nearest", n_outputs=-1, outputs=None):
 @register
 class BcAdd2(Add2):
     """y = x0 + x1, broadcasting axes of size 1 between inputs of the same number of dimensions."""
+
+    double_backward = False  # as in NNabla
 
     def output_shapes(self, s0, s1):
         if len(s0) != len(s1):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import REQUIRED, Function, FunctionError, apply, register
+from ..function import ALL_INPUTS, REQUIRED, Function, FunctionError, apply, register
 from .array import scatter_add_flat
 from .convolution import fold, windows
 
@@ -23,6 +23,7 @@ class _Fourier(Function):
     args_spec = {"signal_ndim": None, "normalized": False}
     signature_defaults = {"signal_ndim": REQUIRED}
     grad_uses = ""
+    linear_inputs = (0,)
     inverse = False
 
     def output_shapes(self, shape):
@@ -82,6 +83,8 @@ def analysis_window(kind: str, window_size: int, fft_size: int) -> np.ndarray:
 
 
 class _ShortTime(Function):
+    linear_inputs = ALL_INPUTS
+
     """Arguments, checks and the shared transforms of STFT and ISTFT on (batch, samples) and
     (batch, fft_size // 2 + 1, frames) arrays."""
 

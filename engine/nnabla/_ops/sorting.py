@@ -16,6 +16,8 @@ def _argsort(xp, x, axis, descending):
 class Sort(Function):
     """y = x sorted along ``axis`` (descending when ``reverse``); optionally the sorting indices too."""
 
+    double_backward = False  # as in NNabla
+
     args_spec = {"axis": -1, "reverse": False, "with_index": False, "only_index": False}
 
     def init(self):
@@ -53,6 +55,8 @@ class TopKData(Function):
     ``reduce``: y holds the k values, largest first (shape (samples..., k)); otherwise y has x's shape with every
     other value set to 0, and, as in NNabla, its gradient passes to all of x unchanged.
     """
+
+    double_backward = False  # as in NNabla
 
     fname = "top_k_data"
     args_spec = {"k": None, "abs": False, "reduce": True, "base_axis": 1, "largest": True, "with_index": False}
