@@ -19,7 +19,7 @@ from nnabla.solvers import Solver
 from .graph import Stats, array_stats, read_grad
 from .render.common import num, shape, value
 from .render.escape import escape, printable
-from .render.png import data_uri, heatmap_png, histogram_png
+from .render.png import colorbar_png, data_uri, filters_png, heatmap_png, histogram_png, is_filter_bank
 
 BOX = "font-family:monospace;font-size:12px;line-height:1.45"
 CELL = "padding:1px 8px;text-align:left;border-bottom:1px solid #ddd;vertical-align:top"
@@ -29,9 +29,10 @@ PRINT_THRESHOLD = 24  # arrays larger than this print summarized
 
 # -- pieces ---------------------------------------------------------------------------------------
 def _table(header, rows) -> str:
-    head = "".join(f'<th style="{CELL}">{escape(h)}</th>' for h in header)
+    """An inline-styled table; cells say text-align:left (JupyterLab right-aligns them); ``header`` may be None."""
+    head = "".join(f'<th style="{CELL}">{escape(h)}</th>' for h in header) if header else ""
     body = "".join("<tr>" + "".join(f'<td style="{CELL}">{c}</td>' for c in row) + "</tr>" for row in rows)
-    return f'<table style="border-collapse:collapse"><tr>{head}</tr>{body}</table>'
+    return f'<table style="border-collapse:collapse">{f"<tr>{head}</tr>" if head else ""}{body}</table>'
 
 
 def _stats_cells(s: Stats | None) -> list:
@@ -54,11 +55,46 @@ def _stats_text(label: str, s: Stats | None) -> str:
     return f"  {label}: min {num(s.min)} mean {num(s.mean)} max {num(s.max)} std {num(s.std)} nan {s.nan} inf {s.inf}"
 
 
+FRAME = "border:1px solid #8a8a8a80"  # so an all-zero (all-white) heatmap is still seen
+
+
+def _scale(a: np.ndarray) -> float:
+    finite = a[np.isfinite(a)]
+    return float(np.abs(finite).max()) if finite.size else 0.0
+
+
 def picture(a: np.ndarray) -> tuple:
-    """(data-URI, caption) of a heatmap for 0-2-D arrays, else of a histogram."""
+    """(data-URI, caption) of a heatmap for 0-2-D arrays, a grid of filters for convolution kernels, else a
+    histogram. Heatmap captions carry their colour scale (see ``scale_html``)."""
+    a = np.asarray(a)
     if a.ndim <= 2:
-        return data_uri(heatmap_png(a)), "heatmap (blue < 0 < red)"
-    return data_uri(histogram_png(a)), "histogram"
+        m = _scale(a)
+        return data_uri(heatmap_png(a)), ("all values 0" if m == 0 else f"heatmap, blue -{num(m)} .. red +{num(m)}")
+    if is_filter_bank(a.shape):
+        o, i, kh, kw = a.shape
+        m = _scale(a)
+        return data_uri(filters_png(a)), f"{o} x {i} filters of {kh}x{kw}, blue -{num(m)} .. red +{num(m)}"
+    return data_uri(histogram_png(a)), "histogram, 0 marked red"
+
+
+_COLORBAR = data_uri(colorbar_png())
+
+
+def scale_html(caption: str) -> str:
+    """A picture's caption; a heatmap's gets the colour bar it refers to."""
+    bar = ""
+    if "blue -" in caption:
+        bar = f'<img src="{_COLORBAR}" alt="colour scale" style="vertical-align:middle;margin-right:4px">'
+    return f'<div style="{MUTED};font-size:10px">{bar}{escape(caption)}</div>'
+
+
+def picture_html(a: np.ndarray, alt: str = "", max_width: str = "260px") -> str:
+    """A picture of ``a`` with its caption and colour scale, framed."""
+    uri, caption = picture(a)
+    return (
+        f'<div><img src="{uri}" alt="{escape((alt + " " + caption).strip())}" '
+        f'style="image-rendering:pixelated;max-width:{max_width};{FRAME}">{scale_html(caption)}</div>'
+    )
 
 
 def _array_text(a: np.ndarray) -> str:
@@ -94,7 +130,6 @@ def ndarray_text(a) -> str:
 
 
 def _array_html(title: str, facts: list, data: np.ndarray, dstats, gstats) -> str:
-    uri, caption = picture(data)
     rows = [["data", *_stats_cells(dstats)]]
     if gstats is not None or title.startswith("Variable"):
         rows.append(["grad", *_stats_cells(gstats)])
@@ -103,9 +138,7 @@ def _array_html(title: str, facts: list, data: np.ndarray, dstats, gstats) -> st
     summary = "values" + (" (summarized)" if data.size > PRINT_THRESHOLD else "")
     return (
         f'<div style="{BOX}"><div><b>{escape(title)}</b> &nbsp; {facts_html}</div>'
-        f'<div style="display:flex;gap:12px;align-items:flex-start">{stats}'
-        f'<div><img src="{uri}" alt="{escape(caption)}" style="image-rendering:pixelated">'
-        f'<div style="{MUTED};font-size:10px">{escape(caption)}</div></div></div>'
+        f'<div style="display:flex;gap:12px;align-items:flex-start">{stats}{picture_html(data)}</div>'
         f'<details><summary style="cursor:pointer">{summary}</summary><pre>{escape(_array_text(data))}</pre>'
         f"</details></div>"
     )
@@ -138,10 +171,21 @@ def function_text(f) -> str:
     return f"{info.type_name}({args})\n  inputs: {ins or '-'}\n  outputs: {outs or '-'}"
 
 
+def _source(x, params: dict) -> str:
+    """Where a function's input comes from: the function that made it, else its parameter or Python name."""
+    if x.parent is not None:
+        return x.parent.info.type_name
+    name = params.get(id(x))
+    if name is not None:
+        return f"parameter {name}"
+    return f"input {x.name}" if x.name else "input (no parent function)"
+
+
 def function_html(f) -> str:
     info = f.info
+    params = {id(v): k for k, v in nn.get_parameters(grad_only=False).items()}
     rows = [[escape(k), escape(repr(v))] for k, v in info.args.items()]
-    ins = [[f"input {i}", escape(shape(x.shape)), escape(_parent_name(x))] for i, x in enumerate(f.inputs)]
+    ins = [[f"input {i}", escape(shape(x.shape)), escape(_source(x, params))] for i, x in enumerate(f.inputs)]
     outs = [[f"output {i}", escape(shape(o.shape) if o is not None else "?"), ""] for i, o in enumerate(f.outputs)]
     return (
         f'<div style="{BOX}"><div><b>{escape(info.type_name)}</b></div>'
@@ -185,7 +229,8 @@ def params_html(params) -> str:
                 escape(shape(v.shape)),
                 escape(v.need_grad),
                 *_stats_cells(s)[:4],
-                f'<img src="{uri}" alt="{escape(caption)}" style="image-rendering:pixelated;max-height:48px">',
+                f'<img src="{uri}" alt="{escape(caption)}" title="{escape(caption)}" '
+                f'style="image-rendering:pixelated;max-height:48px;max-width:200px;{FRAME}">',
             ]
         )
     return (

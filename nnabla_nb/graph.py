@@ -18,6 +18,7 @@ import numpy as np
 import nnabla as nn
 
 EXPLODING_GRAD = 1e3  # |grad| above this is flagged as exploding
+PREVIEW_PARAMETERS = 200  # up to this many parameters, each carries its values for a details view unasked
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class Node:
     members: int = 0  # group / truncated: how many nodes it stands for
     highlight: str | None = None  # backward_steps: 'current' (the function of this step) or 'reached' (has a grad)
     grad_given: bool = False  # grad_stats is an output's gradient set by the user, not computed (``output_grad``)
+    python_name: str = ""  # the name the notebook bound this Variable to (``x``, ``loss``), see ``namespace_names``
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ class GraphModel:
     values: bool = False
     grads: bool = False
     hidden: int = 0  # nodes left out of this view by max_nodes
+    totals: dict = field(default_factory=dict)  # kind -> count in the whole graph (views keep the full counts)
 
     def node(self, node_id: str) -> Node:
         for n in self.nodes:
@@ -154,6 +157,27 @@ class GraphModel:
 
     def count(self, kind: str) -> int:
         return sum(1 for n in self.nodes if n.kind == kind)
+
+    def total(self, kind: str) -> int:
+        """How many nodes of ``kind`` the whole graph has, also in a collapsed or capped view."""
+        return self.totals.get(kind, self.count(kind)) if self.totals else self.count(kind)
+
+    def display_name(self, node_id: str) -> str:
+        """What a student calls a node: its Python name, parameter name, Variable.name, else a short description
+        with the generated id ("Tanh output n7")."""
+        n = self.node(node_id)
+        if n.python_name:
+            return n.python_name
+        if n.kind == "function":
+            return f"{n.type or n.label} {n.id}"
+        if n.name:
+            return n.name
+        if n.id == self.root:
+            return "output"
+        producer = next((e.source for e in self.edges if e.target == node_id), None)
+        if producer is not None:
+            return f"{self.node(producer).type} output {n.id}"
+        return f"input {n.id}"
 
     def view(self, collapse_scopes: bool | int = False, max_nodes: int | None = None) -> GraphModel:
         """The model as drawn: scopes collapsed into group nodes, then capped at ``max_nodes``."""
@@ -210,6 +234,26 @@ def _plain(v):
     return repr(v)
 
 
+def namespace_names(namespace: dict | None = None) -> dict:
+    """``id(Variable) -> name`` for the Variables bound to names in ``namespace`` (default: the running IPython's
+    user namespace; none outside IPython). Names starting with ``_`` (IPython's output history ``_5``, ``__``)
+    are skipped; when one Variable has several names the first bound wins."""
+    if namespace is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return {}
+        ip = get_ipython()
+        if ip is None:
+            return {}
+        namespace = ip.user_ns
+    out: dict = {}
+    for name, v in list(namespace.items()):
+        if isinstance(v, nn.Variable) and not name.startswith("_") and id(v) not in out:
+            out[id(v)] = name
+    return out
+
+
 def build(
     root,
     values: bool = False,
@@ -218,16 +262,21 @@ def build(
     exploding: float = EXPLODING_GRAD,
     heatmaps: bool = True,
     ids: dict | None = None,
+    names: dict | None = None,
 ) -> GraphModel:
     """The graph leading to Variable ``root`` as a GraphModel.
 
     ``params`` (default ``nn.get_parameters(grad_only=False)``) names parameters; they are recognized by
-    identity. ``values``/``grads`` add statistics of data/gradients (read with ``v.d`` and ``read_grad``).
-    ``ids``, when given, is filled with ``id(variable or function) -> node id`` (valid while the graph lives).
-    Outputs (variables no function of the graph consumes: the root, unused outputs) follow ``output_grad``.
+    identity. ``values``/``grads`` add statistics of data/gradients (read with ``v.d`` and ``read_grad``) to
+    every node; parameters (up to ``PREVIEW_PARAMETERS`` of them) always carry their data statistics and
+    heatmap for a details view, drawn on the node only with ``values``. ``names`` (``id(Variable) -> Python
+    name``, see ``namespace_names``) gives nodes the names the notebook uses. ``ids``, when given, is filled
+    with ``id(variable or function) -> node id`` (valid while the graph lives). Outputs (variables no function
+    of the graph consumes: the root, unused outputs) follow ``output_grad``.
     """
     if params is None:
         params = nn.get_parameters(grad_only=False)
+    names = names or {}
     param_names = {id(v): name for name, v in params.items()}
     functions = []
     root.visit(functions.append)
@@ -250,12 +299,13 @@ def build(
         pname = param_names.get(key)
         kind = "parameter" if pname is not None else "variable"
         scope = _scope_of(pname) if pname else ""
-        label = pname.rsplit("/", 1)[-1] if pname else (v.name or "")
+        python_name = names.get(key, "")
+        label = python_name or (pname.rsplit("/", 1)[-1] if pname else (v.name or ""))
         data_stats = grad_stats = None
         flags: tuple = ()
         given = False
         heatmap = None
-        if values:
+        if values or (kind == "parameter" and len(param_names) <= PREVIEW_PARAMETERS):
             data = v.d
             data_stats = array_stats(data)
             if heatmaps and kind == "parameter" and data.ndim in (1, 2):
@@ -284,6 +334,7 @@ def build(
                 grad_flags=flags,
                 heatmap=heatmap,
                 grad_given=given,
+                python_name=python_name,
             )
         )
         if scope:
@@ -319,7 +370,10 @@ def build(
     root_id = variable_node(root)
     if ids is not None:
         ids.update(index)
-    return GraphModel(nodes=nodes, edges=edges, scopes=scopes, root=root_id, values=values, grads=grads)
+    totals: dict = {}
+    for n in nodes:
+        totals[n.kind] = totals.get(n.kind, 0) + 1
+    return GraphModel(nodes=nodes, edges=edges, scopes=scopes, root=root_id, values=values, grads=grads, totals=totals)
 
 
 def _node_scope(nodes: list, node_id: str) -> str:

@@ -124,8 +124,11 @@ def _graph(args, user_ns):
         raise UsageError(f"cannot evaluate {args.var!r}: {type(e).__name__}: {e}") from None
     if not isinstance(var, nn.Variable):
         raise UsageError(f"{args.var!r} is a {type(var).__name__}, not an nnabla Variable")
+    from .graph import namespace_names
+
     return graph(
         var,
+        names=namespace_names(user_ns),
         values=args.values,
         grads=args.grads,
         collapse_scopes=True if args.collapse else "auto",
@@ -172,8 +175,10 @@ def _info(args, user_ns):
         ("parameters", f"{len(params)} ({total} values)"),
     ]
     text = "\n".join(f"{k:<13}{v}" for k, v in facts)
-    rows = "".join(f'<tr><td style="padding:1px 8px">{escape(k)}</td><td>{escape(v)}</td></tr>' for k, v in facts)
-    return Result(text, f'<table style="font-family:monospace;font-size:12px">{rows}</table>')
+    from .display import BOX, _table
+
+    # JupyterLab right-aligns table cells: _table's cells say text-align:left, keeping values beside their keys
+    return Result(text, f'<div style="{BOX}">' + _table(None, [[escape(k), escape(v)] for k, v in facts]) + "</div>")
 
 
 def _context(args, user_ns):
@@ -197,47 +202,94 @@ COMMANDS = {"graph": _graph, "params": _params, "grads": _grads, "info": _info, 
 
 
 class _Tracer:
-    """Records every function the engine runs (via the public function hooks) while a cell executes."""
+    """Records every function the engine runs (via the public function hooks) while a cell executes, and
+    whether it ran in forward or backward: ``Variable.backward`` is wrapped for the duration of the cell."""
 
     KEY = "nnabla_nb.trace"
 
     def __init__(self):
-        self.calls = []
+        self.calls = []  # (type name, input shapes, "forward" | "backward")
+        self._in_backward = 0
+        self.backward_calls = 0
+        self.accumulated = False  # a backward started while parameters held gradients (it adds to them)
 
     def __call__(self, f):
         ins = tuple(tuple(x.shape) for x in f.inputs)
-        self.calls.append((f.info.type_name, ins))
+        self.calls.append((f.info.type_name, ins, "backward" if self._in_backward else "forward"))
 
     def __enter__(self):
         nn.set_function_post_hook(self.KEY, self)
+        self._original = original = nn.Variable.backward
+        tracer = self
+
+        def backward(var, *args, **kwargs):
+            if not tracer._in_backward and _gradients_held():
+                tracer.accumulated = True
+            tracer._in_backward += 1
+            tracer.backward_calls += 1
+            try:
+                return original(var, *args, **kwargs)
+            finally:
+                tracer._in_backward -= 1
+
+        nn.Variable.backward = backward
         return self
 
     def __exit__(self, *exc):
+        nn.Variable.backward = self._original
         nn.unset_function_post_hook(self.KEY)
         return False
 
 
+TRACE_LINES = 200  # calls listed; the counts cover all of them
+
+
+def _gradients_held() -> list:
+    """Names of the parameters whose gradient holds something non-zero (backward would add to it)."""
+    from .graph import read_grad
+
+    return [k for k, v in nn.get_parameters(grad_only=False).items() if v.need_grad and np.any(read_grad(v))]
+
+
 def trace(cell: str, shell, user_ns):
-    """Run ``cell`` and list the functions it executed (forward and backward calls), in order."""
+    """Run ``cell`` and list the functions it executed, forward and backward marked, in order; say when a
+    backward added to gradients that were already there (no ``zero_grad`` before it)."""
     with _Tracer() as tracer:
         if shell is not None:
             shell.run_cell(cell, store_history=False)
         else:
             exec(cell, user_ns)  # noqa: S102
     counts: dict = {}
-    for name, _ in tracer.calls:
-        counts[name] = counts.get(name, 0) + 1
-    lines = [f"{len(tracer.calls)} function calls: " + ", ".join(f"{k} x{v}" for k, v in counts.items())]
-    for k, (name, ins) in enumerate(tracer.calls[:200]):
-        lines.append(f"  {k:>4} {printable(name)}({', '.join(shape(s) for s in ins)})")
-    if len(tracer.calls) > 200:
-        lines.append(f"  ... {len(tracer.calls) - 200} more")
-    body = escape("\n".join(lines[1:]))
+    for name, _, phase in tracer.calls:
+        key = (phase, name)
+        counts[key] = counts.get(key, 0) + 1
+    forward = [f"{name} x{c}" for (phase, name), c in counts.items() if phase == "forward"]
+    backward = [f"{name} x{c}" for (phase, name), c in counts.items() if phase == "backward"]
+    n_fwd = sum(1 for c in tracer.calls if c[2] == "forward")
+    head = [f"{len(tracer.calls)} function calls: {n_fwd} forward, {len(tracer.calls) - n_fwd} backward"]
+    if forward:
+        head.append("  forward:  " + ", ".join(forward))
+    if backward:
+        head.append("  backward: " + ", ".join(backward))
+    if tracer.accumulated:
+        head.append(
+            "  note: backward added to gradients the parameters already held (no zero_grad before it): they "
+            "now hold a sum of passes; call solver.zero_grad() first to see one pass"
+        )
+    lines = []
+    for k, (name, ins, phase) in enumerate(tracer.calls[:TRACE_LINES]):
+        lines.append(f"  {k:>4} {phase:<8} {printable(name)}({', '.join(shape(s) for s in ins)})")
+    if len(tracer.calls) > TRACE_LINES:
+        lines.append(f"  ... {len(tracer.calls) - TRACE_LINES} more")
+    text = "\n".join(head + lines)
+    head_html = "".join(f"<div>{escape(line.strip())}</div>" for line in head)
+    body = escape("\n".join(lines))
     html = (
-        f'<div style="font-family:monospace;font-size:12px">{escape(lines[0])}'
-        f'<details><summary style="cursor:pointer">calls</summary><pre>{body}</pre></details></div>'
+        f'<div style="font-family:monospace;font-size:12px">{head_html}'
+        f'<details><summary style="cursor:pointer">the calls in order</summary>'
+        f'<pre style="margin:2px 0">{body}</pre></details></div>'
     )
-    return Result("\n".join(lines), html)
+    return Result(text, html)
 
 
 def register(ip) -> None:

@@ -81,6 +81,7 @@ def graph(
     collapse_scopes: bool | int | str = "auto",
     max_nodes: int | None = DEFAULT_MAX_NODES,
     params=None,
+    names: dict | None = None,
 ) -> GraphView:
     """The graph leading to Variable ``y``.
 
@@ -90,6 +91,10 @@ def graph(
     group node; the default "auto" does so for graphs of more than ``AUTO_COLLAPSE_NODES`` nodes, so a
     1,000-function network lays out in well under a second. ``max_nodes`` caps the drawing to the nodes nearest
     ``y``. Both shape the static forms only; the JSON form for the JupyterLab extension keeps every node.
+    Nodes are named as the notebook names them (``names``: ``id(Variable) -> name``, default the Variables
+    of the running IPython's namespace, see ``graph.namespace_names``).
     """
-    model = _graph.build(y, values=values, grads=grads, params=params)
+    if names is None:
+        names = _graph.namespace_names()
+    model = _graph.build(y, values=values, grads=grads, params=params, names=names)
     return GraphView(model, collapse_scopes=collapse_scopes, max_nodes=max_nodes)

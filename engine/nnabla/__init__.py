@@ -5,11 +5,21 @@ from __future__ import annotations
 from . import _state
 from ._array import NdArray
 from ._variable import Variable
-from .context import Context, add_available_context, context_scope, get_current_context, set_default_context
+from .context import (
+    Context,
+    add_available_context,
+    array_classes,
+    context_scope,
+    get_current_context,
+    prefer_cached_array,
+    reset_array_preference,
+    set_default_context,
+)
 from .logger import logger
 
 __version__ = "1.36.0"
 
+from . import auto_forward as _auto_forward_module  # noqa: E402,F401  (before the function of that name)
 from . import functions  # noqa: E402,F401  (registers the ops)
 from .graph_utils import (  # noqa: E402
     auto_forward,
@@ -36,8 +46,10 @@ from .parameter import (  # noqa: E402
     parameter_scope,
     save_parameters,
 )
+from .recompute import recompute, recompute_fn, set_global_recompute  # noqa: E402
 
 _ = _state
 
+from .core import graph_def  # noqa: E402  (nn.graph_def, as NNabla; protobuf is imported on first use)
 from .core.module import Module  # noqa: E402
 from .core.sequential import Sequential  # noqa: E402

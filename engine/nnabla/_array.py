@@ -89,6 +89,7 @@ class NdArray(OperatorMixin):
         arr = np.array(nparr, copy=True)
         a = cls(arr.shape)
         a._set_array(arr)
+        a._mod[0] = 1  # written once, as NNabla counts it
         return a
 
     @classmethod
@@ -227,23 +228,77 @@ class NdArray(OperatorMixin):
         self._array = None
         self._fill = None
         self._cast = None
+        self._mod = [0]
         if self._watched:
             _state.param_version[0] += 1
 
-    def copy_from(self, src: NdArray) -> None:
-        """Copy ``src``'s values into this array, keeping this array's dtype where it has one."""
+    def copy_from(self, src: NdArray, use_current_context: bool = True) -> NdArray:
+        """Copy ``src``'s values into this array, which takes ``src``'s dtype (as NNabla's); returns self.
+
+        ``use_current_context``: the copy lives on the current context's device (numpy or cupy); otherwise on
+        the source's.
+        """
         values = src._get() if isinstance(src, NdArray) else np.asarray(src)
         if values.shape != self._shape:
             raise ValueError(f"NdArray.copy_from: source shape {values.shape} differs from {self._shape}")
-        if self._array is None:
-            self._array = np.empty(self._shape, self._dtype)
-        self._fill = None
+        if use_current_context:
+            from .context import get_current_context
+
+            xp = get_current_context().resolve()[0]
+            if xp is not get_array_module(values):
+                values = xp.asarray(to_numpy(values)) if xp is not np else to_numpy(values)
+        current = self._array
+        if current is not None and current.dtype == values.dtype and type(current) is type(values):
+            current[...] = values  # in place: views of the buffer stay valid
+            self._fill = None
+            self._mod[0] += 1
+        else:
+            self._set_array(values.copy())
+            self._mod[0] += 1
+        return self
+
+    def __setitem__(self, key, value) -> None:
+        """``a[key] = value`` writes into the array in place (numpy's indexing rules)."""
+        if isinstance(value, NdArray):
+            value = value._get()
+        arr = self._get()
         self._mod[0] += 1
-        self._array[...] = values
+        arr[key] = value
 
     @property
-    def dtype(self):
-        return self._array.dtype.type if self._array is not None else self._dtype
+    def modification_count(self) -> int:
+        """How many times the data was written (assignments, fills, copies, writable reads); 0 when cleared."""
+        return self._mod[0]
+
+    def masked_fill(self, mask, value) -> NdArray:
+        """Set the elements where ``mask`` (broadcast to this shape) is nonzero to ``value``, in place; returns self."""
+        m = mask._get() if isinstance(mask, NdArray) else np.asarray(mask)
+        arr = self._get()
+        self._mod[0] += 1
+        xp = get_array_module(arr)
+        arr[xp.broadcast_to(xp.asarray(m) != 0, self._shape)] = value
+        return self
+
+    bool_fill = masked_fill
+
+    def narrow(self, dim: int, start: int, length: int) -> NdArray:
+        """The part ``[start, start + length)`` along ``dim`` (only 0, as NNabla), sharing this array's memory."""
+        if dim != 0:
+            raise ValueError(f"NdArray.narrow: dim is out of range (expected to be 0, but got {dim})")
+        if not self._shape:
+            raise ValueError("NdArray.narrow: a 0-d array has no dimension 0")
+        if start < 0 or length < 0 or start + length > self._shape[0]:
+            raise ValueError(
+                f"NdArray.narrow: start={start}, length={length} do not fit dimension 0 of size {self._shape[0]}"
+            )
+        part = NdArray._wrap(self._get()[start : start + length])
+        part._mod = self._mod
+        return part
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The element type, a ``numpy.dtype`` (as NNabla's)."""
+        return self._array.dtype if self._array is not None else np.dtype(self._dtype)
 
     @property
     def shape(self) -> tuple:

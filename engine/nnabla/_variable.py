@@ -58,7 +58,7 @@ class Variable(OperatorMixin):
         self.name = ""
         self._order = None  # the graph's walk, cached (``_walk``)
         self._consumers = []
-        self._recompute = False
+        self._recompute = _state.recompute[0]
 
     @classmethod
     def _wrap_ndarray(cls, nd: NdArray, need_grad=False):
@@ -152,11 +152,13 @@ class Variable(OperatorMixin):
 
     @property
     def recompute(self) -> bool:
+        """Whether forward frees this variable's data after its last use and backward recomputes it when needed."""
         return self._recompute
 
     @recompute.setter
     def recompute(self, value: bool):
         self._recompute = bool(value)
+        _state.graph_version[0] += 1  # buffer clearing plans depend on it
 
     @property
     def parent(self):
@@ -166,6 +168,19 @@ class Variable(OperatorMixin):
     def parent(self, func):
         self._parent = func
         _state.graph_version[0] += 1
+
+    @property
+    def rank(self) -> int:
+        """The longest path from a leaf: 0 for a leaf, one more than its parent's deepest input otherwise."""
+        return self._parent.rank + 1 if self._parent is not None else 0
+
+    @property
+    def get_number_of_references(self) -> int:
+        """How many Variables hold this one's data array (NNabla's count of users of the same memory)."""
+        import gc
+
+        data = self._data
+        return sum(1 for r in gc.get_referrers(data) if isinstance(r, Variable) and r._data is data)
 
     @property
     def shape(self) -> tuple:
@@ -202,7 +217,7 @@ class Variable(OperatorMixin):
         shape = tuple(int(s) for s in shape)
         if not force and int(np.prod(shape, dtype=np.int64)) != self.size:
             raise ValueError(f"Variable.reset_shape: size of {shape} differs from {self.shape} (pass force=True)")
-        dtype = self._data.dtype
+        dtype = self._data.dtype.type
         _replaced(self._data)
         _replaced(self._grad)
         _state.graph_version[0] += 1  # backward plans hold the shapes of inputs whose data they do not read
@@ -258,11 +273,43 @@ class Variable(OperatorMixin):
         self._parent = None
         _state.graph_version[0] += 1
 
-    def masked_fill_(self, mask, value) -> None:
-        m = mask.d if isinstance(mask, Variable) else np.asarray(mask)
-        self.d[np.broadcast_to(m != 0, self.shape)] = value
+    def __setitem__(self, key, value) -> None:
+        """``v[key] = value`` as NNabla: ``v`` becomes the output of a ScatterNd writing ``value`` into what it was.
 
-    bool_fill_ = masked_fill_
+        The new values appear on the next forward; gradients flow to ``value`` and to the entries kept.
+        """
+        from . import functions as F
+
+        if isinstance(value, NdArray):
+            value = Variable._wrap_ndarray(value)
+        elif not isinstance(value, Variable):
+            value = Variable.from_numpy_array(np.asarray(value))
+        keys = key if isinstance(key, tuple) else (key,)
+        keys = tuple(k.d if isinstance(k, Variable) else k.data if isinstance(k, NdArray) else k for k in keys)
+        positions = np.arange(self.size).reshape(self.shape)[keys]
+        positions = np.atleast_1d(positions)  # one element: ScatterNd takes one index column
+        indices = np.stack(np.unravel_index(positions, self.shape)) if self.ndim else np.zeros((0,), np.int64)
+        if value.shape != positions.shape:
+            lead = (1,) * (positions.ndim - value.ndim)
+            value = F.broadcast(F.reshape(value, lead + value.shape) if lead else value, positions.shape)
+        previous = Variable._new(self.shape, self._need_grad)
+        previous._data, previous._grad = self._data, self._grad
+        func = self._parent
+        if func is not None:  # the function that made self now makes ``previous``
+            previous._parent = func
+            func._outputs = tuple(weakref.ref(previous) if r() is self else r for r in func._outputs)
+            self._parent = None
+        self.rewire_on(F.scatter_nd(value, indices, out=previous))
+
+    def bool_fill_(self, mask, value) -> Variable:
+        """A BoolFill node writing ``value`` where ``mask`` is nonzero into this Variable's own data on forward."""
+        from . import functions as F
+
+        if not isinstance(mask, Variable):
+            mask = Variable._wrap_ndarray(mask if isinstance(mask, NdArray) else NdArray.from_numpy_array(mask))
+        return F.bool_fill(self, mask, value, outputs=[self._data])
+
+    masked_fill_ = bool_fill_
 
     def __repr__(self) -> str:
         return f"<Variable({self.shape}, need_grad={self._need_grad}) at {hex(id(self))}>"
@@ -285,7 +332,7 @@ class Variable(OperatorMixin):
     ) -> None:
         """Run every function leading to this variable, in topological order."""
         walked = walk(self)
-        if _no_hooks(function_pre_hook, function_post_hook):
+        if _no_hooks(function_pre_hook, function_post_hook) and not walked.recomputes:
             runs = forward_run(walked, self, clear_buffer, clear_no_need_grad)
             if runs is not None:
                 for run in runs:
@@ -305,6 +352,11 @@ class Variable(OperatorMixin):
         ``grad`` is this variable's gradient for this pass only (its own grad is left as it was); ``None``
         starts from the gradient it already holds.
         """
+        if communicator_callbacks:  # None, [] and () mean none
+            raise ValueError(
+                "Variable.backward: communicator_callbacks are not supported (there is no distributed training "
+                f"here); got {communicator_callbacks!r}"
+            )
         walked = walk(self)
         steps = walked.backward_steps(self)
         saved = self._grad
@@ -313,7 +365,7 @@ class Variable(OperatorMixin):
         else:
             self._grad_nd()
         try:
-            if _no_hooks(function_pre_hook, function_post_hook):
+            if _no_hooks(function_pre_hook, function_post_hook) and not walked.recomputes:
                 runs = backward_run(walked, clear_buffer is True or bool(clear_buffer))
                 if runs is not None:
                     for run in runs:
@@ -325,6 +377,7 @@ class Variable(OperatorMixin):
                 clear_buffer,
                 _hooks(_state.function_pre_hooks, function_pre_hook),
                 _hooks(_state.function_post_hooks, function_post_hook),
+                walked.recomputes,
             )
         finally:
             if grad is not None:

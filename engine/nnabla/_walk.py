@@ -12,6 +12,8 @@ intermediate variable's gradient is overwritten by its first contribution of a p
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from . import _state
@@ -41,7 +43,7 @@ _ACCUMULATE = 3  # an intermediate's later contributions
 class _Walk:
     """The traversal of one graph for one graph version, with the step lists forward and backward follow."""
 
-    __slots__ = ("version", "order", "_forward", "_backward", "runs")
+    __slots__ = ("version", "order", "_forward", "_backward", "runs", "recomputes")
 
     def __init__(self, version, order):
         self.version = version
@@ -49,6 +51,8 @@ class _Walk:
         self._forward = {}
         self._backward = None
         self.runs = {}  # the compiled plans, kept by ``_compiled``
+        # some intermediate variable is marked ``recompute``: forward frees it, backward recomputes it step by step
+        self.recomputes = any(o is not None and o._recompute for func in order for o in func.outputs)
 
     def forward_steps(self, root, clear_buffer, clear_no_need_grad) -> list:
         key = (clear_buffer is True or bool(clear_buffer), clear_no_need_grad is True or bool(clear_no_need_grad))
@@ -56,8 +60,9 @@ class _Walk:
         if steps is None:
             order = self.order
             _rank_for_forward(order)
-            if clear_buffer or clear_no_need_grad:
-                release = _release_plan(root, order, clear_no_need_grad and not clear_buffer)
+            if clear_buffer or clear_no_need_grad or self.recomputes:
+                mode = "all" if clear_buffer else "no_need_grad" if clear_no_need_grad else "recompute"
+                release = _release_plan(root, order, mode)
             else:
                 release = [()] * len(order)
             steps = self._forward[key] = [_forward_step(func, root, free) for func, free in zip(order, release)]
@@ -232,18 +237,21 @@ def _backward_plan(root, order) -> list:
     return steps
 
 
-def _release_plan(root, order, no_need_grad_only):
+def _release_plan(root, order, mode):
     """For each function in ``order``, the intermediate inputs whose data can be freed once it has run.
 
-    ``clear_buffer``: every intermediate input after its last consumer. ``clear_no_need_grad``: only those
-    whose data no backward step will read.
+    ``"all"`` (clear_buffer): every intermediate input after its last consumer. ``"no_need_grad"``
+    (clear_no_need_grad): only those whose data no backward step will read. In every mode, variables marked
+    ``recompute`` are freed after their last consumer (backward recomputes them), and the inputs of a function
+    that prohibits it (Sink) are kept, as NNabla does.
     """
     last_use = {}
     for k, func in enumerate(order):
         for x in func.inputs:
             last_use[id(x)] = k
+    kept = {id(x) for func in order if func.prohibit_clear_input_buffers for x in func.inputs}
     needed = set()
-    if no_need_grad_only:
+    if mode == "no_need_grad":
         for func in order:
             if not any(x._need_grad for x in func.inputs):
                 continue
@@ -255,9 +263,11 @@ def _release_plan(root, order, no_need_grad_only):
     done = set()
     for k, func in enumerate(order):
         for x in func.inputs:
-            if x._parent is None or x._persistent or x is root or id(x) in done:
+            if x._parent is None or x._persistent or x is root or id(x) in done or id(x) in kept:
                 continue
-            if last_use[id(x)] == k and id(x) not in needed:
+            if mode == "recompute" and not x._recompute:
+                continue
+            if last_use[id(x)] == k and (id(x) not in needed or x._recompute):
                 plan[k].append(x)
                 done.add(id(x))
     return plan
@@ -293,10 +303,15 @@ def run_forward(steps, pre, post) -> None:
             h(func)
         for v in free:
             _release(v._data)
+            if v._recompute:
+                _freed.add(v)
 
 
-def run_backward(steps, root, clear_buffer, pre, post) -> None:
-    """Backward through ``steps`` from ``root``'s gradient, calling the hooks in ``pre``/``post`` around each."""
+def run_backward(steps, root, clear_buffer, pre, post, recomputes=False) -> None:
+    """Backward through ``steps`` from ``root``'s gradient, calling the hooks in ``pre``/``post`` around each.
+
+    ``recomputes``: first recompute the freed data of ``recompute`` variables each step reads.
+    """
     for step in steps:
         func, kind, grad_of, xp, dt, dtd, inputs, outputs, need, stores, into = step[:11]
         stubs, fetch, uses_y, cleared, weak = step[11:]
@@ -308,6 +323,8 @@ def run_backward(steps, root, clear_buffer, pre, post) -> None:
                 if o is not None:
                     o._grad_nd()._set_array(func.xp.zeros(o._data._shape, func.dtype))
             cleared = [o for o in outputs if o is not None and o is not root and not o._persistent]
+        if recomputes:
+            _recompute_cleared(func, inputs, outputs, need)
         for h in pre:
             h(func)
         if kind is _GENERIC:
@@ -371,6 +388,56 @@ def run_backward(steps, root, clear_buffer, pre, post) -> None:
                 _release(o._data)
                 if o._grad is not None:
                     _release(o._grad)
+
+
+# -- recomputation ------------------------------------------------------------------------------------------
+# the recompute variables forward freed and backward has not recomputed yet (reading a freed buffer allocates one,
+# so whether a buffer exists does not tell)
+_freed = weakref.WeakSet()
+
+
+def _cleared(v) -> bool:
+    return v in _freed or (v._data._array is None and v._data._fill is None)
+
+
+def _recompute_cleared(func, inputs, outputs, need) -> None:
+    """Recompute the freed data of ``recompute`` inputs and outputs that ``func``'s needed gradients read.
+
+    As in NNabla, the functions rerun are those leading to the freed data through freed variables only; each
+    reruns through ``Function.recompute`` (random functions replay their draw, statistics are not updated twice).
+    """
+    n = len(inputs)
+    targets = []
+    for j, x in enumerate(inputs):
+        if x._recompute and x._parent is not None and _cleared(x):
+            if any(need[i] and func.grad_depends_input_data(i, j) for i in range(n)):
+                targets.append(x._parent)
+    for k, o in enumerate(outputs):
+        if o is not None and o._recompute and _cleared(o):
+            if any(need[i] and func.grad_depends_output_data(i, k) for i in range(n)):
+                targets.append(func)
+                break
+    if not targets:
+        return
+    rerun, seen = [], set()
+    stack = [(f, False) for f in reversed(targets)]
+    while stack:  # iterative depth-first search, as the topological order: deep graphs need no recursion
+        f, expanded = stack.pop()
+        if expanded:
+            rerun.append(f)
+            continue
+        if id(f) in seen:
+            continue
+        seen.add(id(f))
+        stack.append((f, True))
+        for x in reversed(f.inputs):
+            p = x._parent
+            if p is not None and id(p) not in seen and _cleared(x):
+                stack.append((p, False))
+    for f in rerun:
+        f.recompute(f.inputs, f.outputs)
+        for o in f.outputs:
+            _freed.discard(o)
 
 
 # -- reading and writing buffers --------------------------------------------------------------------------

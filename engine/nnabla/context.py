@@ -128,3 +128,33 @@ def add_available_context(ctx) -> None:
     """Record an extension name (e.g. ``'cuda'``) as available, once."""
     if ctx not in available_contexts:
         available_contexts.append(ctx)
+
+
+# NNabla's CPU array classes in their registration order; ``prefer_cached_array(True)`` runs at import, as there.
+# The order only names the class a 'cpu' extension context reports: numpy manages the memory either way.
+_ORIGINAL_ARRAY_CLASSES = ("CpuArray", "CpuCachedArray", "CpuDlpackArray")
+_cpu_array_classes = list(_ORIGINAL_ARRAY_CLASSES)
+_cache_preferred = [None]
+
+
+def array_classes() -> list:
+    """The CPU array classes, preferred first (``nn.array_classes()``)."""
+    return list(_cpu_array_classes)
+
+
+def prefer_cached_array(prefer: bool) -> None:
+    """Move the cached array classes first (``True``) or last (``False``), keeping the order within each group."""
+    if _cache_preferred[0] == prefer:
+        return
+    _cache_preferred[0] = prefer
+    ranked = sorted(enumerate(_cpu_array_classes), key=lambda item: (bool(prefer) ^ ("Cached" in item[1]), item[0]))
+    _cpu_array_classes[:] = [name for _, name in ranked]
+
+
+def reset_array_preference() -> None:
+    """Back to the registration order, with no preference."""
+    _cache_preferred[0] = None
+    _cpu_array_classes[:] = _ORIGINAL_ARRAY_CLASSES
+
+
+prefer_cached_array(True)

@@ -58,13 +58,19 @@ class FunctionError(ValueError):
     """Bad input to a function, raised when the graph is built."""
 
 
+REQUIRED = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()  # an F argument without a default
+
+
 class Function:
     """Base of all ops; an instance is one node of a computation graph."""
 
     inputs_spec: tuple = ("x",)  # names; "name?" optional, "*name" variadic
     args_spec: dict = {}  # argument name -> default, in NNabla's order
+    # where ``F.<name>``'s signature differs from args_spec: REQUIRED, None (for the default) or the value shown
+    signature_defaults: dict = {}
     grad_uses = "x"  # what backward reads: "x" (inputs), "y" (outputs), "xy", "" (neither)
     differentiable = True  # False: outputs never need a gradient (comparisons, indices, random)
+    prohibit_clear_input_buffers = False  # True: clearing never frees this function's inputs (Sink, as in NNabla)
     keep_dtype: tuple = ()  # input indices kept in their own dtype (labels, indices, conditions)
     # grad takes ``outs`` (an array or None per input) and may write an input's gradient into the array given,
     # returning that array: the graph walk offers leaves' gradient buffers, saving a copy per parameter
@@ -119,6 +125,11 @@ class Function:
     @property
     def info(self) -> FunctionInfo:
         return FunctionInfo(self.type_name, dict(self.args), self.tags)
+
+    @property
+    def arguments(self) -> dict:
+        """The function's arguments, name -> value (NNabla's ``Function.arguments``, the same as ``info.args``)."""
+        return dict(self.args)
 
     @property
     def outputs(self) -> list:
@@ -221,7 +232,8 @@ class Function:
     def forward(self, inputs, outputs) -> None:
         ys = self._compute_outputs(inputs)
         for o, y in zip(outputs, ys):
-            o._data._set_array(y)
+            if o is not None:  # an output no longer referenced (a graph's recompute passes its outputs as they are)
+                o._data._set_array(y)
 
     def recompute(self, inputs, outputs) -> None:
         self.forward(inputs, outputs)
@@ -230,12 +242,18 @@ class Function:
         need = [v.need_grad for v in inputs]
         if not any(need):
             return
+        if not self.differentiable:  # as NNabla: no gradient flows, and an overwritten gradient becomes zero
+            for v, n, acc in zip(inputs, need, accum if accum is not None else [False] * len(inputs)):
+                if n and not acc:
+                    v._grad_nd().zero()
+            return
         for o in outputs:
             o._grad_nd()._get()  # an output whose grad was never set counts as zero
         gxs = self._input_grads(inputs, outputs, need)
         for i, (v, gx) in enumerate(zip(inputs, gxs)):
             if not need[i] or gx is None:
                 continue
+            gx = self.xp.asarray(gx)  # a reduction to a scalar gives a numpy scalar, which cannot be written into
             gnd = v._grad_nd()
             if accum is not None and accum[i]:
                 arr = gnd._get()
@@ -245,7 +263,7 @@ class Function:
 
     # -- linking into a graph -------------------------------------------------------------------
     def __call__(self, *inputs, n_outputs=-1, auto_forward=False, outputs=None):
-        return apply(self, inputs, auto_forward=auto_forward, outputs=outputs)
+        return apply(self, inputs, auto_forward=auto_forward, outputs=outputs, n_outputs=n_outputs)
 
 
 def _as_shape(s) -> tuple:
@@ -279,8 +297,21 @@ def _describe(x) -> str:
 _Variable = None  # _variable.Variable, bound on first use (that module imports this one)
 
 
-def apply(func: Function, inputs, auto_forward=False, outputs=None):
-    """Link ``func`` to ``inputs`` (Variables: a graph node; any NdArray: run now and return NdArrays)."""
+def _reject_n_outputs(func, n_outputs, made) -> None:
+    if not isinstance(n_outputs, int) or isinstance(n_outputs, bool):
+        raise TypeError(f"{func.type_name}: n_outputs must be an int, got {n_outputs!r}")
+    raise FunctionError(
+        f"{func.type_name}: n_outputs={n_outputs}, but it makes {made} output(s); leave n_outputs=-1 "
+        "(extra, unconnected outputs are not supported)"
+    )
+
+
+def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1):
+    """Link ``func`` to ``inputs`` (Variables: a graph node; any NdArray: run now and return NdArrays).
+
+    ``n_outputs`` other than -1 must be the number of outputs the function makes: NNabla would add dangling
+    extra outputs, which are refused here rather than created.
+    """
     global _Variable
     Variable = _Variable
     if Variable is None:
@@ -295,6 +326,8 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None):
             elif not isinstance(x, Variable):
                 _reject_input(func, inputs)
     shapes = func._shapes_checked([x.shape for x in inputs])
+    if n_outputs != -1 and n_outputs != len(shapes):
+        _reject_n_outputs(func, n_outputs, len(shapes))
     if imperative:
         ys = func._compute_outputs(inputs)
         if outputs is not None:
@@ -305,7 +338,7 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None):
         return result[0] if len(result) == 1 else tuple(result)
 
     need_grad = False
-    if func.differentiable and not _state.no_grad[0]:
+    if func.differentiable:
         for x in inputs:
             if x._need_grad:
                 need_grad = True

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from . import _ops  # noqa: F401  (registers every op)
+from .function import REQUIRED
 from .function import apply as _apply
 from .function import registry as _registry
 
@@ -20,8 +21,15 @@ def _public_name(cls) -> str:
 
 
 def _generate(cls):
-    """Build ``F.<name>`` for ``cls`` with NNabla's signature: inputs, then arguments with their defaults."""
+    """Build ``F.<name>`` for ``cls`` with NNabla's signature: inputs, then arguments with their defaults.
+
+    ``cls.signature_defaults`` says where NNabla's Python signature shows something else than the stored
+    default: ``REQUIRED`` (no default), ``None`` (meaning the stored default) or another value shown and passed.
+    A function with a variadic input takes its arguments as ``**kw``, as NNabla's do.
+    """
     params, required, optional, variadic = [], [], [], None
+    shown = getattr(cls, "signature_defaults", {})
+    body = []
     for name in cls.inputs_spec:
         if name.startswith("*"):
             variadic = name[1:]
@@ -32,11 +40,26 @@ def _generate(cls):
         else:
             required.append(name)
             params.append(name)
-    namespace = {"_apply": _apply, "_cls": cls}
+    namespace = {"_apply": _apply, "_cls": cls, "_unexpected": _unexpected}
     for key, default in cls.args_spec.items():
         namespace[f"_d_{key}"] = default
-        params.append(f"{key}=_d_{key}")
-    params += ["n_outputs=-1", "outputs=None"]
+        if variadic:
+            body.append(f"{key} = kw.pop({key!r}, _d_{key})")
+        elif key not in shown:
+            params.append(f"{key}=_d_{key}")
+        elif shown[key] is REQUIRED:
+            params.append(key)
+        elif shown[key] is None:
+            params.append(f"{key}=None")
+            body.append(f"if {key} is None: {key} = _d_{key}")
+        else:
+            namespace[f"_s_{key}"] = shown[key]
+            params.append(f"{key}=_s_{key}")
+    if variadic:
+        params.append("**kw")
+        body += ["n_outputs = kw.pop('n_outputs', -1)", "outputs = kw.pop('outputs', None)", "_unexpected(_cls, kw)"]
+    else:
+        params += ["n_outputs=-1", "outputs=None"]
     if variadic:
         inputs = variadic
     else:
@@ -45,12 +68,19 @@ def _generate(cls):
             inputs += f" + (({n},) if {n} is not None else ())"
     passed = ", ".join(f"{k}={k}" for k in cls.args_spec)
     fname = _public_name(cls)
-    src = f"def {fname}({', '.join(params)}):\n    return _apply(_cls(None, {passed}), {inputs}, outputs=outputs)\n"
+    lines = "".join(f"    {line}\n" for line in body)
+    call = f"_apply(_cls(None, {passed}), {inputs}, outputs=outputs, n_outputs=n_outputs)"
+    src = f"def {fname}({', '.join(params)}):\n{lines}    return {call}\n"
     exec(src, namespace)  # noqa: S102 - generated from the registry, no user input
     f = namespace[fname]
     f.__doc__ = cls.__doc__
     f.__module__ = __name__
     return fname, f
+
+
+def _unexpected(cls, kw) -> None:
+    if kw:
+        raise TypeError(f"{_public_name(cls)}() got unexpected keyword argument(s) {sorted(kw)}")
 
 
 for _cls in _registry().values():
@@ -66,6 +96,11 @@ for _module in _ops.MODULES:
         globals()[_name] = _f
         if _name not in __all__:
             __all__.append(_name)
+
+
+from .context import get_current_context  # noqa: E402,F401  (NNabla's F namespace has these)
+from .function_bases import FUNCTION_API_BODY, FUNCTION_API_HEADER, function_api  # noqa: E402,F401
+from .graph_utils import get_auto_forward  # noqa: E402,F401
 
 
 def _matmul(a, b):

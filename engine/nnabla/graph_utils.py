@@ -30,15 +30,7 @@ def get_auto_forward() -> bool:
     return _state.auto_forward[0]
 
 
-@contextlib.contextmanager
-def no_grad(no_grad_: bool = True):
-    """``with nn.no_grad():`` functions created inside need no gradient."""
-    previous = _state.no_grad[0]
-    _state.no_grad[0] = bool(no_grad_)
-    try:
-        yield
-    finally:
-        _state.no_grad[0] = previous
+from .parameter import no_grad  # noqa: E402,F401  (NNabla defines it with the parameters it affects)
 
 
 def seed(seed_: int) -> None:

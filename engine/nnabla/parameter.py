@@ -23,6 +23,30 @@ _root_scope: OrderedDict = OrderedDict()
 _stack: list = [(_root_scope, "")]  # (scope dict, its full name) of the current scope, innermost last
 
 
+def __getattr__(name):
+    # NNabla's module globals, which follow the current state: current_scope, root_scope, current_no_grad
+    if name == "current_scope":
+        return _stack[-1][0]
+    if name == "root_scope":
+        return _root_scope
+    if name == "current_no_grad":
+        return _state.no_grad[0]
+    raise AttributeError(f"module 'nnabla.parameter' has no attribute {name!r}")
+
+
+@contextlib.contextmanager
+def no_grad(no_grad_: bool = True):
+    """``with nn.no_grad():`` parameters fetched inside (``get_parameter_or_create``, so every PF layer) come as
+    views that need no gradient; as in NNabla, functions themselves are unaffected, so outputs need a gradient
+    only where an input does."""
+    previous = _state.no_grad[0]
+    _state.no_grad[0] = bool(no_grad_)
+    try:
+        yield
+    finally:
+        _state.no_grad[0] = previous
+
+
 @contextlib.contextmanager
 def parameter_scope(name: str, scope=None):
     """``with nn.parameter_scope('fc1'):`` parameters created inside are named ``fc1/...``.
@@ -219,7 +243,7 @@ def _extension(path, extension):
 
 
 def save_parameters(path, params=None, extension=None) -> None:
-    """Write parameters (default: all under the current scope) to an ``.h5`` file, atomically.
+    """Write parameters (default: all under the current scope) to an ``.h5`` or ``.protobuf`` file, atomically.
 
     Layout as NNabla's: one dataset per parameter at its name, attributes ``need_grad`` and ``index``.
     """
@@ -228,8 +252,12 @@ def save_parameters(path, params=None, extension=None) -> None:
     if params is None:
         params = get_parameters(grad_only=False)
     ext = _extension(path, extension)
+    if ext == ".protobuf":
+        from .utils._model_files import save_parameter_protobuf
+
+        return save_parameter_protobuf(path, params)
     if ext != ".h5":
-        raise ValueError(f"save_parameters: unsupported file extension {ext!r} for {path!r} (use .h5)")
+        raise ValueError(f"save_parameters: unsupported file extension {ext!r} for {path!r} (use .h5 or .protobuf)")
 
     def write(target):
         with h5py.File(target, "w") as hd:
@@ -274,14 +302,17 @@ def _read_h5(source, label):
 
 
 def load_parameters(path, proto=None, needs_proto=False, extension=".nntxt") -> None:
-    """Load parameters from an ``.h5`` file into the current scope (names are made relative to it).
+    """Load parameters from an ``.h5``, ``.protobuf``, ``.nntxt`` or ``.nnp`` file into the current scope.
 
+    Names are made relative to the current scope.
     The whole file is read and checked first; on any error the current parameters are left untouched.
     """
     ext = _extension(path, extension)
-    if ext != ".h5":
-        raise ValueError(f"load_parameters: unsupported file extension {ext!r} for {path!r} (use .h5)")
-    if isinstance(path, (str, os.PathLike)):
+    if ext != ".h5":  # .protobuf, .nntxt, .prototxt, .nnp: NNabla's other files holding parameters
+        from .utils._model_files import parameter_entries
+
+        entries = parameter_entries(path, ext)
+    elif isinstance(path, (str, os.PathLike)):
         path = os.fspath(path)
         if not os.path.exists(path):
             raise FileNotFoundError(f"load_parameters: no such parameter file: {path!r}")
@@ -304,4 +335,5 @@ def load_parameters(path, proto=None, needs_proto=False, extension=".nntxt") -> 
     for _, name, data, need_grad in entries:
         param = get_parameter_or_create(name, data.shape, need_grad=need_grad)
         param.d = data  # adopts the file's dtype, as NNabla's cast does
-    logger.info(f"Parameter load ({ext}): {path}")
+    if ext == ".h5":  # NNabla logs only this kind
+        logger.info(f"Parameter load ({ext}): {path}")

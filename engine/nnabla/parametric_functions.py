@@ -13,8 +13,14 @@ import inspect
 import numpy as np
 
 from . import functions as F
-from .initializer import ConstantInitializer, UniformInitializer, calc_uniform_lim_glorot
-from .parameter import get_parameter_or_create, parameter_scope
+from .initializer import (  # noqa: F401  (NNabla's PF namespace re-exports these)
+    ConstantInitializer,
+    NormalInitializer,
+    UniformInitializer,
+    WeightNormalizationScaleInitializer,
+    calc_uniform_lim_glorot,
+)
+from .parameter import get_parameter, get_parameter_or_create, parameter_scope  # noqa: F401
 
 
 def parametric_function_api(scope_name=None, param_desc=None):
@@ -416,3 +422,10 @@ def lstm_cell(x, h, c, state_size, w_init=None, b_init=None, fix_parameters=Fals
     c_t = F.sigmoid(f_t) * c + F.sigmoid(i_t) * F.tanh(cell)
     h_t = F.sigmoid(o_t) * F.tanh(c_t)
     return h_t, c_t
+
+
+from ._parametric.lowrank import *  # noqa: E402, F403
+from ._parametric.misc import deformable_convolution, sync_batch_normalization  # noqa: E402, F401
+from ._parametric.quantized import *  # noqa: E402, F403
+from ._parametric.recurrent import *  # noqa: E402, F403  (rnn, lstm, gru, LSTMCell, attention, transformer)
+from ._parametric.reparam import *  # noqa: E402, F403

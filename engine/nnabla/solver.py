@@ -1,16 +1,19 @@
-"""``nnabla.solver``: the module NNabla's solver classes are defined in (``nnabla.solvers`` re-exports them).
+"""``nnabla.solver``: where NNabla defines the Solver class and the solvers that ``nnabla.solvers`` re-exports."""
 
-Some of NNabla's lessons write ``import nnabla.solver as S``; the classes are the same objects as in
-``nnabla.solvers``.
-"""
+from __future__ import annotations
 
 from .solvers import (  # noqa: F401
     AMSGRAD,
+    AdaBelief,
+    AdaBound,
     Adadelta,
     Adagrad,
     Adam,
     Adamax,
     AdamW,
+    AMSBound,
+    Lamb,
+    Lars,
     Lion,
     Momentum,
     Nesterov,
@@ -20,4 +23,5 @@ from .solvers import (  # noqa: F401
     SgdW,
     Solver,
     SolverState,
+    solver_api,
 )

@@ -50,6 +50,7 @@ class Solver:
     lr_name = "lr"  # the hyperparameter that learning_rate() / set_learning_rate() read and write
     wd_name = None  # the fused weight-decay hyperparameter (AdamW, SgdW), whose value weight_decay() overrides
     fused_weight_decay = False
+    per_parameter = False  # the rule needs whole-parameter norms (Lamb, Lars): ``_update`` sees one at a time
 
     def __init__(self, **hyper):
         # NNabla passes hyperparameters to C++ as float: keep that rounding in both the rule and ``info``
@@ -304,7 +305,13 @@ class Solver:
         if self._version != _state.param_version[0]:
             self._resync()
         grads = self._grads
-        if self._all_need_grad and self._t_all is not None and grads and 0 not in map(_fill_of, grads):
+        if (
+            self._all_need_grad
+            and self._t_all is not None
+            and grads
+            and not self.per_parameter
+            and 0 not in map(_fill_of, grads)
+        ):
             # the common case: every parameter steps, all at the same count
             if (
                 update_pre_hook is not None
@@ -328,6 +335,12 @@ class Solver:
         all_steps = self._steps()
         all_steps[active] = np.minimum(all_steps[active] + 1, _T_MAX)
         self._set_steps(all_steps)
+        if self.per_parameter:
+            for i in active.nonzero()[0]:
+                part = slice(self._offsets[i], self._offsets[i + 1])
+                state = {k: a[part] for k, a in self._state.items()}
+                self._update(self._flat_w[part], self._flat_g[part], state, int(all_steps[i]))
+            return
         steps = all_steps[active]
         uniform = bool((steps == steps[0]).all())
         if active.all():
@@ -409,6 +422,10 @@ class Solver:
 
         path = os.fspath(path)
         ext = os.path.splitext(path)[1]
+        if ext == ".protobuf":  # NNabla's other state format: an Optimizer message
+            from .utils._model_files import save_states_protobuf
+
+            return save_states_protobuf(self, path)
         if ext != ".h5":
             raise ValueError(f"{self.name}.save_states: unsupported file extension {ext!r} for {path!r} (use .h5)")
 
@@ -433,6 +450,10 @@ class Solver:
         where = f"{self.name}.load_states"
         if not os.path.exists(path):
             raise FileNotFoundError(f"{where}: no such file: {path!r}")
+        if os.path.splitext(path)[1] == ".protobuf":
+            from .utils._model_files import load_states_protobuf
+
+            return load_states_protobuf(self, path)
         groups = {}  # parameter name -> (index, {state name: array}, t)
         try:
             with h5py.File(path, "r") as hd:
@@ -455,6 +476,20 @@ class Solver:
         self._checked_states(states, where)
         self.set_states(states)
         logger.info(f"State load (.h5): {path}")
+
+    def set_states_to_protobuf(self, optimizer) -> None:
+        """Write the states into an ``Optimizer`` message (``optimizer.solver.states``), as NNabla does."""
+        from .utils._model_files import states_to_protobuf
+
+        states_to_protobuf(self.get_states(), optimizer)
+
+    def set_states_from_protobuf(self, optimizer_proto) -> None:
+        """Set the states from an ``Optimizer`` message; nothing changes unless all of them fit."""
+        from .utils._model_files import states_from_protobuf
+
+        states = states_from_protobuf(optimizer_proto, SolverState)
+        self._checked_states(states, f"{self.name}.set_states_from_protobuf")
+        self.set_states(states)
 
     @property
     def name(self) -> str:
@@ -715,3 +750,225 @@ class Lion(Solver):
         m *= self._h("beta2")
         m += g
         w -= step
+
+
+def _bounded_step(solver, m, denom, t, upper_of) -> np.ndarray:
+    """AdaBound's and AMSBound's step size: alpha_t / denom clipped to [lower(t), upper(t)] around final_lr."""
+    h = solver._hyper
+    bias = solver._h("bias_correction") if "bias_correction" in h else True
+    final_lr = h["final_lr"] * (h["alpha"] / solver._init_lr)
+    gamma_t = h["gamma"] * np.asarray(t, np.float32)
+    lower = final_lr * (_f32(1) - _f32(1) / (gamma_t + _f32(1)))
+    upper = final_lr * upper_of(gamma_t, h["gamma"], np.asarray(t, np.float32))
+    return np.minimum(upper, np.maximum(solver._alpha_t(t, bias) / denom, lower))
+
+
+class AdaBound(Adam):
+    """AdaBound: Adam with each element's step clipped into bounds closing in on ``final_lr`` (NNabla's AdaBound)."""
+
+    def __init__(self, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-08, final_lr=0.1, gamma=0.001):
+        Solver.__init__(self, alpha=alpha, beta1=beta1, beta2=beta2, eps=eps, final_lr=final_lr, gamma=gamma)
+
+    def _update(self, w, g, s, t):
+        m, v = self._moments(g, s)
+        # upper bound final_lr * (1 + 1 / (gamma t))
+        eta = _bounded_step(self, m, np.sqrt(v) + self._h("eps"), t, lambda gt, gamma, t: _f32(1) + _f32(1) / gt)
+        w -= eta * m
+
+
+class AMSBound(Adam):
+    """AMSBound: AdaBound with v_hat = max(v_hat, v); bias correction optional (NNabla's AMSBound).
+
+    As in NNabla 1.36, the upper bound is final_lr * (1 + t / gamma), not AdaBound's 1 + 1 / (gamma t).
+    """
+
+    state_names = ("m", "v", "v_hat")
+
+    def __init__(
+        self, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-08, final_lr=0.1, gamma=0.001, bias_correction=False
+    ):
+        Solver.__init__(
+            self,
+            alpha=alpha,
+            beta1=beta1,
+            beta2=beta2,
+            eps=eps,
+            final_lr=final_lr,
+            gamma=gamma,
+            bias_correction=bias_correction,
+        )
+
+    def _update(self, w, g, s, t):
+        m, v = self._moments(g, {"mean": s["m"], "var": s["v"]})
+        v_hat = s["v_hat"]
+        np.maximum(v_hat, v, out=v_hat)
+        eta = _bounded_step(
+            self, m, np.sqrt(v_hat) + self._h("eps"), t, lambda gt, gamma, t: _f32(1) + _f32(1) / gamma * t
+        )
+        w -= eta * m
+
+
+class AdaBelief(Adam):
+    """AdaBelief: Adam whose second moment tracks (g - m)^2, the 'belief' in the gradient (NNabla's AdaBelief).
+
+    ``weight_decouple=True`` decays the weights inside the update (by ``wd * alpha``, or ``wd`` with
+    ``fixed_decay``); ``amsgrad`` keeps the running maximum ``s_max``; ``rectify`` applies RAdam's variance
+    rectification, stepping as plain momentum SGD while it is undefined. As in NNabla, eps is added to the
+    stored second moment at every step.
+    """
+
+    wd_name = "wd"
+
+    def __init__(
+        self,
+        alpha=0.001,
+        beta1=0.9,
+        beta2=0.999,
+        eps=1e-08,
+        wd=0.0,
+        amsgrad=False,
+        weight_decouple=False,
+        fixed_decay=False,
+        rectify=False,
+    ):
+        Solver.__init__(
+            self,
+            alpha=alpha,
+            beta1=beta1,
+            beta2=beta2,
+            eps=eps,
+            wd=wd,
+            amsgrad=amsgrad,
+            weight_decouple=weight_decouple,
+            fixed_decay=fixed_decay,
+            rectify=rectify,
+        )
+        self.fused_weight_decay = bool(weight_decouple)
+        self.state_names = ("mean", "var", "s_max") if amsgrad else ("mean", "var")
+        self._rebuild({})
+
+    def _update(self, w, g, s, t):
+        h = self._hyper
+        b1, b2, eps, alpha = h["beta1"], h["beta2"], h["eps"], h["alpha"]
+        t64 = np.asarray(t, np.float64)
+        # NNabla rounds beta^t to float before forming the corrections (in double)
+        b1t = (float(b1) ** t64).astype(np.float32).astype(np.float64)
+        b2t = (float(b2) ** t64).astype(np.float32).astype(np.float64)
+        correction1 = (1.0 - b1t).astype(np.float32)
+        correction2 = np.sqrt(1.0 - b2t).astype(np.float32)
+        alpha_t = np.full(np.shape(t64), alpha, np.float32)
+        sgd_step = np.zeros(np.shape(t64), bool)
+        if h["rectify"]:
+            rho_inf = 2.0 / (1.0 - float(b2)) - 1.0
+            rho_t = (rho_inf - 2.0 * t64 * b2t / (1.0 - b2t)).astype(np.float32).astype(np.float64)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r_t = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            sgd_step = rho_t <= 4.0
+            alpha_t = np.where(sgd_step, alpha_t, alpha * r_t.astype(np.float32) / correction1).astype(np.float32)
+        else:
+            alpha_t = (alpha / correction1).astype(np.float32)
+        m, v = s["mean"], s["var"]
+        m *= b1
+        m += (_f32(1) - b1) * g
+        v *= b2
+        v += (_f32(1) - b2) * np.square(g - m)
+        if self.fused_weight_decay:
+            w -= w * (self._wd_rate if h["fixed_decay"] else self._wd_rate * alpha)
+        if h["amsgrad"]:
+            s_max = s["s_max"]
+            np.maximum(s_max, v, out=s_max)
+            s_max += eps
+            second = s_max
+        else:
+            v += eps
+            second = v
+        adaptive = alpha_t * m / (np.sqrt(second) / correction2 + eps)
+        w -= np.where(sgd_step, alpha_t * m, adaptive) if sgd_step.any() else adaptive
+
+
+class Lamb(Adam):
+    """LAMB: Adam's direction (plus decay) rescaled per parameter by the trust ratio ||w|| / ||r|| (NNabla's Lamb).
+
+    ||w|| is clipped into [gamma_l, gamma_u]; weight_decay() gives the decay of the next update.
+    """
+
+    lr_name = "eta"
+    fused_weight_decay = True
+    per_parameter = True
+
+    def __init__(self, eta=0.001, beta1=0.9, beta2=0.999, gamma_l=0.0, gamma_u=10.0, eps=1e-06, bias_correction=False):
+        Solver.__init__(
+            self,
+            eta=eta,
+            beta1=beta1,
+            beta2=beta2,
+            gamma_l=gamma_l,
+            gamma_u=gamma_u,
+            eps=eps,
+            bias_correction=bias_correction,
+        )
+
+    def _update(self, w, g, s, t):
+        h = self._hyper
+        m, v = self._moments(g, s)
+        if h["bias_correction"]:
+            correction1 = _f32(1 - float(h["beta1"]) ** t)
+            correction2 = _f32(1 - float(h["beta2"]) ** t)
+        else:
+            correction1 = correction2 = _f32(1)
+        r = (m / correction1) / (np.sqrt(v / correction2) + h["eps"])
+        r += self._wd_rate * w
+        r_norm = np.sqrt(np.dot(r, r))
+        w_norm = min(max(np.sqrt(np.dot(w, w)), h["gamma_l"]), h["gamma_u"])
+        local_lr = float(w_norm / r_norm) if r_norm > h["eps"] else 1.0
+        # NNabla forms eta * local_lr * r in double
+        w[...] = w - float(h["eta"]) * local_lr * r.astype(np.float64)
+
+
+class Lars(Solver):
+    """LARS: momentum SGD with a per-parameter rate lr * coefficient * ||w|| / (||g|| + wd ||w||) (NNabla's Lars).
+
+    weight_decay() gives the decay of the next update; as in NNabla, the update adds it into the gradient.
+    """
+
+    state_names = ("v",)
+    fused_weight_decay = True
+    per_parameter = True
+
+    def __init__(self, lr=0.001, momentum=0.9, coefficient=0.001, eps=1e-06):
+        super().__init__(lr=lr, momentum=momentum, coefficient=coefficient, eps=eps)
+
+    def _update(self, w, g, s, t):
+        h = self._hyper
+        g_norm = np.sqrt(np.dot(g, g))
+        w_norm = np.sqrt(np.dot(w, w))
+        x = g_norm + self._wd_rate * w_norm
+        if x < h["eps"]:
+            x += h["eps"]
+        lr = h["lr"] if w_norm < h["eps"] else h["lr"] * h["coefficient"] * w_norm / x
+        g += self._wd_rate * w
+        v = s["v"]
+        v *= h["momentum"]
+        v += lr * g
+        w -= v
+
+
+def solver_api(func):
+    """NNabla's ``solver_api`` decorator: ``func(ctx, *args)`` becomes ``f(*args)`` given the current context."""
+    import functools
+    import inspect
+
+    from .context import get_current_context
+
+    signature = inspect.signature(func)
+    parameters = list(signature.parameters.values())
+    if not parameters or parameters[0].name != "ctx":
+        raise ValueError(f"solver_api: the first argument of {func.__name__} must be named 'ctx'")
+
+    @functools.wraps(func)
+    def with_context(*args, **kwargs):
+        return func(get_current_context(), *args, **kwargs)
+
+    with_context.__signature__ = signature.replace(parameters=parameters[1:])
+    with_context.__solver_api_base__ = func
+    return with_context

@@ -1,5 +1,6 @@
 """The CPU extension: numpy arrays."""
 
+from nnabla import context as _context
 from nnabla.context import Context
 
 _TYPE_CONFIGS = {"float": ["cpu:float"], "half": ["cpu:half", "cpu:float"]}
@@ -13,7 +14,8 @@ def context(type_config="float", **kw):
 
 
 def array_classes():
-    return ["CpuCachedArray", "CpuArray"]
+    """The CPU array classes, preferred first (``nn.prefer_cached_array`` orders them)."""
+    return _context.array_classes()
 
 
 def clear_memory_cache():

@@ -1,8 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
-import { dotLabel, dotString, nodeLines, toDot } from '../src/graph/dot';
-import { allScopes, commonScope, drawnScope, GROUP_PREFIX, topScopes, visibleGraph } from '../src/graph/fold';
+import { displayName, dotLabel, dotString, nodeLines, nodeSize, toDot } from '../src/graph/dot';
+import {
+  allScopes,
+  commonScope,
+  drawnScope,
+  GROUP_PREFIX,
+  initialFolded,
+  topScopes,
+  visibleGraph
+} from '../src/graph/fold';
 import { layout } from '../src/graph/layout';
 import { checkDoc, formatNumber, formatShape, IGraphDoc, IGraphNode } from '../src/graph/schema';
 import { nodeMatches, searchVisible } from '../src/graph/search';
@@ -143,6 +151,79 @@ describe('documents from the kit', () => {
     const given = node('y', { stats: { data: null, grad: { min: 1, mean: 1, max: 1, std: 0, nan: 0, inf: 0, size: 1 } } });
     const view = visibleGraph(doc([{ ...given, grad_given: true }], [], 'y'), new Set());
     expect(nodeLines(view.nodes[0], true)).toContain('grad (given) 1 .. 1  mean 1');
+  });
+});
+
+describe('opening folded as the kit chose', () => {
+  it('a bundle drawn collapsed opens collapsed, at the outermost scope around each collapsed one', () => {
+    const collapsed = { ...mlp, static_view: { collapsed: ['net/fc1/affine', 'net/fc2/affine'], max_nodes: 400, hidden: 0 } };
+    expect([...initialFolded(collapsed)]).toEqual(['net']);
+    expect(visibleGraph(collapsed, initialFolded(collapsed)).nodes).toHaveLength(5);
+  });
+
+  it('a bundle drawn expanded opens expanded; one without a choice folds only when big', () => {
+    expect(mlp.static_view!.collapsed).toEqual([]);
+    expect(initialFolded(mlp).size).toBe(0);
+    expect([...initialFolded(blocks)]).toEqual(['block0', 'block1', 'block2']);
+    const { static_view: _, ...bare } = blocks;
+    expect([...initialFolded(bare)]).toEqual([]); // 217 nodes: below AUTO_FOLD_NODES
+  });
+});
+
+describe('names in the student\'s words', () => {
+  const named = doc(
+    [
+      node('n0', { python_name: 'x' }),
+      node('n1', { kind: 'parameter', label: 'W', name: 'fc/affine/W', scope: 'fc/affine' }),
+      node('n2', { kind: 'function', label: 'Affine', type: 'Affine', scope: 'fc/affine' }),
+      node('n3', { python_name: 'loss', label: 'loss' })
+    ],
+    [
+      ['n0', 'n2'],
+      ['n1', 'n2'],
+      ['n2', 'n3']
+    ],
+    'n3'
+  );
+
+  it('search finds a variable by its Python name', () => {
+    const view = visibleGraph(named, new Set());
+    expect([...searchVisible(named.nodes, view, 'loss')]).toEqual(['n3']);
+    expect([...searchVisible(named.nodes, view, 'x')]).toContain('n0');
+  });
+
+  it('the loss is called loss, a parameter by its scoped name', () => {
+    const byId = new Map(named.nodes.map(n => [n.id, n]));
+    expect(displayName(byId.get('n3')!, true)).toBe('loss');
+    expect(displayName(byId.get('n1')!, false)).toBe('fc/affine/W');
+    const view = visibleGraph(named, new Set());
+    expect(nodeLines(view.nodes[3], true)[0]).toBe('loss');
+  });
+});
+
+describe('node sizes from the browser font', () => {
+  const measure = (text: string, bold: boolean) => text.length * (bold ? 7 : 6);
+
+  it('every line fits its box; ellipses enclose the text box', () => {
+    const rows = ['SoftmaxCrossEntropy', 'axis=1'];
+    const box = nodeSize(rows, false, measure);
+    expect(box.width * 72).toBeGreaterThanOrEqual(measure(rows[0], true) + 16);
+    const oval = nodeSize(rows, true, measure);
+    const [w, h] = [measure(rows[0], true), 2 * 13];
+    // the text box's corner lies inside the ellipse
+    expect((w / (oval.width * 72)) ** 2 + (h / (oval.height * 72)) ** 2).toBeLessThanOrEqual(1);
+  });
+
+  it('a measured DOT fixes each node size and keeps the data flow in one group', () => {
+    const dot = toDot(visibleGraph(mlp, new Set()), { measure });
+    expect(dot.source.match(/fixedsize=true/g)).toHaveLength(mlp.nodes.length);
+    expect(dot.source.match(/group=flow/g)).toHaveLength(mlp.nodes.filter(n => n.kind !== 'parameter').length);
+  });
+
+  it('data statistics are drawn only when the kit was asked for values', () => {
+    const w = visibleGraph(mlp, new Set()).nodes.find(v => v.id === 'n1')!;
+    expect(nodeLines(w, false, true).some(r => r.startsWith('data '))).toBe(true);
+    expect(nodeLines(w, false, false).some(r => r.startsWith('data '))).toBe(false);
   });
 });
 

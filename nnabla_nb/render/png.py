@@ -1,7 +1,9 @@
 """A tiny deterministic PNG encoder (numpy + zlib) and the pictures the kit draws with it.
 
-Heatmaps (1-D/2-D arrays) and histograms are drawn as RGB rasters here rather than with matplotlib, so the bytes
-depend only on the values: saved notebooks stay byte-for-byte stable.
+Heatmaps (1-D/2-D arrays, convolution kernels as a grid of filters) and histograms are drawn as rasters here
+rather than with matplotlib, so the bytes depend only on the values: saved notebooks stay byte-for-byte stable.
+Histograms have a transparent background (they read on light and dark pages); heatmaps keep white for zero,
+which is a value, and are framed by the HTML that shows them. Curves are SVG (``chart.py``).
 """
 
 from __future__ import annotations
@@ -17,16 +19,16 @@ INF_COLOR = (0, 0, 0)
 
 
 def encode_png(rgb: np.ndarray, level: int = 9) -> bytes:
-    """PNG bytes of an (H, W, 3) uint8 image (8-bit RGB, no filter, zlib ``level``)."""
+    """PNG bytes of an (H, W, 3) RGB or (H, W, 4) RGBA uint8 image (8-bit, no filter, zlib ``level``)."""
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-    h, w, _ = rgb.shape
-    raw = np.zeros((h, 1 + 3 * w), np.uint8)  # filter byte 0 per row
-    raw[:, 1:] = rgb.reshape(h, 3 * w)
+    h, w, c = rgb.shape
+    raw = np.zeros((h, 1 + c * w), np.uint8)  # filter byte 0 per row
+    raw[:, 1:] = rgb.reshape(h, c * w)
 
     def chunk(tag: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF)
 
-    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", w, h, 8, 6 if c == 4 else 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
@@ -70,12 +72,16 @@ def _diverging(a: np.ndarray) -> np.ndarray:
     return rgb
 
 
+MIN_BAND_PX = 12  # a one-row heatmap (a bias, a (100, 1) column) is drawn at least this tall, never a sliver
+
+
 def heatmap_png(a: np.ndarray, max_side: int = 96, cell: int | None = None) -> bytes:
-    """A heatmap of a 1-D (one row) or 2-D array, block-averaged to ``max_side`` cells, cells scaled up."""
+    """A heatmap of a 1-D or 2-D array (a single row or column is drawn as one band), block-averaged to
+    ``max_side`` cells, cells scaled up."""
     a = np.asarray(a, dtype=np.float64)
     if a.ndim == 0:
         a = a.reshape(1, 1)
-    elif a.ndim == 1:
+    elif a.ndim == 1 or (a.ndim == 2 and a.shape[1] == 1):
         a = a.reshape(1, -1)
     elif a.ndim > 2:
         a = a.reshape(-1, a.shape[-1])
@@ -84,82 +90,66 @@ def heatmap_png(a: np.ndarray, max_side: int = 96, cell: int | None = None) -> b
     if cell is None:
         cell = max(1, min(12, (max_side * 2) // max(h, w)))
     rgb = _diverging(a)
-    return encode_png(np.repeat(np.repeat(rgb, cell, axis=0), cell, axis=1))
+    tall = max(cell, -(-MIN_BAND_PX // h)) if h * cell < MIN_BAND_PX else cell
+    return encode_png(np.repeat(np.repeat(rgb, tall, axis=0), cell, axis=1))
+
+
+def is_filter_bank(shape) -> bool:
+    """Convolution kernels (out, in, kh, kw) with small kernels: drawn as a grid of filters."""
+    return len(shape) == 4 and shape[2] <= 11 and shape[3] <= 11 and shape[0] * shape[1] <= 1024
+
+
+def filters_png(w: np.ndarray, cell: int = 6) -> bytes:
+    """Convolution kernels as a grid: one row per output channel, one column per input channel, each kernel a
+    ``kh x kw`` heatmap of ``cell``-pixel squares, a 2-pixel transparent gap between kernels; one colour scale."""
+    w = np.asarray(w, dtype=np.float64)
+    o, i, kh, kw = w.shape
+    rgb = _diverging(w.reshape(o * i, kh * kw)).reshape(o, i, kh, kw, 3)
+    gap = 2
+    H, W = o * (kh * cell + gap) - gap, i * (kw * cell + gap) - gap
+    img = np.zeros((H, W, 4), np.uint8)
+    for r in range(o):
+        for c in range(i):
+            block = np.repeat(np.repeat(rgb[r, c], cell, axis=0), cell, axis=1)
+            y, x = r * (kh * cell + gap), c * (kw * cell + gap)
+            img[y : y + kh * cell, x : x + kw * cell, :3] = block
+            img[y : y + kh * cell, x : x + kw * cell, 3] = 255
+    return encode_png(img)
+
+
+def colorbar_png(width: int = 60, height: int = 8) -> bytes:
+    """The heatmaps' colour scale: blue (-max) through white (0) to red (+max)."""
+    return encode_png(np.repeat(_diverging(np.linspace(-1, 1, width)[None, :]), height, axis=0))
 
 
 def heatmap_data_uri(a: np.ndarray, max_side: int = 96) -> str:
     return data_uri(heatmap_png(a, max_side))
 
 
+ZERO_MARK = (220, 40, 40, 255)
+
+
 def histogram_png(a: np.ndarray, bins: int = 32, width: int = 160, height: int = 48) -> bytes:
-    """A bar histogram of the finite values of ``a`` (gray bars on white)."""
+    """A bar histogram of the finite values of ``a``: blue bars, a grey base line, a red mark at 0 (when 0 is
+    within the range), on a transparent background."""
     a = np.asarray(a, dtype=np.float64).ravel()
     a = a[np.isfinite(a)]
-    img = np.full((height, width, 3), 255, np.uint8)
+    img = np.zeros((height, width, 4), np.uint8)
     if a.size:
-        counts, _ = np.histogram(a, bins=bins)
+        counts, edges = np.histogram(a, bins=bins)
         top = counts.max()
         bar = width // bins
         for i, c in enumerate(counts):
             hpx = int(round((height - 1) * c / top)) if top else 0
             if hpx:
-                img[height - hpx :, i * bar : (i + 1) * bar - 1] = (70, 110, 170)
-        img[height - 1, :] = (120, 120, 120)
+                img[height - hpx :, i * bar : (i + 1) * bar - 1] = (70, 110, 170, 255)
+        img[height - 1, :] = (128, 128, 128, 255)
+        lo, hi = float(edges[0]), float(edges[-1])
+        if lo <= 0.0 <= hi and hi > lo:
+            x = min(bins * bar - 1, int(round((0.0 - lo) / (hi - lo) * bins * bar)))
+            img[:, max(0, x - 1) : x + 1] = ZERO_MARK
     return encode_png(img)
 
 
 def histogram_data_uri(a: np.ndarray) -> str:
     return data_uri(histogram_png(a))
-
-
-def line_png(values, width: int = 240, height: int = 60, color=(40, 90, 160)) -> bytes:
-    """A line plot of a sequence of numbers (e.g. a loss curve), scaled to its own min..max.
-
-    Vectorized: a column covers every value that falls in it (min..max) and joins the previous column, so a
-    curve of a million points costs a few milliseconds and its spikes stay visible.
-    """
-    return encode_png(_line_rgb(values, width, height, color), level=1)
-
-
-def _line_rgb(values, width: int, height: int, color) -> np.ndarray:
-    v = np.asarray(values, dtype=np.float64).ravel()
-    v = v[np.isfinite(v)]
-    img = np.full((height, width, 3), 255, np.uint8)
-    img[height - 1, :] = (215, 215, 215)
-    if not v.size:
-        return img
-    lo, hi = float(v.min()), float(v.max())
-    t = (v - lo) / (hi - lo) if hi > lo else np.full_like(v, 0.5)
-    y = (1 - t) * (height - 1)
-    if v.size >= width:  # several values per column: that column spans their range
-        starts = -(-np.arange(width) * v.size // width)  # first index of each column (columns are never empty)
-        ymin = np.minimum.reduceat(y, starts)
-        ymax = np.maximum.reduceat(y, starts)
-        last = y[np.append(starts[1:], v.size) - 1]
-    else:  # fewer values than columns: interpolate between them
-        xs = np.linspace(0, width - 1, v.size) if v.size > 1 else np.zeros(1)
-        ymin = ymax = last = np.interp(np.arange(width), xs, y) if v.size > 1 else np.full(width, y[0])
-    prev = np.concatenate([last[:1], last[:-1]])  # join each column to where the previous one ended
-    top = np.round(np.minimum(ymin, prev)).astype(int)
-    bottom = np.round(np.maximum(ymax, prev)).astype(int)
-    rows = np.arange(height)[:, None]
-    img[(rows >= top[None, :]) & (rows <= bottom[None, :])] = color
-    return img
-
-
-CURVE_COLORS = ((40, 90, 160), (200, 80, 30), (40, 140, 60), (130, 60, 160), (120, 120, 120))
-
-
-def curves_png(series: dict, width: int = 320, height: int = 64) -> bytes:
-    """One panel per named series, stacked, each on its own scale (``series``: name -> values)."""
-    panels = [
-        _line_rgb(values, width, height, CURVE_COLORS[k % len(CURVE_COLORS)])
-        for k, values in enumerate(series.values())
-    ]
-    if not panels:
-        panels = [_line_rgb([], width, height, CURVE_COLORS[0])]
-    gap = np.full((4, width, 3), 255, np.uint8)
-    stacked = [panels[0]]
-    for p in panels[1:]:
-        stacked += [gap, p]
-    return encode_png(np.concatenate(stacked, axis=0), level=1)  # level 9 costs ~10 ms here: too slow for live use

@@ -9,12 +9,12 @@ from .escape import printable
 
 def summary(model: GraphModel) -> str:
     parts = [
-        f"{model.count('function')} functions",
-        f"{model.count('variable')} variables",
-        f"{model.count('parameter')} parameters",
+        f"{model.total('function')} functions",
+        f"{model.total('variable')} variables",
+        f"{model.total('parameter')} parameters",
     ]
     if model.count("group"):
-        parts.append(f"{model.count('group')} collapsed scopes")
+        parts.append(f"{model.count('group')} scopes drawn collapsed")
     if model.hidden:
         parts.append(f"{model.hidden} nodes not shown")
     return "nnabla graph: " + ", ".join(parts)
@@ -32,10 +32,10 @@ def node_line(model: GraphModel, n, inputs: dict, outputs: dict) -> str:
     if n.kind == "truncated":
         return f"… {n.members} more nodes"
     tag = "param" if n.kind == "parameter" else ("grad" if n.need_grad else "var")
-    line = f"{n.id} {printable(n.label or n.kind)} {shape(n.shape)} {n.dtype} {tag}"
+    line = f"{n.id} {printable(n.python_name or n.name or n.label or n.kind)} {shape(n.shape)} {n.dtype} {tag}"
     if n.id == model.root:
         line += " <- output"
-    if n.data_stats is not None:
+    if model.values and n.data_stats is not None:
         line += f" | data {stats_line(n.data_stats)}"
     if n.grad_stats is not None:
         line += f" | grad{' (given)' if n.grad_given else ''} {stats_line(n.grad_stats)}"

@@ -18,8 +18,8 @@ import traitlets
 
 from nnabla import NdArray
 
-from ..graph import GraphModel, array_stats, build, grad_flags, read_grad
-from ..render import to_svg
+from ..graph import GraphModel, array_stats, build, grad_flags, namespace_names, read_grad
+from ..render import node_sizes, to_svg
 from ..render.common import shape, stats_line
 from ..render.escape import escape, printable
 from ..render.html import svg_img
@@ -42,6 +42,18 @@ class Step:
 class BackwardRecord:
     model: GraphModel  # the graph without statistics
     steps: list  # Step, step 0 first
+    _sizes: dict | None = None
+
+    @property
+    def sizes(self) -> dict:
+        """Node sizes of the last step (every gradient shown), used by every step: one layout for all, so the
+        graph does not jump while stepping."""
+        if self._sizes is None:
+            self._sizes = node_sizes(self.model_at(len(self.steps) - 1))
+        return self._sizes
+
+    def svg_at(self, k: int) -> str:
+        return to_svg(self.model_at(k), self.sizes)
 
     def grads_at(self, k: int) -> dict:
         """Node id -> gradient after step ``k`` (a later write of the same variable wins)."""
@@ -66,10 +78,11 @@ class BackwardRecord:
         return replace(self.model, nodes=nodes, grads=True)
 
 
-def record_backward(loss, params=None) -> BackwardRecord:
-    """Run ``loss.backward()`` once, recording each function's gradients, and restore every gradient after."""
+def record_backward(loss, params=None, names: dict | None = None) -> BackwardRecord:
+    """Run ``loss.backward()`` once, recording each function's gradients, and restore every gradient after.
+    ``names``: ``id(Variable) -> Python name`` (default: the running notebook's, ``graph.namespace_names``)."""
     ids: dict = {}
-    model = build(loss, params=params, ids=ids)
+    model = build(loss, params=params, ids=ids, names=namespace_names() if names is None else names)
     functions: list = []
     loss.visit(functions.append)
     variables: dict = {id(loss): loss}
@@ -111,7 +124,7 @@ def step_caption(record: BackwardRecord, k: int) -> str:
     if step.function is None:
         head = f"step 0/{last}: the seed, grad of {_name(record, record.model.root)} = 1"
     else:
-        head = f"step {k}/{last}: {step.type} backward ({step.function})"
+        head = f"step {k}/{last}: {step.type} backward ({_function_name(record, step.function)})"
     lines = [head]
     for nid, g in step.written:
         lines.append(f"  grad {_name(record, nid)} {shape(g.shape)}: {stats_line(array_stats(g))}")
@@ -119,13 +132,18 @@ def step_caption(record: BackwardRecord, k: int) -> str:
 
 
 def _name(record: BackwardRecord, nid: str) -> str:
-    n = record.model.node(nid)
-    label = n.name or n.label
-    return f"{nid} ({printable(label)})" if label else nid
+    return printable(record.model.display_name(nid))
+
+
+def _function_name(record: BackwardRecord, fid: str) -> str:
+    """A function by what it produces: "to loss", "to fc0/affine output n4"."""
+    model = record.model
+    outs = [e.target for e in model.edges if e.source == fid]
+    return "gives " + ", ".join(_name(record, o) for o in outs) if outs else fid
 
 
 def step_html(record: BackwardRecord, k: int, svg: str | None = None) -> str:
-    svg = svg if svg is not None else to_svg(record.model_at(k))
+    svg = svg if svg is not None else record.svg_at(k)
     return (
         f'<div style="{BOX}"><pre style="margin:2px 0">{escape(step_caption(record, k))}</pre>'
         f"{svg_img(svg, f'backward step {k}')}</div>"
@@ -166,8 +184,13 @@ class BackwardSteps(ipywidgets.VBox):
         self._svgs: dict = {}
         last = len(record.steps) - 1
         self._slider = ipywidgets.IntSlider(value=last, min=0, max=last, description="step", continuous_update=True)
+        self._caption = ipywidgets.HTML()
         self._view = ipywidgets.HTML()
-        super().__init__(children=(self._slider, self._view), **kwargs)
+        # the slider and the caption stay in view while a tall graph scrolls (sticky: the lab extension's CSS)
+        head = ipywidgets.VBox((self._slider, self._caption))
+        head.add_class("nnabla-nb-steps-head")
+        super().__init__(children=(head, self._view), **kwargs)
+        self.add_class("nnabla-nb-steps")
         self.set_trait("steps", last)
         traitlets.link((self._slider, "value"), (self, "step"))
         self._show()
@@ -183,8 +206,9 @@ class BackwardSteps(ipywidgets.VBox):
     def _show(self, change=None):
         k = self.step
         if k not in self._svgs:
-            self._svgs[k] = to_svg(self.record.model_at(k))
-        self._view.value = step_html(self.record, k, self._svgs[k])
+            self._svgs[k] = self.record.svg_at(k)
+        self._caption.value = f'<pre style="{BOX};margin:2px 0">{escape(step_caption(self.record, k))}</pre>'
+        self._view.value = f'<div style="{BOX}">{svg_img(self._svgs[k], f"backward step {k}")}</div>'
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = super()._repr_mimebundle_(**kwargs)

@@ -47,10 +47,10 @@ class GradRow:
     shape: tuple
     norm: float  # L2 norm of the gradient
     mean_abs: float  # mean |g|
-    ratio: float  # |g| / |w| (L2 norms; inf when |w| is 0 and |g| is not)
+    ratio: float  # |g| / |w| (L2 norms; nan when |w| is 0, as a zero-initialized bias is: no ratio exists)
     max_abs: float
     flags: tuple
-    histogram: str  # PNG data-URI of the gradient's histogram
+    histogram: str  # PNG data-URI of the gradient's histogram, or its values as text for tiny shapes
 
 
 def grad_row(name: str, v, vanishing: float = VANISHING, exploding: float = EXPLODING) -> GradRow:
@@ -62,7 +62,7 @@ def grad_row(name: str, v, vanishing: float = VANISHING, exploding: float = EXPL
     wnorm = float(np.sqrt(np.square(w[np.isfinite(w)]).sum()))
     mean_abs = float(np.abs(finite).mean()) if finite.size else math.nan
     max_abs = float(np.abs(finite).max()) if finite.size else math.nan
-    ratio = norm / wnorm if wnorm > 0 else (math.inf if norm > 0 else 0.0)
+    ratio = norm / wnorm if wnorm > 0 else math.nan
     flags = []
     if nan:
         flags.append("nan")
@@ -74,7 +74,21 @@ def grad_row(name: str, v, vanishing: float = VANISHING, exploding: float = EXPL
         flags.append("vanishing")
     if max_abs > exploding:
         flags.append("exploding")
-    return GradRow(name, tuple(v.shape), norm, mean_abs, ratio, max_abs, tuple(flags), data_uri(histogram_png(g)))
+    return GradRow(name, tuple(v.shape), norm, mean_abs, ratio, max_abs, tuple(flags), _picture(g))
+
+
+SMALL = 4  # gradients of at most this many elements are listed, not drawn
+
+
+def _picture(g: np.ndarray) -> str:
+    """The histogram of a gradient (zero marked), or, for a handful of elements, the values as text."""
+    if g.size <= SMALL:
+        return "values " + ", ".join(num(float(x)) for x in g.ravel())
+    return data_uri(histogram_png(g))
+
+
+def ratio_text(r: GradRow) -> str:
+    return "- (|w| = 0)" if math.isnan(r.ratio) and r.norm == r.norm else num(r.ratio)
 
 
 def grad_rows(params=None, vanishing: float = VANISHING, exploding: float = EXPLODING) -> list:
@@ -93,12 +107,12 @@ def rows_text(rows: list) -> str:
         flags = ", ".join(r.flags) or "ok"
         lines.append(
             f"  {printable(r.name):<{width}} {shape(r.shape):<10} |g| {num(r.norm):<10} mean|g| {num(r.mean_abs):<10} "
-            f"|g|/|w| {num(r.ratio):<10} {flags}"
+            f"|g|/|w| {ratio_text(r):<10} {flags}"
         )
     return "\n".join(lines)
 
 
-def rows_html(rows: list) -> str:
+def rows_html(rows: list, note: str = "") -> str:
     if not rows:
         return f'<div style="{BOX}">gradients: no parameters</div>'
     head = "".join(
@@ -113,13 +127,16 @@ def rows_html(rows: list) -> str:
             escape(shape(r.shape)),
             escape(num(r.norm)),
             escape(num(r.mean_abs)),
-            escape(num(r.ratio)),
+            escape(ratio_text(r)),
             f'<span style="color:{color}">{escape(", ".join(r.flags) or "ok")}</span>',
-            f'<img src="{r.histogram}" alt="histogram of {escape(r.name)} gradient" style="max-height:32px">',
+            f'<img src="{r.histogram}" alt="histogram of {escape(r.name)} gradient" style="max-height:40px">'
+            if r.histogram.startswith("data:")
+            else escape(r.histogram),
         ]
         body.append("<tr>" + "".join(f'<td style="{CELL}">{c}</td>' for c in cells) + "</tr>")
     return (
-        f'<div style="{BOX}"><div><b>gradients</b> <span style="{MUTED}">of {len(rows)} parameters</span></div>'
+        f'<div style="{BOX}"><div><b>gradients</b> <span style="{MUTED}">of {len(rows)} parameters'
+        f"{escape(note)}; histograms: 0 marked in red</span></div>"
         f'<table style="border-collapse:collapse"><tr>{head}</tr>{"".join(body)}</table></div>'
     )
 
@@ -137,6 +154,7 @@ class BackwardFollower:
         self._next = -math.inf
         self._ip = None
         self.active = False
+        self.passes = 0  # backward passes seen (a solver step after functions ran, or a cell that ran some)
 
     def start(self) -> None:
         if self.active:
@@ -173,6 +191,7 @@ class BackwardFollower:
         if not self._ran:  # later calls of the same solver step, or a solver step with no new backward
             return
         self._ran = False
+        self.passes += 1
         now = self.clock()
         if now < self._next:
             self._pending = True
@@ -187,6 +206,7 @@ class BackwardFollower:
     def flush(self) -> None:
         """Refresh now if functions ran or a refresh was skipped since the last one."""
         if self._ran or self._pending:
+            self.passes += self._ran
             self._ran = self._pending = False
             self._next = self.clock() + self.min_interval
             self.callback()
@@ -204,9 +224,17 @@ class _GradsBase:
     def rows(self) -> list:
         return grad_rows(self._params_arg, self.vanishing, self.exploding)
 
+    def note(self) -> str:
+        """What the table reflects when following: how many training steps it has seen."""
+        passes = self._follower.passes
+        if not passes:
+            return ""
+        return f", as of the last of {passes} backward passes followed"
+
     def static(self) -> Static:
         rows = self.rows()
-        return Static(rows_text(rows), rows_html(rows))
+        note = self.note()
+        return Static(rows_text(rows) + (f"\n  ({note[2:]})" if note else ""), rows_html(rows, note))
 
     def stop(self) -> None:
         """Stop following (a last refresh shows the final gradients)."""
@@ -252,7 +280,7 @@ class GradsView(_GradsBase, ipywidgets.VBox):
     def refresh(self) -> None:
         """Re-read the gradients."""
         self.refreshes += 1
-        self._table.value = rows_html(self.rows())
+        self._table.value = rows_html(self.rows(), self.note())
 
     def _on_backward(self) -> None:
         self.refresh()

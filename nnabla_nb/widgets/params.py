@@ -12,7 +12,7 @@ import traitlets
 
 import nnabla as nn
 
-from ..display import BOX, MUTED, _stats_cells, _table, picture
+from ..display import BOX, MUTED, _stats_cells, _table, picture_html
 from ..graph import array_stats, read_grad
 from ..render.common import num, shape
 from ..render.escape import escape, printable
@@ -52,27 +52,40 @@ def _summary(v) -> str:
     return f"{shape(v.shape)} mean {num(s.mean)} std {num(s.std)}" + ("" if v.need_grad else " fixed")
 
 
-def detail_html(name: str, v) -> str:
-    """One parameter: statistics of data and gradient, and a picture of each."""
+def as_of() -> str:
+    """When values are read, in the notebook's terms: "as of In [12]" while cell 12 runs, "read after In [12]"
+    when a widget reads them later (a click, a refresh), as the values may have changed since its cell ran."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return ""
+    ip = get_ipython()
+    if ip is None or not hasattr(ip, "execution_count"):
+        return ""
+    try:
+        running = (ip.kernel.get_parent("shell") or {}).get("header", {}).get("msg_type") == "execute_request"
+    except Exception:  # a shell without a kernel: a cell is running when anything runs
+        running = True
+    return f"as of In [{ip.execution_count}]" if running else f"read after In [{ip.execution_count - 1}]"
+
+
+def detail_html(name: str, v, when: str = "") -> str:
+    """One parameter: statistics of data and gradient, and a picture of each; ``when`` says when they were read."""
     data, grad = v.d, read_grad(v)
     gstats = array_stats(grad) if v.need_grad else None
     stats = _table(
         ["", "min", "mean", "max", "std", "NaN", "Inf"],
         [["data", *_stats_cells(array_stats(data))], ["grad", *_stats_cells(gstats)]],
     )
+    note = f' <span style="{MUTED}">values {escape(when)}</span>' if when else ""
     pics = []
     for label, a in (("data", data), ("grad", grad if v.need_grad else None)):
         if a is None:
             continue
-        uri, caption = picture(a)
-        pics.append(
-            f'<div><div>{label}</div><img src="{uri}" alt="{escape(label)} {escape(caption)}" '
-            f'style="image-rendering:pixelated;max-width:260px"><div style="{MUTED};font-size:10px">'
-            f"{escape(caption)}</div></div>"
-        )
+        pics.append(f"<div><div>{label}</div>{picture_html(a, alt=label)}</div>")
     return (
         f'<div style="{BOX}"><div><b>{escape(name)}</b> &nbsp; {escape(shape(v.shape))} '
-        f"{escape(np.dtype(v.data.dtype).name)} need_grad={escape(v.need_grad)}</div>{stats}"
+        f"{escape(np.dtype(v.data.dtype).name)} need_grad={escape(v.need_grad)}{note}</div>{stats}"
         f'<div style="display:flex;gap:16px">{"".join(pics)}</div></div>'
     )
 
@@ -159,7 +172,7 @@ class ParamsTree(ipywidgets.VBox):
     @traitlets.observe("selected")
     def _show_selected(self, change=None):
         name = self.selected
-        self._detail.value = detail_html(name, self._params[name]) if name else ""
+        self._detail.value = detail_html(name, self._params[name], as_of()) if name else ""
         for key, b in self._buttons.items():
             b.button_style = "info" if key == name else ""
 
@@ -189,7 +202,8 @@ class ParamsTree(ipywidgets.VBox):
         items = []
         for key, child in tree.items():
             if isinstance(child, dict):
-                acc = ipywidgets.Accordion(children=(ipywidgets.VBox(self._build(child)),), titles=(f"{key}/",))
+                title = f"{key}/  ({_count(child)} parameters)"
+                acc = ipywidgets.Accordion(children=(ipywidgets.VBox(self._build(child)),), titles=(title,))
                 items.append(acc)
             else:
                 b = ipywidgets.Button(

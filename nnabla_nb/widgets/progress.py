@@ -7,8 +7,10 @@
 Redraws are throttled to ``max_fps`` (10 a second) whatever the loop's rate; between redraws an iteration costs
 one clock read. With a widget frontend the progress is a ``ProgressWidget``; without one (nbconvert, nbval) one
 output is updated in place; in a terminal one line is rewritten. When the loop ends, the live output gives way to
-a final static output (text and HTML with a PNG of the curves) holding no time or rate, so a saved notebook is
-deterministic.
+a final static output: the bar (orange and "interrupted at" when the loop stopped early), the elapsed time and
+rate, and an SVG chart of the curves (axes with tick values, an iteration axis, a legend; log-y when asked with
+``log_y=True`` or when a loss spans decades). The time and rate are the one volatile part of a saved notebook
+(``tutorials/sanitize.cfg`` masks them for nbval); the chart depends only on the values.
 """
 
 from __future__ import annotations
@@ -20,14 +22,16 @@ import ipywidgets
 import numpy as np
 import traitlets
 
+from ..render.chart import curves_svg
 from ..render.common import num
 from ..render.escape import escape
-from ..render.png import curves_png, data_uri
+from ..render.html import svg_uri
 from .frontend import LiveOutput, Static, use_widget
 
 BOX = "font-family:monospace;font-size:12px;line-height:1.45"
-BAR_WIDTH = 30  # characters of the text bar
+BAR_WIDTH = 30  # characters of the text bar (text/plain only: the HTML and the widget draw a real bar)
 LIVE_POINTS = 2048  # live curves plot at most this many points per metric (the final picture plots all)
+DONE_COLOR, STOPPED_COLOR = "#2f7d32", "#e65100"
 
 
 class Series:
@@ -63,13 +67,13 @@ class ProgressWidget(ipywidgets.VBox):
     value = traitlets.Int(0, help="iterations done").tag(sync=False)
     total = traitlets.Int(None, allow_none=True, help="iterations expected; None when unknown").tag(sync=False)
     status = traitlets.Unicode("", help="the status line: count, rate, ETA, latest metric values").tag(sync=False)
-    curves = traitlets.Bytes(b"", help="PNG of the metric curves (empty: no metric logged yet)").tag(sync=False)
+    curves = traitlets.Bytes(b"", help="SVG chart of the metric curves (empty: no metric logged yet)").tag(sync=False)
 
     def __init__(self, **kwargs):
         self._bar = ipywidgets.IntProgress(value=0, min=0, max=1, layout={"width": "320px"})
         self._label = ipywidgets.HTML()
         # drawn at its own size: a VBox would stretch it to the output's width
-        self._image = ipywidgets.Image(format="png", layout={"display": "none", "align_self": "flex-start"})
+        self._image = ipywidgets.Image(format="svg+xml", layout={"display": "none", "align_self": "flex-start"})
         super().__init__(children=(self._bar, self._label, self._image), **kwargs)
         self._sync_bar()
 
@@ -121,6 +125,7 @@ class Progress:
         metrics=(),
         max_fps: float = 10.0,
         widget: bool | None = None,
+        log_y: bool | None = None,
         clock=time.monotonic,
         display=None,
         stream=None,
@@ -133,6 +138,7 @@ class Progress:
             raise ValueError(f"progress: max_fps must be > 0, got {max_fps}")
         self.iterable = iterable
         self.total = total
+        self.log_y = log_y
         self.min_interval = 1.0 / max_fps
         self.clock = clock
         self.n = 0
@@ -148,6 +154,14 @@ class Progress:
         self._logged = 0  # metric values logged so far
         self._drawn = -1  # ... and when the curves were last drawn
         self._closed = False
+        self._broken = False  # the loop over the iterable was left early (break, exception, KeyboardInterrupt)
+
+    @property
+    def interrupted(self) -> bool:
+        """True when the run ended before its total (or its loop was left early): the final state says so."""
+        if self.total is not None and self.n < self.total:
+            return self._closed or self._broken
+        return self._broken and self.total is None
 
     # -- counting -----------------------------------------------------------------------------------
     def __iter__(self):
@@ -161,6 +175,9 @@ class Progress:
                 self.n += 1
                 if clock() >= self._next:
                     self._redraw()
+        except GeneratorExit:  # the loop was left early: a break, or an exception in its body
+            self._broken = True
+            raise
         finally:
             self.close()
 
@@ -265,45 +282,50 @@ class Progress:
         self._redraw()
 
     def _curves(self, points: int | None) -> bytes:
+        """The SVG chart of the logged metrics (b"" before any)."""
         data = {}
         for name, s in self.series.items():
-            v = s.values
+            x, v = s.steps, s.values
             if points is not None and len(v) > points:
-                v = v[:: -(-len(v) // points)]
-            data[name] = v
-        return curves_png(data) if any(len(v) for v in data.values()) else b""
+                step = -(-len(v) // points)
+                x, v = x[::step], v[::step]
+            data[name] = (x, v)
+        if not any(len(v) for _, v in data.values()):
+            return b""
+        return curves_svg(data, log_y=self.log_y).encode("utf-8")
 
     def _metrics_line(self) -> str:
         return "  ".join(f"{name} {num(float(s.values[-1]))}" for name, s in self.series.items() if s.n)
 
-    def status(self, final: bool = False) -> str:
-        """The status line: a text bar, the count, and (live only) the rate and the time left."""
+    def status(self, final: bool = False, text_bar: bool = True) -> str:
+        """The status line: (``text_bar``) a text bar, the count, the rate, and the time left (live) or the
+        elapsed time (final, "interrupted at" when the run stopped early)."""
         n, total = self.n, self.total
-        if total:
-            frac = min(1.0, n / total)
-            head = f"[{'#' * int(frac * BAR_WIDTH):<{BAR_WIDTH}}] {n}/{total}"
-        else:
-            head = f"{n} it"
+        count = f"{n}/{total}" if total else f"{n} it"
+        bar = f"[{'#' * int(min(1.0, n / total) * BAR_WIDTH):<{BAR_WIDTH}}] " if text_bar and total else ""
+        rate = self.rate
+        speed = (f"{rate:.0f} it/s" if rate >= 100 else f"{rate:.3g} it/s") if rate else ""
         if final:
-            parts = [head, "done"]
+            word = "interrupted at " if self.interrupted else "done: "
+            parts = [bar + word + count, f"in {_duration(self.elapsed, precise=True)}", f"({speed})" if speed else ""]
         else:
-            rate = self.rate
-            parts = [head, f"{rate:.3g} it/s" if rate else ""]
+            parts = [bar + count, speed]
             if total and rate:
                 parts.append("ETA " + _duration(max(0, total - n) / rate))
         metrics = self._metrics_line()
         return "  ".join(p for p in parts + [metrics] if p)
 
     def frame(self, final: bool = False) -> Static:
-        """The output for the current state: live (with rate and ETA) or final (deterministic)."""
+        """The output for the current state: live (rate and ETA) or final (elapsed time and rate)."""
         text = self.status(final)
         total = self.total
         frac = min(1.0, self.n / total) if total else (1.0 if final else 0.0)
+        color = STOPPED_COLOR if final and self.interrupted else DONE_COLOR
         bar = (
-            '<div style="width:320px;height:8px;background:#e6e6e6;border-radius:3px">'
-            f'<div style="width:{int(frac * 320)}px;height:8px;background:#2f7d32;border-radius:3px"></div></div>'
+            '<div style="width:320px;height:8px;background:#8a8a8a40;border-radius:3px">'
+            f'<div style="width:{int(frac * 320)}px;height:8px;background:{color};border-radius:3px"></div></div>'
         )
-        png = self._curves(None if final else LIVE_POINTS)
+        svg = self._curves(None if final else LIVE_POINTS)
         lines = []
         if final:
             for name, s in self.series.items():
@@ -316,8 +338,8 @@ class Progress:
                     )
                     text += f"\n  {name}: {num(float(v[0]))} -> {num(float(v[-1]))}, {s.n} values"
         legend = "".join(f"<div>{line}</div>" for line in lines)
-        img = f'<img src="{data_uri(png)}" alt="metric curves">' if png else ""
-        html = f'<div style="{BOX}">{bar}<div>{escape(self.status(final))}</div>{legend}{img}</div>'
+        img = f'<img src="{svg_uri(svg.decode("utf-8"))}" alt="metric curves">' if svg else ""
+        html = f'<div style="{BOX}">{bar}<div>{escape(self.status(final, text_bar=False))}</div>{legend}{img}</div>'
         return Static(text, html)
 
     def _redraw(self) -> None:
@@ -326,7 +348,7 @@ class Progress:
         if self.widget is not None:
             w = self.widget
             w.value = self.n
-            w.status = self.status()
+            w.status = self.status(text_bar=False)
             if self._logged != self._drawn:
                 self._drawn = self._logged
                 w.curves = self._curves(LIVE_POINTS)
@@ -341,7 +363,9 @@ class Progress:
         self._closed = True
         self._end = self.clock()
         if self.widget is not None:  # its last state, though the final output below replaces its view
-            self.widget.value, self.widget.status = self.n, self.status(final=True)
+            self.widget.value, self.widget.status = self.n, self.status(final=True, text_bar=False)
+            if self.interrupted:
+                self.widget._bar.bar_style = "warning"
         self._live.finish(self.frame(final=True))
         if self.widget is not None:
             self.widget.close()  # its view was replaced by the final output: free the comms
@@ -366,7 +390,9 @@ def _scalar(value) -> float:
     return float(a) if a.ndim == 0 else float(a.mean())
 
 
-def _duration(seconds: float) -> str:
+def _duration(seconds: float, precise: bool = False) -> str:
+    if precise and seconds < 60:
+        return f"{seconds:.1f}s"
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds}s"
@@ -381,12 +407,14 @@ def progress(
     metrics=(),
     max_fps: float = 10.0,
     widget: bool | None = None,
+    log_y: bool | None = None,
 ) -> Progress:
     """Live progress of a loop: ``for i in (p := nnabla_nb.progress(range(n))): ...; p.log(loss=loss.d)``.
 
     ``iterable`` (or an int: ``range(n)``) is iterated; without one, call ``p.update()`` per step and
     ``p.close()`` at the end (or use ``with``). ``metrics`` orders the curves; ``p.monitor_series(name)`` or
     ``p.watch(series)`` draws what an ``nnabla.monitor.MonitorSeries`` logs. Redraws: at most ``max_fps`` a
-    second. ``widget``: None detects a widget frontend.
+    second. ``widget``: None detects a widget frontend. ``log_y``: a logarithmic value axis (None: chosen when
+    a positive curve spans more than two decades). A run stopped early is marked interrupted (``p.interrupted``).
     """
-    return Progress(iterable, total=total, metrics=metrics, max_fps=max_fps, widget=widget)
+    return Progress(iterable, total=total, metrics=metrics, max_fps=max_fps, widget=widget, log_y=log_y)

@@ -5,6 +5,7 @@ import pytest
 
 import nnabla as nn
 import nnabla.functions as F
+import nnabla.parametric_functions as PF
 from nnabla.function import FunctionError, PythonFunction
 
 
@@ -185,12 +186,16 @@ def test_imperative_mode_with_ndarrays_builds_no_graph():
     np.testing.assert_allclose(y.data, np.tanh([2.0, 4.0]), rtol=1e-6)
 
 
-def test_no_grad_builds_outputs_without_need_grad():
+def test_no_grad_fetches_parameters_without_need_grad():
     x = _var([1.0, 2.0])
     with nn.no_grad():
-        y = F.tanh(x)
-    assert y.need_grad is False
-    assert F.tanh(x).need_grad is True
+        y = F.tanh(x)  # as NNabla 1.36: functions are unaffected, an input needing a gradient still counts
+        z = PF.affine(nn.Variable((2, 2)), 3, name="no_grad_layer")
+    assert y.need_grad is True and x.need_grad is True
+    assert z.need_grad is False  # its parameters came as views without need_grad
+    assert nn.get_parameters(grad_only=False)["no_grad_layer/affine/W"].need_grad is True  # stored ones unchanged
+    assert PF.affine(nn.Variable((2, 2)), 3, name="no_grad_layer").need_grad is True
+    nn.clear_parameters()
 
 
 # -- nn.grad -----------------------------------------------------------------------------------------------

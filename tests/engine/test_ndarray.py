@@ -81,14 +81,17 @@ def test_cast_converts_and_returns_numpy():
     np.testing.assert_array_equal(out, [1, 2])
 
 
-def test_copy_from_copies_values_and_keeps_own_dtype():
+def test_copy_from_copies_values_and_takes_the_source_dtype():
     a = nn.NdArray((2,))
     b = nn.NdArray.from_numpy_array(np.array([1, 2], np.int64))
-    a.copy_from(b)
-    assert a.dtype == np.float32
+    assert a.copy_from(b) is a
+    assert a.dtype == np.dtype(np.int64)  # as NNabla 1.36
     np.testing.assert_array_equal(a.data, [1, 2])
     b.data[0] = 9
     assert a.data[0] == 1
+    c = nn.NdArray.from_numpy_array(np.zeros(2, np.float32))
+    c.copy_from(b, use_current_context=False)
+    assert c.dtype == np.dtype(np.int64) and c.data[0] == 9
 
 
 def test_copy_from_rejects_other_shapes():

@@ -40,6 +40,10 @@ CASES = [
     Case("elu", F.elu, elu, [randn(3, 4)]),
     Case("elu_alpha", lambda x: F.elu(x, alpha=0.5), lambda x: elu(x, 0.5), [randn(3, 4)]),
     Case("selu", F.selu, lambda x: SELU_SCALE * elu(x, SELU_ALPHA), [randn(3, 4)]),
+    Case("selu_args", lambda x: F.selu(x, scale=1.5, alpha=0.5), lambda x: 1.5 * elu(x, 0.5), [randn(3, 4)]),
+    Case(
+        "selu_negative_alpha", lambda x: F.selu(x, scale=2.0, alpha=-1.0), lambda x: 2.0 * elu(x, -1.0), [randn(3, 4)]
+    ),
     Case(
         "crelu",
         F.crelu,
@@ -82,6 +86,13 @@ CASES = [
     Case("hard_sigmoid", F.hard_sigmoid, lambda x: np.clip(0.2 * x + 0.5, 0, 1), [uniform(-4, 4, 3, 4)]),
     Case("hard_tanh", F.hard_tanh, lambda x: np.clip(x, -1, 1), [uniform(-2, 2, 3, 4)]),
     Case("log_sigmoid", F.log_sigmoid, lambda x: np.log(sigmoid(x)), [randn(3, 4)]),
+    Case(
+        "log_sigmoid_wide",
+        F.log_sigmoid,
+        lambda x: -np.logaddexp(0, -x.astype(np.float64)),
+        [np.array([[-30.0, -8.0, -1.0, 0.0], [0.5, 3.0, 12.0, 40.0]], np.float32)],
+        rtol=1e-5,
+    ),
     Case("tanh_shrink", F.tanh_shrink, lambda x: x - np.tanh(x), [randn(3, 4)]),
     Case("binary_tanh", F.binary_tanh, lambda x: np.where(x > 0, 1.0, -1.0), [randn(3, 4)], grad=False),
     Case("binary_sigmoid", F.binary_sigmoid, lambda x: np.where(x > 0, 1.0, 0.0), [randn(3, 4)], grad=False),

@@ -52,6 +52,18 @@ CASES = [
         lambda x: x[::-1, 3::-2],
         [randn(3, 5)],
     ),
+    Case(
+        "slice_negative_bounds",
+        lambda x: F.slice(x, (-3, 0), (-1, 5), (1, 2)),
+        lambda x: x[-3:-1, 0:5:2],
+        [randn(3, 5)],
+    ),
+    Case(
+        "slice_negative_step_bounds",
+        lambda x: F.slice(x, (-1, 4), (0, -6), (-2, -1)),
+        lambda x: x[-1:0:-2, 4:-6:-1],
+        [randn(4, 5)],
+    ),
     Case("slice_last_axes_only", lambda x: F.slice(x, (1,), (3,), (1,)), lambda x: x[..., 1:3], [randn(2, 3, 4)]),
     Case("slice_clipped", lambda x: F.slice(x, (-10,), (10,)), lambda x: x[-10:10], [randn(4)]),
     Case(

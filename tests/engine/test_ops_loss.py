@@ -28,6 +28,7 @@ def categorical_ce(p, t, axis=-1):
 
 
 def sigmoid_ce(x, t):
+    t = np.trunc(t)  # NNabla reads the target as an integer label: 0.7 counts as 0
     p = 1 / (1 + np.exp(-x.astype(np.float64)))
     return -(t * np.log(p) + (1 - t) * np.log(1 - p))
 
@@ -107,6 +108,13 @@ CASES = [
         F.sigmoid_cross_entropy,
         sigmoid_ce,
         [randn(3, 4) * 3, uniform(0, 1, 3, 4)],
+        grad_inputs=[0],
+    ),
+    Case(
+        "sigmoid_cross_entropy_float_labels",
+        F.sigmoid_cross_entropy,
+        sigmoid_ce,
+        [randn(3, 4), uniform(0, 2, 3, 4, seed=3).round() - np.float32(0.25)],  # -0.25, 0.75, 1.75: truncated
         grad_inputs=[0],
     ),
     Case(

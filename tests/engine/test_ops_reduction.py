@@ -89,6 +89,35 @@ CASES = [
     ),
     Case("cumprod_zeros", lambda x: F.cumprod(x, axis=1), lambda x: scan_ref(x, 1, np.cumprod), [WITH_ZEROS]),
     Case(
+        "cumprod_zeros_reverse",
+        lambda x: F.cumprod(x, axis=1, reverse=True),
+        lambda x: scan_ref(x, 1, np.cumprod, reverse=True),
+        [WITH_ZEROS],
+    ),
+    Case(
+        "cumprod_zeros_exclusive",
+        lambda x: F.cumprod(x, axis=1, exclusive=True),
+        lambda x: scan_ref(x, 1, np.cumprod, exclusive=True),
+        [WITH_ZEROS],
+    ),
+    Case(
+        "cumprod_zeros_axis0",
+        lambda x: F.cumprod(x, axis=0),
+        lambda x: scan_ref(x, 0, np.cumprod),
+        [np.ascontiguousarray(WITH_ZEROS.T)],
+    ),
+    # NNabla's Prod gradient is dy * y / x, taken as 0 at a zero x, also where it is the only zero (where the true
+    # gradient is the product of the others): no numerical check here; test_vs_nnabla compares it with NNabla's
+    Case("prod_zeros", lambda x: F.prod(x, axis=1), lambda x: x.prod(1), [WITH_ZEROS], grad=False),  # 2, 1, 0 zeros
+    Case(
+        "prod_zeros_all",
+        lambda x: F.prod(x, keepdims=True),
+        lambda x: x.prod(keepdims=True),
+        [WITH_ZEROS[1:]],
+        grad=False,
+    ),
+    Case("prod_zeros_axis0", lambda x: F.prod(x, axis=0), lambda x: x.prod(0), [WITH_ZEROS], grad=False),
+    Case(
         "cumprod_zeros_exclusive_reverse",
         lambda x: F.cumprod(x, axis=1, exclusive=True, reverse=True),
         lambda x: scan_ref(x, 1, np.cumprod, True, True),

@@ -40,6 +40,17 @@ GRAD_ELSEWHERE = {
     "Sign": "test_ops_math.py (straight-through)",
     "ClipGradByNorm": "test_ops_math.py",
     "ClipGradByValue": "test_ops_math.py",
+    "FixedPointQuantize": "test_ops_quantize.py (straight-through)",
+    "Pow2Quantize": "test_ops_quantize.py (straight-through)",
+    "MinMaxQuantize": "test_ops_quantize.py (straight-through)",
+    "QuantizeLinear": "test_ops_quantize.py (straight-through)",
+    "Prune": "test_ops_quantize.py (straight-through)",
+    "SpectralNorm": "test_ops_reparam.py (u and v held constant)",
+    "ONNXResize": "test_ops_detection.py::test_onnx_resize_has_no_backward (none in NNabla)",
+    "ImageAugmentation": "test_ops_augmentation.py::test_image_augmentation_has_no_backward (none in NNabla)",
+    "Unlink": "test_ops_gradient.py::test_unlink_stops_the_gradient",
+    "TopKGrad": "test_ops_gradient.py::test_top_k_grad_keeps_the_largest_gradients",
+    "VATNoise": "test_ops_gradient.py::test_vat_noise_backward_writes_the_noise_buffer",
     **FORWARD_ELSEWHERE,
 }
 

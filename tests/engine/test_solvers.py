@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from collections import OrderedDict
 
 import h5py
@@ -91,6 +93,63 @@ def lion(w, g, s, t, lr, beta1, beta2, wd=0.0):
     return w - lr * (u + wd * w)
 
 
+def adabound(w, g, s, t, alpha, beta1, beta2, eps, final_lr, gamma, wd=0.0):
+    s["mean"] = beta1 * s["mean"] + (1 - beta1) * g
+    s["var"] = beta2 * s["var"] + (1 - beta2) * g * g
+    alpha_t = alpha * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+    lower, upper = final_lr * (1 - 1 / (gamma * t + 1)), final_lr * (1 + 1 / (gamma * t))
+    return w - np.clip(alpha_t / (np.sqrt(s["var"]) + eps), lower, upper) * s["mean"]
+
+
+def amsbound(w, g, s, t, alpha, beta1, beta2, eps, final_lr, gamma, bias_correction, wd=0.0):
+    s["m"] = beta1 * s["m"] + (1 - beta1) * g
+    s["v"] = beta2 * s["v"] + (1 - beta2) * g * g
+    s["v_hat"] = np.maximum(s["v_hat"], s["v"])
+    alpha_t = alpha * (np.sqrt(1 - beta2**t) / (1 - beta1**t) if bias_correction else 1)
+    lower, upper = final_lr * (1 - 1 / (gamma * t + 1)), final_lr * (1 + t / gamma)  # NNabla's upper bound
+    return w - np.clip(alpha_t / (np.sqrt(s["v_hat"]) + eps), lower, upper) * s["m"]
+
+
+def adabelief(w, g, s, t, alpha, beta1, beta2, eps, wd, amsgrad, weight_decouple, fixed_decay, rectify):
+    s["mean"] = beta1 * s["mean"] + (1 - beta1) * g
+    s["var"] = beta2 * s["var"] + (1 - beta2) * (g - s["mean"]) ** 2
+    if weight_decouple:
+        w = w - w * (wd if fixed_decay else wd * alpha)
+    if amsgrad:
+        s["s_max"] = np.maximum(s["s_max"], s["var"]) + eps
+    else:
+        s["var"] = s["var"] + eps  # NNabla adds eps to the stored moment
+    second = s["s_max"] if amsgrad else s["var"]
+    alpha_t = alpha / (1 - beta1**t)
+    if rectify:
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * t * beta2**t / (1 - beta2**t)
+        if rho_t <= 4:
+            return w - alpha * s["mean"]
+        alpha_t *= np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+    return w - alpha_t * s["mean"] / (np.sqrt(second) / np.sqrt(1 - beta2**t) + eps)
+
+
+def lamb(w, g, s, t, eta, beta1, beta2, gamma_l, gamma_u, eps, bias_correction, wd=0.0):
+    s["mean"] = beta1 * s["mean"] + (1 - beta1) * g
+    s["var"] = beta2 * s["var"] + (1 - beta2) * g * g
+    c1, c2 = (1 - beta1**t, 1 - beta2**t) if bias_correction else (1, 1)
+    r = (s["mean"] / c1) / (np.sqrt(s["var"] / c2) + eps) + wd * w
+    trust = np.clip(np.linalg.norm(w), gamma_l, gamma_u) / np.linalg.norm(r) if np.linalg.norm(r) > eps else 1
+    return w - eta * trust * r
+
+
+def lars(w, g, s, t, lr, momentum, coefficient, eps, wd=0.0):
+    g_norm, w_norm = np.linalg.norm(g), np.linalg.norm(w)
+    x = g_norm + wd * w_norm
+    x = x + eps if x < eps else x
+    local_lr = lr if w_norm < eps else lr * coefficient * w_norm / x
+    s["v"] = momentum * s["v"] + local_lr * (g + wd * w)
+    return w - s["v"]
+
+
+BELIEF = dict(alpha=0.01, beta1=0.9, beta2=0.999, eps=1e-8, wd=0.1)
+BELIEF_FLAGS = dict(amsgrad=False, weight_decouple=False, fixed_decay=False, rectify=False)
 # (solver class, its hyperparameters for the test, NNabla's state names, reference rule)
 RULES = [
     (S.Sgd, dict(lr=0.1), (), sgd),
@@ -107,8 +166,55 @@ RULES = [
     (S.AMSGRAD, dict(alpha=0.01, beta1=0.9, beta2=0.99, eps=1e-8, bias_correction=True), ("m", "v", "v_hat"), amsgrad),
     (S.SgdW, dict(lr=0.1, momentum=0.9, wd=0.05), ("m",), sgdw),
     (S.Lion, dict(lr=0.01, beta1=0.9, beta2=0.99), ("m",), lion),
+    (
+        S.AdaBound,
+        dict(alpha=0.05, beta1=0.9, beta2=0.999, eps=1e-8, final_lr=0.02, gamma=0.5),
+        ("mean", "var"),
+        adabound,
+    ),
+    (
+        S.AMSBound,
+        dict(alpha=0.05, beta1=0.9, beta2=0.99, eps=1e-8, final_lr=0.02, gamma=0.5, bias_correction=False),
+        ("m", "v", "v_hat"),
+        amsbound,
+    ),
+    (
+        S.AMSBound,
+        dict(alpha=0.01, beta1=0.9, beta2=0.99, eps=1e-8, final_lr=0.1, gamma=0.001, bias_correction=True),
+        ("m", "v", "v_hat"),
+        amsbound,
+    ),
+    (S.AdaBelief, dict(BELIEF, **BELIEF_FLAGS), ("mean", "var"), adabelief),
+    (S.AdaBelief, dict(BELIEF, **dict(BELIEF_FLAGS, weight_decouple=True)), ("mean", "var"), adabelief),
+    (
+        S.AdaBelief,
+        dict(BELIEF, **dict(BELIEF_FLAGS, weight_decouple=True, fixed_decay=True, amsgrad=True)),
+        ("mean", "var", "s_max"),
+        adabelief,
+    ),
+    (S.AdaBelief, dict(BELIEF, **dict(BELIEF_FLAGS, rectify=True)), ("mean", "var"), adabelief),
+    (
+        S.Lamb,
+        dict(eta=0.01, beta1=0.9, beta2=0.999, gamma_l=0.0, gamma_u=10.0, eps=1e-6, bias_correction=False),
+        ("mean", "var"),
+        lamb,
+    ),
+    (
+        S.Lamb,
+        dict(eta=0.01, beta1=0.9, beta2=0.999, gamma_l=0.5, gamma_u=1.0, eps=1e-6, bias_correction=True),
+        ("mean", "var"),
+        lamb,
+    ),
+    (S.Lars, dict(lr=0.1, momentum=0.5, coefficient=0.05, eps=1e-6), ("v",), lars),
 ]
-IDS = [f"{cls.__name__}{'-bc' if hp.get('bias_correction') else ''}" for cls, hp, _, _ in RULES]
+
+
+def _case_id(cls, hyper):
+    flags = [k for k in ("bias_correction", "weight_decouple", "fixed_decay", "amsgrad", "rectify") if hyper.get(k)]
+    return "-".join([cls.__name__] + [{"bias_correction": "bc"}.get(k, k) for k in flags])
+
+
+IDS = [_case_id(cls, hp) for cls, hp, _, _ in RULES]
 
 # NNabla 1.36's defaults and the name of each solver's learning rate
 DEFAULTS = {
@@ -125,7 +231,24 @@ DEFAULTS = {
     S.AMSGRAD: dict(alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-08, bias_correction=False),
     S.SgdW: dict(lr=0.001, momentum=0.9, wd=0.0001),
     S.Lion: dict(lr=0.0001, beta1=0.9, beta2=0.99),
+    S.AMSBound: dict(alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-08, final_lr=0.1, gamma=0.001, bias_correction=False),
+    S.AdaBelief: dict(
+        alpha=0.001,
+        beta1=0.9,
+        beta2=0.999,
+        eps=1e-08,
+        wd=0.0,
+        amsgrad=False,
+        weight_decouple=False,
+        fixed_decay=False,
+        rectify=False,
+    ),
+    S.AdaBound: dict(alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-08, final_lr=0.1, gamma=0.001),
+    S.Lamb: dict(eta=0.001, beta1=0.9, beta2=0.999, gamma_l=0.0, gamma_u=10.0, eps=1e-06, bias_correction=False),
+    S.Lars: dict(lr=0.001, momentum=0.9, coefficient=0.001, eps=1e-06),
 }
+LR_NAMES = {S.Lamb: "eta"}
+FUSED_DECAY = (S.AdamW, S.SgdW, S.Lion, S.Lamb, S.Lars)
 
 
 def make_params(seed=0, shapes=SHAPES):
@@ -151,9 +274,10 @@ class Reference:
         self.t = {k: 0 for k in params}
 
     def step(self, g, names=None, **extra):
+        hyper = {**self.hyper, **extra}  # ``extra`` overrides, e.g. the fused decay rate of one update
         for k in names if names is not None else self.w:
             self.t[k] += 1
-            self.w[k] = self.rule(self.w[k], g[k].astype(np.float64), self.s[k], self.t[k], **self.hyper, **extra)
+            self.w[k] = self.rule(self.w[k], g[k].astype(np.float64), self.s[k], self.t[k], **hyper)
 
 
 def assert_params(params, ref, rtol=2e-5, atol=1e-6):
@@ -184,17 +308,66 @@ def test_update_matches_reference(cls, hyper, state_names, rule):
             np.testing.assert_allclose(var.d, ref.s[k][n], rtol=2e-5, atol=1e-6, err_msg=f"{k}/{n}")
 
 
+@pytest.mark.parametrize("cls, hyper, state_names, rule", RULES, ids=IDS)
+def test_update_after_weight_decay_matches_reference(cls, hyper, state_names, rule):
+    """weight_decay(rate) adds rate * w to the gradient, or (fused) is the decay of the next update only."""
+    params = make_params()
+    solver = cls(**hyper)
+    solver.set_parameters(params)
+    ref = Reference(rule, hyper, state_names, params)
+    fused = solver.weight_decay_is_fused()
+    for step in range(4):
+        g = grads(step, params)
+        solver.zero_grad()
+        for k, p in params.items():
+            p.g = g[k]
+        rate = 0.02 * (step % 2)  # every other step: the fused rate must not outlive its update
+        solver.weight_decay(rate)
+        solver.update()
+        if fused:
+            ref.step(g, wd=rate)
+        else:
+            ref.step({k: g[k] + rate * ref.w[k].astype(np.float32) for k in g})
+        assert_params(params, ref, rtol=5e-5, atol=2e-6)
+
+
+NNABLA_STEPS = np.load(os.path.join(os.path.dirname(__file__), "fixtures", "solver_steps_nnabla.npz"))
+
+
+def _solver_recorder():
+    spec = importlib.util.spec_from_file_location(
+        "make_solver_fixtures", os.path.join(os.path.dirname(__file__), "..", "reference", "make_solver_fixtures.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+RECORDER = _solver_recorder()
+
+
+@pytest.mark.parametrize("case", list(RECORDER.CASES))
+def test_steps_equal_real_nnabla(case):
+    """Six steps (with weight decay where the case has it) give real NNabla 1.36's parameters, grads and states."""
+    assert str(NNABLA_STEPS["nnabla_version"]) == "1.36.0"
+    ours = RECORDER.run_case(nn, S, case)
+    expected = {k: NNABLA_STEPS[k] for k in NNABLA_STEPS.files if k.startswith(case + "/")}
+    assert sorted(ours) == sorted(expected)
+    for k, want in expected.items():
+        np.testing.assert_allclose(ours[k], want, rtol=2e-5, atol=1e-7, err_msg=k)
+
+
 @pytest.mark.parametrize("cls", list(DEFAULTS), ids=lambda c: c.__name__)
 def test_defaults_info_and_learning_rate(cls):
     solver = cls()
     defaults = DEFAULTS[cls]
     assert solver.name == cls.__name__
     assert solver.info == {k: v if isinstance(v, bool) else float(np.float32(v)) for k, v in defaults.items()}
-    lr_name = "alpha" if "alpha" in defaults else "lr"
+    lr_name = LR_NAMES.get(cls, "alpha" if "alpha" in defaults else "lr")
     assert solver.learning_rate() == float(np.float32(defaults[lr_name]))
     solver.set_learning_rate(0.5)
     assert solver.learning_rate() == 0.5
-    assert solver.weight_decay_is_fused() == (cls in (S.AdamW, S.SgdW, S.Lion))
+    assert solver.weight_decay_is_fused() == (cls in FUSED_DECAY)
 
 
 @pytest.mark.parametrize("cls, hyper, state_names, rule", RULES, ids=IDS)

@@ -105,9 +105,9 @@ def test_magics(ip, net, capsys):
     ip.run_cell("%nnabla graph missing_name")
     ip.run_cell("%nnabla")
     out = capsys.readouterr().out
-    assert "nnabla graph: 1 functions, 3 variables, 0 parameters, 1 collapsed scopes" in out
+    assert "nnabla graph: 2 functions, 3 variables, 2 parameters, 1 scopes drawn collapsed" in out
     assert "fc/affine/W" in out and "nnabla_nb" in out and "context: Context(backend=['cpu:float']" in out
-    assert "2 function calls: Affine x1, Tanh x1" in out
+    assert "2 function calls: 2 forward, 0 backward\n  forward:  Affine x1, Tanh x1" in out
     assert out.count("usage:") == 2 and "Traceback" not in out
 
 

@@ -52,7 +52,7 @@ def test_variable_and_params_outputs(outputs):
 
 def test_magic_outputs(outputs):
     (collapsed,) = outputs[5]
-    assert "2 collapsed scopes" in collapsed["data"]["text/plain"]
+    assert "4 parameters, 2 scopes drawn collapsed" in collapsed["data"]["text/plain"]
     assert {"image/svg+xml", MIME_TYPE} <= set(collapsed["data"])
     (params,) = outputs[6]
     assert "fc1/affine/W" in params["data"]["text/plain"] and "fc2" not in params["data"]["text/plain"]

@@ -2,6 +2,7 @@
 
 import io
 import itertools
+import re
 import types
 
 import numpy as np
@@ -26,6 +27,7 @@ from nnabla_nb.widgets import (
     set_widget_mode,
 )
 from nnabla_nb.widgets.frontend import PLACEHOLDER
+from nnabla_nb.widgets.grads import rows_html, rows_text
 
 
 class DummyComm:
@@ -97,12 +99,14 @@ def test_progress_widget_messages_are_throttled(comm_log):
     assert p.elapsed == pytest.approx(10.0, rel=0.05)
     assert p.redraws <= 10 * 10 + 2  # at most 10 a second, plus the first
     updates = [m for m in comm_log if m and m.get("method") == "update"]
-    assert len(updates) <= 3 * p.redraws  # bar, status line, curves: one message each at most
-    assert p.widget.value == 10000 and p.widget.status.startswith("[" + "#" * 30 + "] 10000/10000")
+    assert len(updates) <= 3 * p.redraws + 2  # bar, status, curves: one each at most (+ the bar's max, the image shown)
+    assert p.widget.value == 10000 and p.widget.status.startswith("done: 10000/10000  in 10.0s")  # no text bar
     # the live widget gives way to a placeholder, and a final static output follows
     assert disp.calls[0] == ("display", PLACEHOLDER) and disp.calls[-2] == ("update", PLACEHOLDER)
     kind, final = disp.calls[-1]
-    assert kind == "display" and "data:image/png;base64," in final.html and "it/s" not in final.text
+    assert kind == "display" and "data:image/svg+xml," in final.html
+    assert re.match(r"\[#{30}\] done: 10000/10000  in 10\.0s  \(\d+ it/s\)", final.text)  # elapsed and rate kept
+    assert "[#" not in final.html  # the HTML draws a real bar, not the text one beside it
 
 
 def test_progress_real_clock_fast_loop(comm_log):
@@ -128,9 +132,44 @@ def test_progress_static_fallback_is_deterministic():
     assert "it/s" in live.text or live.text.startswith("[")
     assert any("ETA" in obj.text for _, obj in calls[2:-2])
     final = calls[-1][1]
-    assert final.text.startswith("[" + "#" * 30 + "] 500/500  done  loss 0.002  acc 0.998")
+    assert re.match(r"\[#{30}\] done: 500/500  in [\d.]+s  \([\d.]+ it/s\)  loss 0\.002  acc 0\.998", final.text)
     assert "ETA" not in final.html and "<script" not in final.html and final.html.count("<img") == 1
     assert run()[0][-1][1].html == final.html and len(p.history["loss"]) == 500
+
+
+def test_progress_interrupted_run_is_marked():
+    disp = FakeDisplay()
+    p = Progress(range(3000), widget=False, clock=Clock(0.01), display=disp)
+    for i in p:
+        if i == 260:
+            break
+        p.log(loss=1.0)
+    del i
+    p.close()  # what the generator's GeneratorExit does when the loop is left
+    final = disp.calls[-1][1]
+    assert p.interrupted and "interrupted at 260/3000" in final.text and "done" not in final.text
+    assert "background:#e65100" in final.html and "#2f7d32" not in final.html  # an orange bar, not a green one
+    q = Progress(range(3), widget=False, clock=Clock(0.01), display=FakeDisplay())
+    for _ in q:
+        pass
+    assert not q.interrupted
+
+
+def test_curves_chart_axes_legend_and_log_scale():
+    from nnabla_nb.render.chart import curves_svg, nice_ticks, wants_log
+
+    steps = np.arange(1000)
+    loss = 10.0 * np.exp(-steps / 60.0) + 1e-3  # spans four decades: log-y chosen
+    svg = curves_svg({"loss": (steps, loss), "acc": (steps, np.linspace(0, 1, 1000))})
+    assert "log scale" not in svg  # acc reaches 0: a log axis cannot show it
+    svg = curves_svg({"loss": (steps, loss)})
+    assert wants_log({"loss": (steps, loss)}) and "log scale" in svg
+    assert ">iteration<" in svg and ">loss: 0.001001<" in svg  # axis title, legend with the last value
+    assert ">0.01<" in svg and ">1<" in svg and ">800<" in svg  # tick values on both axes
+    assert "log scale" not in curves_svg({"loss": (steps, loss)}, log_y=False)
+    assert nice_ticks(0, 1) == [0.0, 0.5, 1.0] and nice_ticks(0, 999, 6) == [0, 200, 400, 600, 800]
+    tiny = curves_svg({"loss": (steps, 0.5 + 1e-7 * np.sin(steps))})
+    assert ">0.5<" in tiny  # a tiny band is drawn on a sensible axis, not stretched into wild swings
 
 
 def test_progress_terminal_and_manual_update():
@@ -140,7 +179,7 @@ def test_progress_terminal_and_manual_update():
             p.update()
             p.log(loss=2.0)
     out = buf.getvalue()
-    assert out.startswith("\r[") and out.endswith("3/3  done  loss 2\n  loss: 2 -> 2, 3 values\n")
+    assert out.startswith("\r[") and re.search(r"done: 3/3  in [\d.]+s  \([\d.]+ it/s\)  loss 2\n  loss: 2 -> 2", out)
     with pytest.raises(ValueError):
         Progress(range(3), max_fps=0)
 
@@ -203,7 +242,8 @@ def test_params_tree_widget(comm_log, mlp):
     assert tree.names[:2] == ["fc0/affine/W", "fc0/affine/b"] and tree.selected == "fc0/affine/W"
     tree._buttons["fc2/affine/b"].click()
     assert tree.selected == "fc2/affine/b" and "fc2/affine/b" in tree._detail.value
-    assert tree._detail.value.count("<img") == 2  # data and grad
+    detail = tree._detail.value
+    assert detail.count('<img src="data:image/png') - detail.count('alt="colour scale"') == 2  # data and grad
     with pytest.raises(traitlets.TraitError):
         tree.select("nope")
     PF.affine(x, 3, name="extra")
@@ -251,7 +291,10 @@ def test_grad_rows_and_flags():
     w = nn.get_parameters()["fc/affine/W"]
     assert rows["fc/affine/W"].norm == pytest.approx(np.sqrt(6 * 4.0)) and rows["fc/affine/W"].flags == ()
     assert rows["fc/affine/W"].ratio == pytest.approx(rows["fc/affine/W"].norm / np.linalg.norm(w.d))
-    assert rows["fc/affine/b"].ratio == float("inf")  # b starts at 0
+    # b starts at 0: no ratio exists; the table says so instead of printing inf beside "ok"
+    b = rows["fc/affine/b"]
+    assert np.isnan(b.ratio) and b.flags == () and "- (|w| = 0)" in rows_text([b]) and "inf" not in rows_html([b])
+    assert b.histogram == "values 2, 2"  # 2 elements: listed, not drawn
     w.g = 1e-12
     w.grad.data[0, 0] = 1e5
     assert grad_rows()[0].flags == ("exploding",)
@@ -365,7 +408,10 @@ def test_backward_steps_widget_and_static(comm_log, mlp):
     w = BackwardSteps(rec)
     assert w.steps == 11 and w.step == 11
     w._slider.value = 2
-    assert w.step == 2 and "step 2/11: SquaredError backward" in w._view.value
+    assert w.step == 2 and "step 2/11: SquaredError backward" in w._caption.value and "<img" in w._view.value
+    # every step is laid out with the last step's node sizes: the graph does not move while stepping
+    positions = [re.findall(r'c[xy]="[^"]*"', rec.svg_at(k)) for k in (0, 5, 11)]
+    assert positions[0] == positions[1] == positions[2]
     with pytest.raises(traitlets.TraitError):
         w.step = 12
     with pytest.raises(traitlets.TraitError):

@@ -80,3 +80,15 @@ class NoGrad(Function):
 
 class NoGradBinary(Binary, NoGrad):
     pass
+
+
+def wrap_outputs(inputs, outputs):
+    """NNabla's ``outputs=[NdArray]``: in a graph each NdArray becomes the data of that output Variable."""
+    if outputs is None:
+        return None
+    from .._array import NdArray
+    from .._variable import Variable
+
+    if any(type(x) is NdArray for x in inputs):
+        return outputs
+    return [Variable._wrap_ndarray(o) if isinstance(o, NdArray) else o for o in outputs]

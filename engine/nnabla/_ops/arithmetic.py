@@ -103,9 +103,11 @@ class Minimum2(Binary):
 
 class ScalarOp(Unary):
     args_spec = {"val": 1.0}
+    signature_defaults = {"val": 1}
 
     def init(self):
-        self.val = float(self.args["val"])
+        # NNabla stores the scalar as a double: F.add_scalar(x, 2).parent.info.args["val"] is 2.0
+        self.args["val"] = self.val = float(self.args["val"])
 
 
 @register
@@ -194,6 +196,8 @@ class RPowScalar(ScalarOp):
 class MaximumScalar(ScalarOp):
     """y = max(x, val)."""
 
+    signature_defaults = {}  # NNabla shows val=1.0 here
+
     def compute(self, xp, x):
         return xp.maximum(x, self.val)
 
@@ -204,6 +208,8 @@ class MaximumScalar(ScalarOp):
 @register
 class MinimumScalar(ScalarOp):
     """y = min(x, val)."""
+
+    signature_defaults = {}  # NNabla shows val=1.0 here
 
     def compute(self, xp, x):
         return xp.minimum(x, self.val)

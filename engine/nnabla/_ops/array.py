@@ -6,7 +6,7 @@ import builtins
 
 import numpy as np
 
-from ..function import Function, FunctionError, apply, register
+from ..function import REQUIRED, Function, FunctionError, apply, register
 from ._base import NoGrad, normalize_axis, unbroadcast
 
 
@@ -32,6 +32,7 @@ class Reshape(Function):
     """y = x with a new shape (one entry may be -1)."""
 
     args_spec = {"shape": (), "inplace": True}
+    signature_defaults = {"shape": REQUIRED}
     grad_uses = ""
 
     def output_shapes(self, shape):
@@ -61,6 +62,7 @@ class Transpose(Function):
     """y = x with its axes permuted: y.shape[i] = x.shape[axes[i]]."""
 
     args_spec = {"axes": None}
+    signature_defaults = {"axes": REQUIRED}
     grad_uses = ""
 
     def output_shapes(self, shape):
@@ -215,6 +217,7 @@ class Broadcast(Function):
     """y = x repeated along its size-1 axes (and new leading axes) to ``shape``."""
 
     args_spec = {"shape": ()}
+    signature_defaults = {"shape": REQUIRED}
     grad_uses = ""
 
     def output_shapes(self, shape):
@@ -236,6 +239,7 @@ class BroadcastTo(Function):
 
     inputs_spec = ("x", "y")
     args_spec = {"axis": -1}
+    signature_defaults = {"axis": None}
     grad_uses = ""
 
     def output_shapes(self, xs, ys):
@@ -292,6 +296,7 @@ class Pad(Function):
     """y = x padded on its last axes by ``pad_width`` (before, after) pairs: 'constant', 'reflect' or 'repeat'."""
 
     args_spec = {"pad_width": (), "mode": "constant", "constant_value": 0}
+    signature_defaults = {"pad_width": REQUIRED}
     grad_uses = ""
 
     def output_shapes(self, shape):
@@ -399,6 +404,7 @@ class OneHot(NoGrad):
 
     keep_dtype = (0,)
     args_spec = {"shape": ()}
+    signature_defaults = {"shape": REQUIRED}
 
     def output_shapes(self, shape):
         classes = tuple(_int_list(self.args["shape"]))
@@ -508,6 +514,7 @@ class Sink(Function):
     inputs_spec = ("*x",)
     args_spec = {"one_input_grad": True}
     grad_uses = ""
+    prohibit_clear_input_buffers = True  # the joined outputs are what the caller reads
 
     def output_shapes(self, *shapes):
         return [()]
@@ -530,6 +537,7 @@ class Shape(NoGrad):
     """shape = x.shape[start:end] as a 1-D array (end 0 means through the last axis)."""
 
     args_spec = {"start": 0, "end": 0}
+    signature_defaults = {"start": None, "end": None}
 
     def output_shapes(self, shape):
         n = len(shape)
@@ -582,6 +590,7 @@ class Constant(_Creation):
     """y = an array of ``shape`` filled with ``val``."""
 
     args_spec = {"val": 0.0, "shape": ()}
+    signature_defaults = {"val": 0, "shape": []}
 
     def output_shapes(self):
         return [tuple(_int_list(self.args["shape"]))]
@@ -595,6 +604,7 @@ class Arange(_Creation):
     """y = start, start + step, ... up to (not including) stop, accumulated in float32 as NNabla does."""
 
     args_spec = {"start": 0.0, "stop": 0.0, "step": 1.0}
+    signature_defaults = {"start": REQUIRED, "stop": REQUIRED, "step": 1}
 
     def output_shapes(self):
         start, stop, step = (np.float32(self.args[k]) for k in ("start", "stop", "step"))
@@ -633,11 +643,14 @@ class Linspace(_Creation):
 # -- NNabla's hand-written wrappers ---------------------------------------------------------------------------------
 
 
-def concatenate(*x, axis=None, n_outputs=-1, outputs=None):
-    """Join the inputs along ``axis`` (default: the last axis of x[0])."""
+def concatenate(*x, **kw):
+    """Join the inputs along ``axis`` (default: the last axis of x[0]); ``axis`` is a keyword, as in NNabla."""
+    axis, n_outputs, outputs = kw.pop("axis", None), kw.pop("n_outputs", -1), kw.pop("outputs", None)
+    if kw:
+        raise TypeError(f"concatenate() got unexpected keyword argument(s) {sorted(kw)}")
     if axis is None and x:
         axis = len(x[0].shape) - 1
-    return apply(Concatenate(None, axis=axis), x, outputs=outputs)
+    return apply(Concatenate(None, axis=axis), x, outputs=outputs, n_outputs=n_outputs)
 
 
 def split(x, axis=0):
@@ -661,7 +674,7 @@ def slice(x, start=None, stop=None, step=None, n_outputs=-1, outputs=None):  # n
             stop[i] = -size - 1 if backwards else size
         if s is None:
             step[i] = 1
-    return apply(Slice(None, start=start, stop=stop, step=step), (x,), outputs=outputs)
+    return apply(Slice(None, start=start, stop=stop, step=step), (x,), outputs=outputs, n_outputs=n_outputs)
 
 
 def tile(x, reps):

@@ -56,6 +56,7 @@ class Gather(FlatGather):
 
     inputs_spec = ("x", "Indices")
     args_spec = {"axis": 0, "batch_dims": 0}
+    signature_defaults = {"axis": None, "batch_dims": None}
     keep_dtype = (1,)
 
     def output_shapes(self, xs, ishape):
@@ -329,12 +330,12 @@ def scatter_add(x0, indices, x1, axis=None):
     return apply(ScatterAdd(None, axis=0 if axis is None else axis), (x0, indices, x1))
 
 
-def bool_gather(input, mask):  # noqa: A002 - NNabla's name
+def bool_gather(input, mask, n_outputs=-1, outputs=None):  # noqa: A002 - NNabla's name
     """The entries of ``input`` where ``mask`` is nonzero (the mask's values fix the output size now)."""
     func = BoolGather(None)
     values = mask.data if isinstance(mask, NdArray) else mask.d
     func.nnz = int(np.count_nonzero(values))
-    return apply(func, (input, mask))
+    return apply(func, (input, mask), outputs=outputs, n_outputs=n_outputs)
 
 
 def _is_bool(k):
@@ -343,9 +344,9 @@ def _is_bool(k):
     if isinstance(k, np.ndarray):
         return k.dtype == bool
     if isinstance(k, NdArray):
-        return k.dtype is np.bool_
+        return k.dtype == np.bool_
     if isinstance(k, Variable):
-        return k.data.dtype is np.bool_
+        return k.data.dtype == np.bool_
     return isinstance(k, (list, tuple)) and len(k) > 0 and all(isinstance(v, (bool, np.bool_)) for v in k)
 
 

@@ -13,9 +13,13 @@ class Affine(Function):
     args_spec = {"base_axis": 1}
 
     def output_shapes(self, xs, ws, bs=None):
-        ba = self.args["base_axis"]
-        if not 0 <= ba <= len(xs):
-            raise FunctionError(f"Affine: base_axis={ba} is out of range for input x of shape {xs}")
+        # as NNabla, a negative base_axis counts from the end, within [-ndim, ndim)
+        if not -len(xs) <= self.args["base_axis"] < len(xs):
+            raise FunctionError(
+                f"Affine: base_axis={self.args['base_axis']} is out of range for input x of shape {xs} "
+                f"(it must be in [{-len(xs)}, {len(xs)}))"
+            )
+        ba = self.base_axis = self.args["base_axis"] % len(xs)
         inner = 1
         for d in xs[ba:]:
             inner *= d
@@ -39,7 +43,7 @@ class Affine(Function):
             if b is not None:
                 y += b
             return y
-        lead = x.shape[: self.args["base_axis"]]
+        lead = x.shape[: self.base_axis]
         y = x.reshape(-1, w.shape[0]) @ w.reshape(w.shape[0], -1)
         if b is not None:
             y += b.reshape(-1)

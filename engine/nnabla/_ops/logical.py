@@ -205,7 +205,7 @@ class LogicalXorScalar(LogicalScalar):
 
 def _required_val_wrapper(cls, name):
     def wrapper(x0, val, n_outputs=-1, outputs=None):
-        return apply(cls(None, val=val), (x0,), outputs=outputs)
+        return apply(cls(None, val=val), (x0,), outputs=outputs, n_outputs=n_outputs)
 
     wrapper.__name__ = wrapper.__qualname__ = name
     wrapper.__doc__ = cls.__doc__

@@ -95,17 +95,24 @@ class SameShapePair(Function):
 
 @register
 class SigmoidCrossEntropy(SameShapePair):
-    """y = -(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))), computed stably from the logit x."""
+    """y = -(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))), computed stably from the logit x.
+
+    As in NNabla, the target is an integer label: a float target is truncated toward zero (0.7 counts as 0).
+    """
 
     inputs_spec = ("x", "target")
     keep_dtype = (1,)
 
+    @staticmethod
+    def _label(xp, t, dtype):
+        return (xp.trunc(t) if t.dtype.kind == "f" else t).astype(dtype)
+
     def compute(self, xp, x, t):
-        return xp.maximum(x, 0) - x * t.astype(x.dtype) + xp.log1p(xp.exp(-xp.abs(x)))
+        return xp.maximum(x, 0) - x * self._label(xp, t, x.dtype) + xp.log1p(xp.exp(-xp.abs(x)))
 
     def grad(self, xp, xs, ys, gys, need):
         x, t = xs
-        return (gys[0] * (1 / (1 + xp.exp(-x)) - t.astype(x.dtype)) if need[0] else None, None)
+        return (gys[0] * (1 / (1 + xp.exp(-x)) - self._label(xp, t, x.dtype)) if need[0] else None, None)
 
 
 @register
@@ -231,7 +238,7 @@ class KLMultinomial(Function):
 
 def epsilon_insensitive_loss(x0, x1, epsilon, n_outputs=-1, outputs=None):
     """max(|x0 - x1| - epsilon, 0) elementwise (NNabla's ``F.epsilon_insensitive_loss``)."""
-    return apply(EpsilonInsensitiveLoss(None, epsilon=epsilon), (x0, x1), outputs=outputs)
+    return apply(EpsilonInsensitiveLoss(None, epsilon=epsilon), (x0, x1), outputs=outputs, n_outputs=n_outputs)
 
 
 PUBLIC = {"epsilon_insensitive_loss": epsilon_insensitive_loss}

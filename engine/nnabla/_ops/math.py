@@ -475,4 +475,22 @@ def clip_by_value(x, min, max):  # noqa: A002 - NNabla's argument names
     return y
 
 
-PUBLIC = {"norm": norm, "clip_by_value": clip_by_value}
+def clip_by_norm(x, clip_norm, axis=None):
+    """y = clip_norm * x / max(||x||_2, clip_norm), the norm over ``axis`` (all axes by default); a composition."""
+    from .. import functions as F
+    from .._array import NdArray
+    from .._variable import Variable
+
+    if axis is None:
+        axis = range(len(x.shape))
+    elif not hasattr(axis, "__iter__"):
+        axis = [axis]
+    norm = F.pow_scalar(F.sum(x**2.0, tuple(axis), True), 0.5)
+    if isinstance(clip_norm, (Variable, NdArray)):
+        return x * clip_norm / F.maximum2(norm, clip_norm)
+    if clip_norm <= 0:
+        raise ValueError(f"clip_by_norm: clip_norm must be positive, got {clip_norm}")
+    return x * clip_norm / F.maximum_scalar(norm, clip_norm)
+
+
+PUBLIC = {"norm": norm, "clip_by_value": clip_by_value, "clip_by_norm": clip_by_norm}

@@ -394,9 +394,7 @@ class MeanSubtraction(RunningStatistics, Function):
     args_spec = {"base_axis": 1, "update_running_mean": True}
 
     def output_shapes(self, xs, ms, ts=None):
-        ba = self.args["base_axis"]
-        if not 0 <= ba < max(len(xs), 1):
-            raise FunctionError(f"MeanSubtraction: base_axis={ba} is out of range for input x of shape {xs}")
+        ba = normalize_axis(self, self.args["base_axis"], len(xs), "base_axis")  # negative: from the end
         if tuple(ms) != tuple(xs[ba:]):
             raise FunctionError(
                 f"MeanSubtraction: rmean of shape {_shape_str(ms)} does not match input x of shape "
@@ -435,26 +433,62 @@ def _dummy_stat(x, axes):
     return Variable(shape, need_grad=False)
 
 
-def _run(func, inputs, n_outputs):
+def _run(func, inputs, n_outputs, requested=None):
+    if requested is not None and requested != n_outputs:
+        raise FunctionError(
+            f"{func.type_name}: n_outputs={requested} does not match output_stat (which gives {n_outputs} output(s))"
+        )
     func.n_outputs = n_outputs
     return apply(func, tuple(inputs))
 
 
 def batch_normalization(
-    x, beta, gamma, mean, variance, axes=[1], decay_rate=0.9, eps=1e-05, batch_stat=True, output_stat=False
+    x,
+    beta,
+    gamma,
+    mean,
+    variance,
+    axes=[1],
+    decay_rate=0.9,
+    eps=1e-05,
+    batch_stat=True,
+    output_stat=False,
+    n_outputs=None,
 ):
     """Batch normalization (NNabla's ``F.batch_normalization``); returns (y, mean, var) with ``output_stat``."""
+    return _batch_normalization(
+        BatchNormalization,
+        {},
+        x,
+        beta,
+        gamma,
+        mean,
+        variance,
+        axes,
+        decay_rate,
+        eps,
+        batch_stat,
+        output_stat,
+        n_outputs,
+    )
+
+
+def _batch_normalization(
+    cls, extra, x, beta, gamma, mean, variance, axes, decay_rate, eps, batch_stat, output_stat, n_outputs
+):
+    name = cls.__name__
     axes = [a + x.ndim * (a < 0) for a in _as_list(axes)]
     if output_stat and not batch_stat:
-        raise FunctionError("BatchNormalization: output_stat=True requires batch_stat=True")
+        raise FunctionError(f"{name}: output_stat=True requires batch_stat=True")
     if not batch_stat and (mean is None or variance is None):
-        raise FunctionError("BatchNormalization: batch_stat=False needs the running mean and variance inputs")
+        raise FunctionError(f"{name}: batch_stat=False needs the running mean and variance inputs")
     mean = mean if mean is not None else _dummy_stat(x, axes)
     variance = variance if variance is not None else _dummy_stat(x, axes)
     if batch_stat and (getattr(mean, "parent", None) or getattr(variance, "parent", None)) is not None:
-        raise FunctionError("BatchNormalization: with batch_stat=True, mean and variance must not have a parent")
-    func = BatchNormalization(
+        raise FunctionError(f"{name}: with batch_stat=True, mean and variance must not have a parent")
+    func = cls(
         None,
+        **extra,
         axes=axes,
         decay_rate=decay_rate,
         eps=eps,
@@ -463,7 +497,7 @@ def batch_normalization(
         no_bias=beta is None,
     )
     inputs = [x] + [p for p in (beta, gamma) if p is not None] + [mean, variance]
-    return _run(func, inputs, 3 if output_stat else 1)
+    return _run(func, inputs, 3 if output_stat else 1, n_outputs)
 
 
 def _constant_like(x, shape, value):
@@ -484,6 +518,7 @@ def fused_batch_normalization(
     batch_stat=True,
     nonlinearity="relu",
     output_stat=False,
+    n_outputs=None,
 ):
     """relu(batch_normalization(x) + z) (NNabla's ``F.fused_batch_normalization``)."""
     axes = [a + x.ndim * (a < 0) for a in _as_list(axes)]
@@ -498,7 +533,7 @@ def fused_batch_normalization(
         None, axes=axes, decay_rate=decay_rate, eps=eps, batch_stat=batch_stat, nonlinearity=nonlinearity
     )
     inputs = [x, beta, gamma, mean, variance] + ([z] if z is not None else [])
-    return _run(func, inputs, 3 if output_stat else 1)
+    return _run(func, inputs, 3 if output_stat else 1, n_outputs)
 
 
 def tensor_normalization(x, axes, beta=None, gamma=None, eps=1e-05, output_stat=False):
@@ -558,7 +593,59 @@ def mean_subtraction(x, mean, t, base_axis=1, update_running_mean=True):
     return apply(func, (x, mean) + ((t,) if t is not None else ()))
 
 
+@register
+class SyncBatchNormalization(BatchNormalization):
+    """Batch normalization whose batch statistics are shared by the processes of ``comm`` (its ``group``). The
+    engine runs one process, where it is batch normalization: ``comm`` may be None or a communicator of size 1."""
+
+    args_spec = {"comm": None, "group": "world", **BatchNormalization.args_spec}
+
+    def init(self):
+        super().init()
+        size = getattr(self.args["comm"], "size", 1)
+        if size != 1:
+            raise FunctionError(f"SyncBatchNormalization: comm has {size} processes; only one process is supported")
+        if self.args["group"] != "world":
+            raise FunctionError(f"SyncBatchNormalization: group={self.args['group']!r}; only 'world' is available")
+
+
+def sync_batch_normalization(
+    x,
+    beta,
+    gamma,
+    mean,
+    variance,
+    comm,
+    group="world",
+    axes=[1],
+    decay_rate=0.9,
+    eps=1e-05,
+    batch_stat=True,
+    output_stat=False,
+    n_outputs=None,
+):
+    """Synchronized batch normalization (NNabla's ``F.sync_batch_normalization``); one process: batch
+    normalization."""
+    extra = {"comm": comm, "group": group}
+    return _batch_normalization(
+        SyncBatchNormalization,
+        extra,
+        x,
+        beta,
+        gamma,
+        mean,
+        variance,
+        axes,
+        decay_rate,
+        eps,
+        batch_stat,
+        output_stat,
+        n_outputs,
+    )
+
+
 PUBLIC = {
+    "sync_batch_normalization": sync_batch_normalization,
     "batch_normalization": batch_normalization,
     "fused_batch_normalization": fused_batch_normalization,
     "tensor_normalization": tensor_normalization,

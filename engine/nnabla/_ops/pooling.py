@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from ..function import Function, FunctionError, apply, register
+from ..function import REQUIRED, Function, FunctionError, apply, register
 from .convolution import crop_spatial, fold, pad_spatial, shape_arg, windows
 
 
@@ -17,6 +17,7 @@ class _Pooling(Function):
     """Shared window geometry; ``output_shapes`` fills ``self.plan`` and resolves stride and pad into ``args``."""
 
     args_spec = {"kernel": None, "stride": None, "ignore_border": True, "pad": None, "channel_last": False}
+    signature_defaults = {"kernel": REQUIRED}
 
     def output_shapes(self, xs):
         a = self.args
@@ -183,6 +184,7 @@ class Unpooling(Function):
     """Repeat each element ``kernel`` times along the last axes (NNabla's Unpooling, nearest upsampling)."""
 
     args_spec = {"kernel": None, "channel_last": False}
+    signature_defaults = {"kernel": REQUIRED}
     grad_uses = ""
 
     def output_shapes(self, xs):

@@ -221,6 +221,7 @@ class Scan(Function):
     """Cumulative reduction along ``axis``; ``exclusive`` leaves out the element itself, ``reverse`` runs back."""
 
     args_spec = {"axis": 0, "exclusive": False, "reverse": False}
+    signature_defaults = {"axis": None}
 
     def output_shapes(self, shape):
         if not shape:

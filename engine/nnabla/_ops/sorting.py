@@ -107,7 +107,7 @@ def sort(x, axis=-1, reverse=False, with_index=False, only_index=False):
 def top_k_data(x, k, abs=False, reduce=True, base_axis=1, largest=True, with_index=False, n_outputs=-1, outputs=None):  # noqa: A002
     """The k largest values of each sample (NNabla's ``F.top_k_data``); ``with_index`` adds their indices."""
     func = TopKData(None, k=k, abs=abs, reduce=reduce, base_axis=base_axis, largest=largest, with_index=with_index)
-    return _no_grad_index(apply(func, (x,), outputs=outputs), 1)
+    return _no_grad_index(apply(func, (x,), outputs=outputs, n_outputs=n_outputs), 1)
 
 
 PUBLIC = {"sort": sort, "top_k_data": top_k_data}

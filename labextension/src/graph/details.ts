@@ -1,5 +1,6 @@
 /** The details pane of one node: what it is, where it comes from, its statistics and picture. */
 
+import { displayName } from './dot';
 import { IVisibleNode } from './fold';
 import { formatNumber, formatShape, IGraphDoc, IGraphNode, IStats } from './schema';
 
@@ -29,7 +30,7 @@ function describe(n: IGraphNode): string {
   if (n.kind === 'function') {
     return n.type ?? n.label;
   }
-  const name = n.name || n.label || n.id;
+  const name = n.python_name || n.name || n.label || n.id;
   return `${name} ${formatShape(n.shape)}`.trim();
 }
 
@@ -81,11 +82,21 @@ export function renderDetails(
     return;
   }
   const n = v.node!;
-  pane.appendChild(h('h3', n.kind === 'function' ? n.type ?? n.label : n.name || n.label || (n.id === doc.root ? 'output' : n.id)));
-  const rows: [string, string][] = [
-    ['kind', n.kind],
-    ['id', n.id]
-  ];
+  let title = displayName(n, n.id === doc.root);
+  if (title === n.id) {
+    // an unnamed intermediate: called by the function that makes it, as the kit's captions do
+    const maker = doc.edges.find(e => e.target === n.id);
+    const f = maker ? byId.get(maker.source) : undefined;
+    if (f?.type) {
+      title = `${f.type} output ${n.id}`;
+    }
+  }
+  pane.appendChild(h('h3', title));
+  const rows: [string, string][] = [['kind', n.kind]];
+  if (n.python_name && n.name && n.name !== n.python_name) {
+    rows.push([n.kind === 'parameter' ? 'parameter' : 'name', n.name]);
+  }
+  rows.push(['id', n.id]);
   if (n.kind === 'variable' || n.kind === 'parameter') {
     rows.push(['shape', formatShape(n.shape)], ['dtype', n.dtype ?? ''], ['need_grad', String(n.need_grad)]);
   }

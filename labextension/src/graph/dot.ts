@@ -7,14 +7,25 @@
  */
 
 import { IVisibleGraph, IVisibleNode } from './fold';
-import { formatArgs, formatNumber, formatShape, IStats } from './schema';
+import { formatArgs, formatNumber, formatShape, IGraphNode, IStats } from './schema';
 
 function statsLine(prefix: string, s: IStats): string {
   return `${prefix} ${formatNumber(s.min)} .. ${formatNumber(s.max)}  mean ${formatNumber(s.mean)}`;
 }
 
+/** What a student calls a node: its Python name, parameter or Variable name, else a short description. */
+export function displayName(n: IGraphNode, isRoot: boolean): string {
+  if (n.python_name) {
+    return n.python_name;
+  }
+  if (n.kind === 'function') {
+    return n.type ?? n.label;
+  }
+  return n.name || n.label || (isRoot ? 'output' : n.id);
+}
+
 /** The text lines drawn inside a node (the same rows as the kit's static drawing). */
-export function nodeLines(v: IVisibleNode, isRoot: boolean): string[] {
+export function nodeLines(v: IVisibleNode, isRoot: boolean, values = true): string[] {
   if (v.group) {
     const tail = v.group.scope.split('/').pop() ?? v.group.scope;
     const rows = [`\u25B8 ${tail}`, `${v.group.members.length} nodes`];
@@ -35,12 +46,12 @@ export function nodeLines(v: IVisibleNode, isRoot: boolean): string[] {
     return [n.label];
   }
   const rows: string[] = [];
-  const title = n.label || (isRoot ? 'output' : '');
+  const title = n.python_name || n.label || (isRoot ? 'output' : '');
   if (title) {
     rows.push(title);
   }
   rows.push(`${formatShape(n.shape)} ${n.dtype ?? ''}`.trim());
-  if (n.stats?.data) {
+  if (values && n.stats?.data) {
     rows.push(statsLine('data', n.stats.data));
   }
   if (n.stats?.grad) {
@@ -83,6 +94,31 @@ export interface IDotGraph {
 export interface IDotOptions {
   /** Straight edges: much faster on graphs of thousands of nodes. */
   straightEdges?: boolean;
+  /**
+   * Width in CSS px of a line as the browser draws it (bold: a node's first line). Given, every node gets a
+   * fixed size from it, so labels fit the boxes in the font actually drawn; without it Graphviz estimates.
+   */
+  measure?: (text: string, bold: boolean) => number;
+  /** Draw data statistics on nodes (the document's `options.values`; parameters carry them for details). */
+  values?: boolean;
+}
+
+/** Line height and padding of node text (CSS px), shared with draw.ts. */
+export const NODE_LINE_PX = 13;
+const NODE_PAD_X = 8;
+const NODE_PAD_Y = 5;
+
+/** A node's size (inches, as DOT wants) for its lines: boxes pad the text, ellipses enclose its box. */
+export function nodeSize(rows: string[], ellipse: boolean, measure: (text: string, bold: boolean) => number) {
+  const text = Math.max(8, ...rows.map((r, i) => measure(r, i === 0)));
+  let w = text + 2 * NODE_PAD_X;
+  let h = rows.length * NODE_LINE_PX + 2 * NODE_PAD_Y;
+  if (ellipse) {
+    // a w x h box fits in an ellipse of 1.25 w x 1.67 h: (1/1.25)^2 + (1/1.67)^2 <= 1
+    w *= 1.25;
+    h *= 1.67;
+  }
+  return { width: Math.max(w, 36) / 72, height: Math.max(h, 22) / 72 };
 }
 
 export function toDot(view: IVisibleGraph, options: IDotOptions = {}): IDotGraph {
@@ -107,9 +143,18 @@ export function toDot(view: IVisibleGraph, options: IDotOptions = {}): IDotGraph
     const name = `v${i}`;
     idOf.set(name, v.id);
     nameOf.set(v.id, name);
-    const rows = nodeLines(v, v.id === view.root);
+    const rows = nodeLines(v, v.id === view.root, options.values !== false);
     lines.set(v.id, rows);
-    const stmt = `${name} [label=${dotLabel(rows)}, shape=${SHAPES[v.kind] ?? 'box'}];`;
+    const shape = SHAPES[v.kind] ?? 'box';
+    let size = '';
+    if (options.measure) {
+      const { width, height } = nodeSize(rows, shape === 'ellipse', options.measure);
+      size = `, width=${width.toFixed(3)}, height=${height.toFixed(3)}, fixedsize=true`;
+    }
+    // the data flow in one group, parameters beside it: Graphviz keeps the flow a straight column (as the
+    // kit's static SVG does) instead of a diagonal staircase of layers
+    const group = v.kind === 'parameter' ? '' : ', group=flow';
+    const stmt = `${name} [label=${dotLabel(rows)}, shape=${shape}${size}${group}];`;
     (inCluster.get(v.cluster) ?? inCluster.set(v.cluster, []).get(v.cluster)!).push(stmt);
   });
 
@@ -125,7 +170,7 @@ export function toDot(view: IVisibleGraph, options: IDotOptions = {}): IDotGraph
     for (const child of children.get(scope) ?? []) {
       const label = child.slice(scope ? scope.length + 1 : 0);
       out.push(`${indent}subgraph ${clusterName.get(child)} {`);
-      out.push(`${indent}  label=${dotString(label)}; labeljust=l; fontsize=10; margin=8;`);
+      out.push(`${indent}  label=${dotString(label)}; labeljust=l; fontsize=11; margin=8;`);
       emit(child, indent + '  ');
       out.push(`${indent}}`);
     }

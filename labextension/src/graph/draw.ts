@@ -1,10 +1,11 @@
 /** Layout -> SVG elements, built with DOM APIs (kernel strings only ever go in as textContent). */
 
 import { IVisibleGraph, IVisibleNode } from './fold';
+import { NODE_LINE_PX } from './dot';
 import { IEdgePath, ILayout, IPoint } from './layout';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
-export const LINE_HEIGHT = 13;
+export const LINE_HEIGHT = NODE_LINE_PX;
 /** Gradient warnings the kit writes; each has its own highlight class. */
 export const GRAD_FLAGS = ['nan', 'inf', 'zero', 'exploding'];
 

@@ -267,3 +267,28 @@ export function visibleGraph(doc: IGraphDoc, folded: Set<string>): IVisibleGraph
   const clusters = allScopes(doc).filter(s => clusterSet.has(s));
   return { nodes, edges, clusters, shownAs, root: shownAs.get(doc.root) ?? doc.root };
 }
+
+/** Above this many nodes a graph the kit sent without a folding choice opens with its top scopes folded. */
+export const AUTO_FOLD_NODES = 300;
+
+/**
+ * The scopes folded when a document opens: the kit's own choice (`static_view.collapsed`, what
+ * `collapse_scopes` / `--collapse` drew in the static picture), folded at the outermost scope drawn around each,
+ * so the interactive view opens as collapsed as the picture; a document without that choice folds its top
+ * scopes when it is big.
+ */
+export function initialFolded(doc: IGraphDoc): Set<string> {
+  const collapsed = doc.static_view?.collapsed;
+  if (collapsed) {
+    const drawn = new Set(allScopes(doc));
+    const folded = new Set<string>();
+    for (const scope of collapsed) {
+      const outer = scopePrefixes(scope).find(p => drawn.has(p));
+      if (outer !== undefined) {
+        folded.add(outer);
+      }
+    }
+    return folded;
+  }
+  return doc.nodes.length > AUTO_FOLD_NODES ? new Set(topScopes(doc)) : new Set();
+}

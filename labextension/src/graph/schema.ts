@@ -39,6 +39,8 @@ export interface IGraphNode {
   highlight?: string;
   /** An output's gradient set by the user (backward never computes an output's gradient). */
   grad_given?: boolean;
+  /** The name the notebook bound this Variable to (`x`, `loss`), when it has one. */
+  python_name?: string;
 }
 
 /** What the bundle's static forms (SVG, HTML, text) draw; the document itself always holds the whole graph. */
@@ -59,7 +61,7 @@ export interface IGraphDoc {
   options: { values: boolean; grads: boolean };
   /** Nodes this document leaves out (the kit's safety cap; then a 'truncated' node stands for them). */
   hidden: number;
-  /** Optional: not used by this renderer, which folds big graphs on its own (AUTO_FOLD_NODES). */
+  /** The static picture's folding choice: the renderer opens folded the same way (fold.ts `initialFolded`). */
   static_view?: IStaticView;
 }
 

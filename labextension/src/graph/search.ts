@@ -1,4 +1,4 @@
-/** Search: which nodes match a query (case-insensitive substring of name, label, type or scope). */
+/** Search: which nodes match a query (case-insensitive substring of Python name, name, label, type or scope). */
 
 import { IGraphNode } from './schema';
 import { IVisibleGraph } from './fold';
@@ -8,7 +8,7 @@ export function nodeMatches(n: IGraphNode, query: string): boolean {
   if (!q) {
     return false;
   }
-  return [n.name, n.label, n.type ?? '', n.scope].some(s => s.toLowerCase().includes(q));
+  return [n.python_name ?? '', n.name, n.label, n.type ?? '', n.scope].some(s => s.toLowerCase().includes(q));
 }
 
 /** Ids of the visible nodes to highlight: a match hidden in a folded scope lights up its group. */

@@ -7,17 +7,19 @@ import { renderDetails } from './details';
 import { toDot } from './dot';
 import { drawLayout, GRAD_FLAGS, nodeFlags, svgElement } from './draw';
 import { exportSvg } from './export';
-import { IVisibleGraph, topScopes, visibleGraph } from './fold';
+import { initialFolded, IVisibleGraph, topScopes, visibleGraph } from './fold';
 import { ILayout, layout, loadGraphviz } from './layout';
 import { checkDoc, IGraphDoc, MIME_TYPE } from './schema';
 import { searchVisible } from './search';
 
-/** Above this many nodes a graph opens with its top-level scopes folded. */
-export const AUTO_FOLD_NODES = 300;
+export { AUTO_FOLD_NODES } from './fold';
 /** Above this many visible nodes edges are drawn straight (spline routing dominates layout time). */
 export const STRAIGHT_EDGES_NODES = 1500;
 const PAD = 12;
-const MAX_HEIGHT = 640;
+/** The canvas grows with the graph up to this height; beyond it the graph is dragged (or Ctrl+wheel zoomed). */
+const MAX_HEIGHT = 1200;
+/** Fit never draws text smaller than this (CSS px): a wide graph scrolls sideways instead. */
+export const MIN_FONT_PX = 10;
 
 function button(label: string, title: string, onClick: () => void): HTMLButtonElement {
   const b = document.createElement('button');
@@ -26,6 +28,24 @@ function button(label: string, title: string, onClick: () => void): HTMLButtonEl
   b.title = title;
   b.addEventListener('click', onClick);
   return b;
+}
+
+/** The font size nodes are drawn in (style/base.css) and laid out for. */
+export const FONT_PX = 11;
+
+/** Width of a line of text as the browser draws it in the graph's font (for the layout to size nodes). */
+function textMeasure(): (text: string, bold: boolean) => number {
+  const ctx = document.createElement('canvas').getContext('2d');
+  // the theme's variable, which base.css also draws node text with (read from the body: the view may not be
+  // attached yet when it is laid out)
+  const family = getComputedStyle(document.body).getPropertyValue('--jp-ui-font-family').trim() || 'sans-serif';
+  return (text, bold) => {
+    if (!ctx) {
+      return text.length * FONT_PX * 0.6;
+    }
+    ctx.font = `${bold ? 600 : 400} ${FONT_PX}px ${family}`;
+    return ctx.measureText(text).width;
+  };
 }
 
 export class GraphView extends Widget implements IRenderMime.IRenderer {
@@ -47,7 +67,7 @@ export class GraphView extends Widget implements IRenderMime.IRenderer {
     toolbar.append(
       this._search,
       this._matchCount,
-      button('Fit', 'Fit to width', () => this._fit()),
+      button('Fit', 'Fit to width, text kept readable', () => this._fit()),
       button('Fold all', 'Fold every top-level scope', () => this._setFolded(new Set(topScopes(this._doc!)))),
       button('Unfold all', 'Expand every scope', () => this._setFolded(new Set())),
       button('Export SVG', 'Download the current view as SVG', () => this._export()),
@@ -79,7 +99,7 @@ export class GraphView extends Widget implements IRenderMime.IRenderer {
       this._status.textContent = String(err);
       return;
     }
-    this._folded = this._doc.nodes.length > AUTO_FOLD_NODES ? new Set(topScopes(this._doc)) : new Set();
+    this._folded = initialFolded(this._doc);
     await this._relayout(started);
   }
 
@@ -107,7 +127,11 @@ export class GraphView extends Widget implements IRenderMime.IRenderer {
     const generation = ++this._generation;
     this.node.dataset.state = 'layout';
     const view = visibleGraph(doc, this._folded);
-    const dot = toDot(view, { straightEdges: view.nodes.length > STRAIGHT_EDGES_NODES });
+    const dot = toDot(view, {
+      straightEdges: view.nodes.length > STRAIGHT_EDGES_NODES,
+      measure: textMeasure(),
+      values: doc.options?.values !== false
+    });
     const tModel = performance.now();
     let result: ILayout;
     let tGraphviz = 0;
@@ -179,26 +203,36 @@ export class GraphView extends Widget implements IRenderMime.IRenderer {
     this._viewport.setAttribute('transform', `translate(${x.toFixed(2)},${y.toFixed(2)}) scale(${k.toFixed(4)})`);
   }
 
-  /** Fit to width (never enlarging past 100%), top of the graph in view. */
+  /**
+   * Fit to width, never enlarging past 100% and never shrinking text below MIN_FONT_PX: the canvas grows with
+   * the graph (up to MAX_HEIGHT) and a graph still too wide starts at its left edge, to be dragged.
+   */
   private _fit(): void {
     if (!this._graphLayout) {
       return;
     }
     const width = this._canvas.clientWidth || 800;
-    const k = Math.min(1, (width - 2 * PAD) / Math.max(1, this._graphLayout.width));
+    const minScale = MIN_FONT_PX / FONT_PX;
+    const k = Math.max(minScale, Math.min(1, (width - 2 * PAD) / Math.max(1, this._graphLayout.width)));
     const height = Math.min(MAX_HEIGHT, Math.max(120, this._graphLayout.height * k + 2 * PAD));
     this._canvas.style.height = `${Math.round(height)}px`;
-    this._transform = { k, x: (width - this._graphLayout.width * k) / 2, y: PAD };
+    const spare = width - this._graphLayout.width * k;
+    this._transform = { k, x: spare > 2 * PAD ? spare / 2 : PAD, y: PAD };
     this._fittedWidth = this._canvas.clientWidth;
     this._userMoved = false;
     this._applyTransform();
+    this.node.dataset.scale = k.toFixed(4);
   }
 
   private _bindPanZoom(): void {
     const canvas = this._canvas;
     let drag: { x: number; y: number; tx: number; ty: number; moved: boolean; id: number } | null = null;
     let swallowClick = false;
+    // the wheel scrolls the notebook; only Ctrl/Cmd+wheel (and a touchpad pinch, which sends ctrlKey) zooms
     canvas.addEventListener('wheel', e => {
+      if (!e.ctrlKey && !e.metaKey) {
+        return;
+      }
       e.preventDefault();
       const rect = canvas.getBoundingClientRect();
       const px = e.clientX - rect.left;

@@ -113,9 +113,23 @@ def write_static(path: Path) -> None:
     nbformat.write(new_notebook(cells=[cell], metadata=KERNEL), path)
 
 
+LESSON = Path(__file__).resolve().parents[3] / "tutorials" / "visualization.ipynb"
+
+
+def write_lesson(path: Path) -> None:
+    """The visualization lesson as a student opens it: its stored outputs cleared, to be run in the browser."""
+    nb = nbformat.read(LESSON, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, path)
+
+
 if __name__ == "__main__":
     root = Path(sys.argv[1])
     write(root / "graph_small.ipynb", SMALL)
     write(root / "graph_large.ipynb", LARGE)
     write(root / "widgets.ipynb", WIDGETS)
     write_static(root / "graph_static.ipynb")
+    write_lesson(root / "visualization.ipynb")

@@ -1,0 +1,1 @@
+"""Parametric functions by family; nnabla.parametric_functions re-exports them."""
