@@ -428,6 +428,27 @@ def test_dropout_gradient():
     check_grad(case)
 
 
+def test_double_backward_with_states_computed_from_the_input():
+    # the rebuilt forward stops at the op's inputs: h and c depending on x must not count x's path twice
+    rng = np.random.RandomState(5)
+    inputs = [rng.randn(*s).astype(np.float32) for s in [(2, 2, 2), (1, 4, 2, 4), (1, 1, 4, 2)]]
+
+    def fn(x, w0, b):
+        h = F.reshape(F.tanh(x[0]), (1, 1, 2, 2))
+        return F.lstm(x, h, F.reshape(x[1] * 0.5, (1, 1, 2, 2)), w0, bias=b)
+
+    check_grad(Case("lstm_states_from_x", fn, None, inputs))
+
+
+def test_dropout_refuses_double_backward_naming_it():
+    x, h, c, w0, w = lstm_inputs()
+    y, _, _ = F.lstm(x, h, c, w0, w, num_layers=2, dropout=0.5)
+    (gx,) = nn.grad([F.sum(y * y)], [x])  # first order works
+    gx.forward()
+    with pytest.raises(FunctionError, match=r"LSTM \(F.lstm\) has no double backward, with dropout=0.5"):
+        nn.grad([F.sum(gx * gx)], [x])
+
+
 def test_second_backward_accumulates_and_matches_the_first():
     x, h, c, w0, w = lstm_inputs()
     y, hn, cn = F.lstm(x, h, c, w0, w, num_layers=2)
