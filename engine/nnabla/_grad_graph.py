@@ -421,8 +421,9 @@ class NoDoubleBackward(_Derived):
 
     def _error(self):
         name = _public_name(self.op)
+        why = getattr(self.op, "no_double_backward_why", "as in NNabla")  # an op refusing it for some arguments
         return FunctionError(
-            f"{self.op.type_name} (F.{name}) has no double backward, as in NNabla: the gradient nn.grad builds "
+            f"{self.op.type_name} (F.{name}) has no double backward, {why}: the gradient nn.grad builds "
             f"through it ({self.type_name}) cannot be differentiated again"
         )
 
@@ -575,15 +576,20 @@ def _public_name(op) -> str:
 
 
 # -- an op's gradient graph -------------------------------------------------------------------------------
+def first_order_only(func, xs, ys, gys, need) -> list:
+    """The op's array gradient carried by one ``NoDoubleBackward`` node: differentiating it raises."""
+    wanted = [i for i in range(len(xs)) if need[i]]
+    ins = list(xs) + (list(ys) if "y" in func.grad_uses else []) + list(gys)
+    outs = apply(NoDoubleBackward(func, wanted), tuple(ins))
+    outs = iter(outs if isinstance(outs, tuple) else (outs,))
+    return [next(outs) if need[i] else None for i in range(len(xs))]
+
+
 def default_grad_graph(func, xs, ys, gys, need) -> list:
     """``Function.grad_graph`` unless the op writes its own: see this module's docstring."""
     n = len(xs)
     if not func.double_backward:
-        wanted = [i for i in range(n) if need[i]]
-        ins = list(xs) + (list(ys) if "y" in func.grad_uses else []) + list(gys)
-        outs = apply(NoDoubleBackward(func, wanted), tuple(ins))
-        outs = iter(outs if isinstance(outs, tuple) else (outs,))
-        return [next(outs) if need[i] else None for i in range(n)]
+        return first_order_only(func, xs, ys, gys, need)
     linear = func.linear_inputs
     if linear and all(i in linear or i in func.additive_inputs for i in range(n) if need[i]):
         return [linear_grad(func, i, xs, gys) if need[i] else None for i in range(n)]

@@ -20,7 +20,8 @@ A^T gy, carried by a ``LinearGrad`` node (NNabla's <Op>DataGrad/FilterGrad) whos
 ``select(xp, xs, u)``: the op picks from its input (max pooling, max, dropout), P(x) u, and ``SelectGrad`` nodes
 carry P^T gy and P u, each the other's gradient; ``double_backward = False`` where NNabla has none: first-order
 ``nn.grad`` still works, differentiating its result raises a FunctionError naming the op. An op may also write
-``grad_graph`` itself from F calls (the cross-entropy losses do), as NNabla's ``backward_functions/<op>.py``.
+``grad_graph`` itself from F calls (the cross-entropy losses do), as NNabla's ``backward_functions/<op>.py``,
+or differentiate its forward rebuilt from them (the recurrent ops, through ``grad.grad_within``).
 
 An instance is the graph node that ``v.parent`` returns; ``nnabla.function.Affine(ctx, base_axis=1)`` makes one,
 calling it on Variables links it into a graph, and ``setup``/``forward``/``backward`` run it on explicit

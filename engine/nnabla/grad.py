@@ -78,16 +78,39 @@ def _weighted(o, go):
     return o * w
 
 
-def _order(roots) -> list:
-    """Every function leading to ``roots``, in one topological order."""
+def _order(roots, stop=None) -> list:
+    """Every function leading to ``roots``, in one topological order; with ``stop`` (Variable ids), none beyond
+    those variables."""
     from ._walk import walk
 
+    if stop is not None:
+        return _order_within(roots, stop)
     seen, order = set(), []
     for r in roots:
         for f in walk(r).order:
             if id(f) not in seen:
                 seen.add(id(f))
                 order.append(f)
+    return order
+
+
+def _order_within(roots, stop) -> list:
+    """Iterative depth-first order of the functions leading to ``roots``, not expanding past ``stop``."""
+    seen, order = set(), []
+    stack = [(r._parent, False) for r in reversed(roots) if r._parent is not None]
+    while stack:
+        func, expanded = stack.pop()
+        if expanded:
+            order.append(func)
+            continue
+        if id(func) in seen:
+            continue
+        seen.add(id(func))
+        stack.append((func, True))
+        for x in reversed(func.inputs):
+            p = x._parent
+            if p is not None and id(x) not in stop and id(p) not in seen:
+                stack.append((p, False))
     return order
 
 
@@ -108,7 +131,14 @@ def _backward_graph_of(f, xs, ys, gys, need):
     return list(f.grad_graph(list(xs), list(ys), list(gys), list(need)))
 
 
-def grad(outputs, inputs, grad_outputs=None, persistent_outputs=[], bind_grad_output=False) -> list:  # noqa: B006
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    persistent_outputs=[],  # noqa: B006
+    bind_grad_output=False,
+    _stop=None,
+) -> list:
     """``nn.grad``: d(sum_k <grad_outputs[k], outputs[k]>)/d(inputs[i]), as Variables of a gradient graph.
 
     The gradients are graph outputs built from registered functions, so they can be differentiated again
@@ -142,7 +172,7 @@ def grad(outputs, inputs, grad_outputs=None, persistent_outputs=[], bind_grad_ou
             continue
         root_parents.add(id(r._parent))
         contributions.setdefault(id(r), []).append(apply(GradEndFunction(), (r,)))
-    order = _order(roots)
+    order = _order(roots, _stop)
     wrt = {}
     for i, x in enumerate(inputs):
         wrt.setdefault(id(x), []).append(i)
@@ -188,6 +218,12 @@ def grad(outputs, inputs, grad_outputs=None, persistent_outputs=[], bind_grad_ou
         if grads[i] is None:
             grads[i] = constant(0, x.shape if id(x) in on_graph else ())
     return grads
+
+
+def grad_within(outputs, inputs, grad_outputs) -> list:
+    """``grad`` of a graph composed from ``inputs``, which count as its leaves: an op's ``grad_graph`` built by
+    differentiating its forward rebuilt from registered functions (the recurrent ops)."""
+    return grad(outputs, inputs, grad_outputs, [False] * len(outputs), _stop={id(x) for x in inputs})
 
 
 class Grad:

@@ -175,14 +175,10 @@ WITHOUT_DOUBLE_BACKWARD = {
 }  # fmt: skip
 
 
-# NNabla has double backward for these; here their gradients are not yet graphs (differentiating them raises)
-NOT_YET = {"RNN", "LSTM", "GRU"}
-
-
 def test_double_backward_is_where_nnabla_has_it():
     differentiable = {name for name, cls in registry().items() if cls.differentiable}
     without = {name for name in differentiable if not registry()[name].double_backward}
-    assert without == WITHOUT_DOUBLE_BACKWARD | NOT_YET
+    assert without == WITHOUT_DOUBLE_BACKWARD
 
 
 def test_backward_functions_registry():

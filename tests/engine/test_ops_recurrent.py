@@ -428,6 +428,50 @@ def test_dropout_gradient():
     check_grad(case)
 
 
+def test_double_backward_with_states_computed_from_the_input():
+    # the rebuilt forward stops at the op's inputs: h and c depending on x must not count x's path twice
+    rng = np.random.RandomState(5)
+    inputs = [rng.randn(*s).astype(np.float32) for s in [(2, 2, 2), (1, 4, 2, 4), (1, 1, 4, 2)]]
+
+    def fn(x, w0, b):
+        h = F.reshape(F.tanh(x[0]), (1, 1, 2, 2))
+        return F.lstm(x, h, F.reshape(x[1] * 0.5, (1, 1, 2, 2)), w0, bias=b)
+
+    check_grad(Case("lstm_states_from_x", fn, None, inputs))
+
+
+def test_second_order_gradients_match_nnabla_s():
+    # fixtures/recurrent_second_order.npz: real NNabla 1.36's nn.grad of nn.grad on these very graphs
+    rng = np.random.RandomState(0)
+    arrays = [
+        rng.randn(*s).astype(np.float32) for s in [(2, 2, 3), (1, 1, 2, 2), (1, 1, 2, 2), (1, 4, 2, 5), (1, 1, 4, 2)]
+    ]
+    found = []
+    for kind in ("lstm", "gru"):
+        x, h, c, w0, b = [nn.Variable.from_numpy_array(a, need_grad=True) for a in arrays]
+        if kind == "lstm":
+            y, _, state = F.lstm(x, h, c, w0, bias=b)
+            inputs = [x, h, c, w0, b]
+        else:
+            y, state = F.gru(x, h, w0[:, :3], bias=b)
+            inputs = [x, h, w0, b]
+        g = nn.grad([F.sum(y * y * y) + F.sum(state * state)], inputs)
+        gg = nn.grad([F.add_n(*[F.sum(gi * gi) for gi in g])], inputs)
+        F.sink(*gg).forward()
+        found.append(np.concatenate([v.d.ravel() for v in gg]))
+    expected = np.load(os.path.join(os.path.dirname(__file__), "fixtures", "recurrent_second_order.npz"))["lstm_gru"]
+    np.testing.assert_allclose(np.concatenate(found), expected, rtol=1e-4, atol=2e-3)
+
+
+def test_dropout_refuses_double_backward_naming_it():
+    x, h, c, w0, w = lstm_inputs()
+    y, _, _ = F.lstm(x, h, c, w0, w, num_layers=2, dropout=0.5)
+    (gx,) = nn.grad([F.sum(y * y)], [x])  # first order works
+    gx.forward()
+    with pytest.raises(FunctionError, match=r"LSTM \(F.lstm\) has no double backward, with dropout=0.5"):
+        nn.grad([F.sum(gx * gx)], [x])
+
+
 def test_second_backward_accumulates_and_matches_the_first():
     x, h, c, w0, w = lstm_inputs()
     y, hn, cn = F.lstm(x, h, c, w0, w, num_layers=2)

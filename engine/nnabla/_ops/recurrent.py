@@ -9,7 +9,9 @@ part of the new gate. Outputs: y (T, B, D*H) (each direction's h_t side by side)
 
 Backward runs backpropagation through time: it replays the forward to rebuild the per-step activations (so the
 graph keeps only the inputs) and walks the steps in reverse. ``dropout`` drops units of every layer's output but
-the last while training, as NNabla's cuDNN kernel does (its CPU kernel ignores the argument).
+the last while training, as NNabla's cuDNN kernel does (its CPU kernel ignores the argument). Higher orders
+(``nn.grad``) rebuild the forward from registered functions, step by step with the cell's own arithmetic, and
+differentiate that; with dropout applied they stop at first order, as NNabla refuses dropout there.
 """
 
 from __future__ import annotations
@@ -120,6 +122,9 @@ class Recurrent(Sampler):
             raise FunctionError(f"{self.type_name}: num_layers={self.args['num_layers']} must be at least 1")
         self.cell = self.make_cell()
         self.stochastic = p > 0 and bool(self.args["training"]) and int(self.args["num_layers"]) > 1
+        if self.stochastic:  # NNabla's double backward refuses dropout; first-order nn.grad works here
+            self.double_backward = False
+            self.no_double_backward_why = f"with dropout={p} while training (NNabla's needs dropout 0.0)"
         self._rng = None
         self._replay_state = None
         self._replaying = False
@@ -329,12 +334,70 @@ class Recurrent(Sampler):
     def grad_depends_output_data(self, i, o):
         return False
 
+    # -- higher order -----------------------------------------------------------------------------------------
+    def grad_graph(self, xs, ys, gys, need):
+        """The forward rebuilt from registered functions (the cell's own step on graph stand-ins), differentiated
+        by ``nn.grad``: differentiable again, as NNabla's composed backward. Dropout masks are refused there."""
+        from .._grad_graph import first_order_only
+        from ..grad import grad_within
+
+        if not self.double_backward:
+            return first_order_only(self, xs, ys, gys, need)
+        wanted = [x for x, n in zip(xs, need) if n]
+        grads = iter(grad_within(self._graph_forward(xs), wanted, list(gys)))
+        return [next(grads) if n else None for n in need]
+
+    def _graph_forward(self, xs) -> list:
+        """y, h_n (and c_n) as Variables of registered functions of the inputs ``xs``."""
+        from .. import functions as F
+        from .._grad_graph import GraphModule, Sym, constant
+
+        xp = GraphModule(self.xp)
+        x, h, c, w0, w, bias = self._split([Sym(v) for v in xs])
+        num_layers, d, hidden = self._dims[3:]
+        hn, cn = [], []
+        inp = x
+        for layer in range(num_layers):
+            weights = w0 if layer == 0 else w[layer - 1]
+            outs = []
+            for direction in range(d):
+                no_bias = Sym(constant(0, (self.cell.bias_gates, hidden)))
+                b_ld = bias[layer, direction] if bias is not None else no_bias
+                c0 = c[layer, direction] if c is not None else None
+                ys, h_last, c_last = self._graph_sequence(
+                    xp, inp, h[layer, direction], c0, weights[direction], b_ld, direction == 1
+                )
+                outs.append(ys)
+                hn.append(h_last.v)
+                cn.append(c_last.v if c is not None else None)
+            inp = outs[0] if d == 1 else Sym(F.concatenate(*[o.v for o in outs], axis=2))
+
+        def states(vs):
+            return F.reshape(F.stack(*vs, axis=0), (num_layers, d) + tuple(vs[0].shape))
+
+        return [inp.v, states(hn)] + ([states(cn)] if c is not None else [])
+
+    def _graph_sequence(self, xp, xs, h, c, w, b, reverse):
+        """``_sequence`` on graph stand-ins: outputs (T, B, H) and the final h and c."""
+        from .. import functions as F
+        from .._grad_graph import Sym
+
+        t, batch, n_in = xs.shape
+        g, hidden = w.shape[0], w.shape[1]
+        wx = w[:, :, :n_in].reshape(g * hidden, n_in)
+        wh = w[:, :, n_in:].reshape(g * hidden, hidden)
+        px = (xs.reshape(t * batch, n_in) @ wx.T).reshape(t, batch, g, hidden)
+        ys = [None] * t
+        for step in range(t - 1, -1, -1) if reverse else range(t):
+            ph = (h @ wh.T).reshape(batch, g, hidden)
+            h, c, _ = self.cell.step(xp, px[step], ph, b, h, c)
+            ys[step] = h.v
+        return Sym(F.stack(*ys, axis=0)), h, c
+
 
 @register
 class RNN(Recurrent):
     """Elman RNN: h_t = tanh or relu([x_t, h_{t-1}] W^T + b), over layers and directions."""
-
-    double_backward = False  # NNabla has one: not written here yet
 
     inputs_spec = ("x", "h", "weight_l0", "weight?", "bias?")
     args_spec = {"num_layers": 1, "nonlinearity": "tanh", "dropout": None, "bidirectional": False, "training": True}
@@ -351,8 +414,6 @@ class RNN(Recurrent):
 class LSTM(Recurrent):
     """N-step LSTM: gates input, forget, cell, output from [x_t, h_{t-1}]; returns y, h_n, c_n."""
 
-    double_backward = False  # NNabla has one: not written here yet
-
     inputs_spec = ("x", "h", "c", "weight_l0", "weight?", "bias?")
     args_spec = {"num_layers": 1, "dropout": None, "bidirectional": False, "training": True}
     n_states = 2
@@ -364,8 +425,6 @@ class LSTM(Recurrent):
 @register
 class GRU(Recurrent):
     """N-step GRU: reset and update gates, new gate with separate input and hidden biases; returns y, h_n."""
-
-    double_backward = False  # NNabla has one: not written here yet
 
     inputs_spec = ("x", "h", "weight_l0", "weight?", "bias?")
     args_spec = {"num_layers": 1, "dropout": None, "bidirectional": False, "training": True}
