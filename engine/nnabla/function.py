@@ -29,6 +29,7 @@ inputs and outputs, as NNabla's own tests do.
 
 from __future__ import annotations
 
+import sys
 import weakref
 
 import numpy as np
@@ -369,7 +370,7 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
             if type(x) is NdArray:
                 imperative = True
             elif not isinstance(x, Variable):
-                _reject_input(func, inputs)
+                return _apply_to_other(func, inputs, n_outputs)
     shapes = func._shapes_checked([x.shape for x in inputs])
     if n_outputs != -1 and n_outputs != len(shapes):
         _reject_n_outputs(func, n_outputs, len(shapes))
@@ -417,6 +418,14 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
         for o, y in zip(outs, func._compute_outputs(inputs)):
             o._data._set_array(y)
     return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def _apply_to_other(func, inputs, n_outputs):
+    # ProtoVariable inputs (nn.graph_def) record the function into the network being built; others are errors
+    graph_def = sys.modules.get("nnabla.core.graph_def")
+    if graph_def is not None and any(isinstance(x, graph_def.ProtoVariable) for x in inputs):
+        return graph_def._apply_to_proto(func, inputs, n_outputs)
+    _reject_input(func, inputs)
 
 
 def _reject_input(func, inputs):
