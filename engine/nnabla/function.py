@@ -290,7 +290,11 @@ class Function:
             o._grad_nd()._get()  # an output whose grad was never set counts as zero
         gxs = self._input_grads(inputs, outputs, need)
         for i, (v, gx) in enumerate(zip(inputs, gxs)):
-            if not need[i] or gx is None:
+            if not need[i]:
+                continue
+            if gx is None:  # no gradient reaches this input: overwriting writes zeros, as NNabla's kernels do
+                if accum is None or not accum[i]:
+                    v._grad_nd().zero()
                 continue
             gx = self.xp.asarray(gx)  # a reduction to a scalar gives a numpy scalar, which cannot be written into
             gnd = v._grad_nd()
