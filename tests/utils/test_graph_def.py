@@ -206,3 +206,19 @@ def test_batch_normalization_in_out_adapter_flattens_the_axes_last_and_back():
     assert F.BatchNormalizationInOutAdapter(3, [])(nn.Variable((2, 3, 4))).shape == (2, 3, 4, 1)
     with pytest.raises(AssertionError):
         adapter(nn.Variable((2, 3, 4, 6)))
+
+
+def test_a_network_built_from_proto_variables_saves_and_loads(tmp_path):
+    class M(nn.Module):
+        def call(self, x):
+            return F.relu(PF.affine(x, 4, name="fc")) + 1.0
+
+    nn.seed(0)
+    with nn.graph_def.graph() as g:
+        M()(nn.ProtoVariable((2, 3)))
+    g.save(str(tmp_path / "m.nnp"))
+    loaded = nn.graph_def.load(str(tmp_path / "m.nnp"))
+    assert (loaded.default_graph().inputs, loaded.default_graph().outputs) == (["@m/Affine_in"], ["@m/AddScalar_out"])
+    y = loaded(nn.Variable.from_numpy_array(np.ones((2, 3))))
+    y.forward()
+    assert np.allclose(y.d, [[1.8075578, 1.4527724, 1.6148846, 1.8620331]] * 2)  # NNabla 1.36, nn.seed(0)
