@@ -51,5 +51,6 @@ from .recompute import recompute, recompute_fn, set_global_recompute  # noqa: E4
 _ = _state
 
 from .core import graph_def  # noqa: E402  (nn.graph_def, as NNabla; protobuf is imported on first use)
+from .core.graph_def import ProtoVariable  # noqa: E402
 from .core.module import Module  # noqa: E402
 from .core.sequential import Sequential  # noqa: E402

@@ -231,6 +231,8 @@ class NdArray(OperatorMixin):
         self._mod = [0]
         if self._watched:
             _state.param_version[0] += 1
+        if _state.clear_recorder[0] is not None:
+            _state.clear_recorder[0].cleared.add(self)
 
     def copy_from(self, src: NdArray, use_current_context: bool = True) -> NdArray:
         """Copy ``src``'s values into this array, which takes ``src``'s dtype (as NNabla's); returns self.

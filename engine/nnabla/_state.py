@@ -11,3 +11,4 @@ function_pre_hooks: dict = {}  # nn.set_function_pre_hook(key, hook)
 function_post_hooks: dict = {}
 solver_pre_hooks: dict = {}
 solver_post_hooks: dict = {}
+clear_recorder: list = [None]  # nnabla.testing.clear_called_flag_recorder while it is active

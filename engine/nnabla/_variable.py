@@ -405,7 +405,13 @@ def _initial_grad(grad, shape) -> NdArray:
 
 def _no_hooks(pre, post) -> bool:
     """Whether no function hook is set, for this call or globally (then a plan may run compiled)."""
-    return pre is None and post is None and not _state.function_pre_hooks and not _state.function_post_hooks
+    return (
+        pre is None
+        and post is None
+        and not _state.function_pre_hooks
+        and not _state.function_post_hooks
+        and _state.clear_recorder[0] is None
+    )
 
 
 def _hooks(global_hooks: dict, local) -> tuple:

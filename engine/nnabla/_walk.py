@@ -279,6 +279,7 @@ def _release_plan(root, order, mode):
 # straight-line code per step.
 def run_forward(steps, pre, post) -> None:
     """Forward through ``steps``, calling the hooks in ``pre``/``post`` around each function."""
+    recorder = _state.clear_recorder[0]
     for func, kind, compute, xp, dt, dtd, inputs, out, outrefs, free in steps:
         for h in pre:
             h(func)
@@ -305,6 +306,8 @@ def run_forward(steps, pre, post) -> None:
             _release(v._data)
             if v._recompute:
                 _freed.add(v)
+        if recorder is not None:
+            recorder.record(func)
 
 
 def run_backward(steps, root, clear_buffer, pre, post, recomputes=False) -> None:
@@ -312,6 +315,7 @@ def run_backward(steps, root, clear_buffer, pre, post, recomputes=False) -> None
 
     ``recomputes``: first recompute the freed data of ``recompute`` variables each step reads.
     """
+    recorder = _state.clear_recorder[0]
     for step in steps:
         func, kind, grad_of, xp, dt, dtd, inputs, outputs, need, stores, into = step[:11]
         stubs, fetch, uses_y, cleared, weak = step[11:]
@@ -388,6 +392,8 @@ def run_backward(steps, root, clear_buffer, pre, post, recomputes=False) -> None
                 _release(o._data)
                 if o._grad is not None:
                     _release(o._grad)
+        if recorder is not None:
+            recorder.record(func)
 
 
 # -- recomputation ------------------------------------------------------------------------------------------
@@ -477,6 +483,8 @@ def _release(nd) -> None:
         nd.clear()
     else:
         nd._array = nd._fill = None
+        if _state.clear_recorder[0] is not None:
+            _state.clear_recorder[0].cleared.add(nd)
 
 
 def converted(func, nd, a, i):

@@ -30,6 +30,7 @@ inputs and outputs, as NNabla's own tests do.
 
 from __future__ import annotations
 
+import sys
 import weakref
 
 import numpy as np
@@ -290,7 +291,11 @@ class Function:
             o._grad_nd()._get()  # an output whose grad was never set counts as zero
         gxs = self._input_grads(inputs, outputs, need)
         for i, (v, gx) in enumerate(zip(inputs, gxs)):
-            if not need[i] or gx is None:
+            if not need[i]:
+                continue
+            if gx is None:  # no gradient reaches this input: overwriting writes zeros, as NNabla's kernels do
+                if accum is None or not accum[i]:
+                    v._grad_nd().zero()
                 continue
             gx = self.xp.asarray(gx)  # a reduction to a scalar gives a numpy scalar, which cannot be written into
             gnd = v._grad_nd()
@@ -370,7 +375,7 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
             if type(x) is NdArray:
                 imperative = True
             elif not isinstance(x, Variable):
-                _reject_input(func, inputs)
+                return _apply_to_other(func, inputs, n_outputs)
     shapes = func._shapes_checked([x.shape for x in inputs])
     if n_outputs != -1 and n_outputs != len(shapes):
         _reject_n_outputs(func, n_outputs, len(shapes))
@@ -418,6 +423,14 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
         for o, y in zip(outs, func._compute_outputs(inputs)):
             o._data._set_array(y)
     return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def _apply_to_other(func, inputs, n_outputs):
+    # ProtoVariable inputs (nn.graph_def) record the function into the network being built; others are errors
+    graph_def = sys.modules.get("nnabla.core.graph_def")
+    if graph_def is not None and any(isinstance(x, graph_def.ProtoVariable) for x in inputs):
+        return graph_def._apply_to_proto(func, inputs, n_outputs)
+    _reject_input(func, inputs)
 
 
 def _reject_input(func, inputs):

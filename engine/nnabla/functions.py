@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from . import _ops  # noqa: F401  (registers every op)
 from .function import REQUIRED
 from .function import apply as _apply
@@ -114,3 +116,33 @@ def _matmul(a, b):
     if a.ndim == 1 and b.ndim == 1:
         return sum(a * b)
     return _ops.matmul.matmul_batched(a, b)
+
+
+class BatchNormalizationInOutAdapter:
+    """Moves the batch-norm ``axes`` of an ``ndim``-D input last and flattens them into one (NNabla's adapter).
+
+    ``adapter(x)`` transposes the other axes first, then reshapes the ``axes`` into one trailing axis, so a
+    normalization over several axes becomes one over a single axis; ``adapter.inv(y)`` undoes both. One adapter
+    serves one shape: a second call with another (transposed) shape fails.
+    """
+
+    def __init__(self, ndim: int, axes) -> None:
+        assert len(axes) != 1
+        self.ndim = ndim
+        self.axes = axes
+        self.outer_axes = sorted(set(range(ndim)).difference(axes))
+        self.transpose_axes = self.outer_axes + sorted(axes)
+        self.transposed_shape = None
+        self.inv_transpose_axes = [int(i) for i in np.argsort(self.transpose_axes)]
+
+    def __call__(self, x):
+        transposed = transpose(x, self.transpose_axes)  # noqa: F821 - generated above
+        if self.transposed_shape is not None:
+            assert self.transposed_shape == transposed.shape, "Wrong shape input given."
+        self.transposed_shape = transposed.shape
+        n_outer = len(self.outer_axes)
+        inner_size = int(np.prod(transposed.shape[n_outer:]))
+        return reshape(transposed, list(transposed.shape[:n_outer]) + [inner_size])  # noqa: F821
+
+    def inv(self, y):
+        return transpose(reshape(y, self.transposed_shape), self.inv_transpose_axes)  # noqa: F821

@@ -23,6 +23,16 @@ _root_scope: OrderedDict = OrderedDict()
 _stack: list = [(_root_scope, "")]  # (scope dict, its full name) of the current scope, innermost last
 
 
+_FILE_HELPERS = (
+    "FileHandlerContext",
+    "get_file_handle_save",
+    "get_parameter_file_loader",
+    "get_parameter_file_savers",
+    "load_files",
+    "save_files",
+)
+
+
 def __getattr__(name):
     # NNabla's module globals, which follow the current state: current_scope, root_scope, current_no_grad
     if name == "current_scope":
@@ -31,6 +41,10 @@ def __getattr__(name):
         return _root_scope
     if name == "current_no_grad":
         return _state.no_grad[0]
+    if name in _FILE_HELPERS:  # NNabla's parameter module imports these from nnabla.utils.get_file_handle
+        from .utils import get_file_handle
+
+        return getattr(get_file_handle, name)
     raise AttributeError(f"module 'nnabla.parameter' has no attribute {name!r}")
 
 

@@ -17,16 +17,8 @@ import pytest
 with open(os.path.join(os.path.dirname(__file__), "fixtures", "nnabla_1_36_names.json")) as _f:
     NNABLA = json.load(_f)
 
-_MODULE_API = "not written yet: NNabla's object-oriented module API (nnabla.core.module)"
-
-PENDING = {
-    "nnabla": {
-        "ProtoVariable": _MODULE_API,
-    },
-    "nnabla.functions": {
-        "BatchNormalizationInOutAdapter": "needs communicators (the adapter serves sync_batch_normalization)",
-    },
-}
+# NNabla 1.36 names not built yet: name -> why (empty when every name exists)
+PENDING: dict = {}
 
 # Where our signature knowingly differs from NNabla's (module, name) -> why
 SIGNATURE_EXCEPTIONS = {

@@ -139,3 +139,86 @@ def test_wrong_number_of_inputs_is_refused():
     g = nn.graph_def.create_graph_from_variable("net", [c, d], names={"x": x})
     with pytest.raises(ValueError, match=r"network 'net' takes 1 inputs \['x'\], got 2"):
         g(x, x)
+
+
+class Block(nn.Module):
+    def __init__(self, n):
+        self.n = n
+
+    def call(self, x):
+        return F.tanh(PF.affine(x, self.n, name="fc"))
+
+
+class TwoBlocks(nn.Module):
+    def __init__(self):
+        self.b1 = Block(4)
+        self.b2 = Block(2)
+
+    def call(self, x, y):
+        return self.b2(self.b1(x)) * y, F.sigmoid(y)
+
+
+def test_proto_variables_through_a_module_build_nnablas_network():
+    nn.seed(1)
+    model = TwoBlocks()
+    x, y = nn.ProtoVariable((2, 3)), nn.ProtoVariable((2, 2))
+    with nn.graph_def.graph(name="two") as g:
+        a, b = model(x, y)
+        model(x, y)  # a second call is a second network, named after the module
+    assert list(g.networks) == ["two", "two_blocks"]
+    net = g.networks["two"]
+    assert list(net.functions) == [
+        "@two_blocks/@b1/Affine",
+        "@two_blocks/@b1/Tanh",
+        "@two_blocks/@b2/Affine",
+        "@two_blocks/@b2/Tanh",
+        "@two_blocks/Mul2",
+        "@two_blocks/Sigmoid",
+    ]
+    assert list(net.parameters) == ["@b1/fc/affine/W", "@b1/fc/affine/b", "@b2/fc/affine/W", "@b2/fc/affine/b"]
+    assert net.inputs == ["@two_blocks/@b1/Affine_in", "@two_blocks/Mul2_in"]
+    assert net.outputs == ["@two_blocks/Mul2_out", "@two_blocks/Sigmoid_out"]
+    assert (a.name, b.name, x.name, y.name) == (*net.outputs, *net.inputs)
+    assert a.parent == "@two_blocks/Mul2" and a.shape == (2, 2)
+    out = g(nn.Variable.from_numpy_array(np.ones((2, 3))), nn.Variable.from_numpy_array(np.full((2, 2), 0.5)))
+    F.sink(*out).forward()
+    assert np.allclose(out[0].d, [[0.395234, -0.266855]] * 2, atol=1e-6)  # NNabla 1.36, nn.seed(1)
+    assert np.allclose(out[1].d, 0.622459, atol=1e-6)
+
+
+def test_proto_variables_outside_modules_make_a_network_called_model():
+    with nn.graph_def.graph() as g:
+        z = F.relu(nn.ProtoVariable((3,))) - 2
+    assert list(g.networks) == ["model"]
+    assert list(g.networks["model"].functions) == ["ReLU", "AddScalar"]
+    assert z.name == "AddScalar_out" and z.shape == (3,)
+
+
+def test_batch_normalization_in_out_adapter_flattens_the_axes_last_and_back():
+    adapter = F.BatchNormalizationInOutAdapter(4, [0, 2, 3])
+    assert (adapter.transpose_axes, adapter.inv_transpose_axes, adapter.outer_axes) == ([1, 0, 2, 3], [1, 0, 2, 3], [1])
+    data = np.arange(120.0).reshape(2, 3, 4, 5)
+    y = adapter(nn.Variable.from_numpy_array(data))
+    back = adapter.inv(y)
+    back.forward()
+    assert y.shape == (3, 40) and np.array_equal(y.d, data.transpose(1, 0, 2, 3).reshape(3, 40))
+    assert np.array_equal(back.d, data)
+    assert F.BatchNormalizationInOutAdapter(3, [])(nn.Variable((2, 3, 4))).shape == (2, 3, 4, 1)
+    with pytest.raises(AssertionError):
+        adapter(nn.Variable((2, 3, 4, 6)))
+
+
+def test_a_network_built_from_proto_variables_saves_and_loads(tmp_path):
+    class M(nn.Module):
+        def call(self, x):
+            return F.relu(PF.affine(x, 4, name="fc")) + 1.0
+
+    nn.seed(0)
+    with nn.graph_def.graph() as g:
+        M()(nn.ProtoVariable((2, 3)))
+    g.save(str(tmp_path / "m.nnp"))
+    loaded = nn.graph_def.load(str(tmp_path / "m.nnp"))
+    assert (loaded.default_graph().inputs, loaded.default_graph().outputs) == (["@m/Affine_in"], ["@m/AddScalar_out"])
+    y = loaded(nn.Variable.from_numpy_array(np.ones((2, 3))))
+    y.forward()
+    assert np.allclose(y.d, [[1.8075578, 1.4527724, 1.6148846, 1.8620331]] * 2)  # NNabla 1.36, nn.seed(0)

@@ -16,6 +16,7 @@ from collections import OrderedDict
 import numpy as np
 
 import nnabla as nn
+from nnabla._operators import OperatorMixin
 
 __all__ = [
     "ProtoExecutor",
@@ -204,8 +205,13 @@ def call_function(type_name, inputs, args, n_outputs, ctx=None) -> tuple:
     return outs if isinstance(outs, tuple) else (outs,)
 
 
-class ProtoVariable:
-    """A named variable of a network: shape, type (``'Buffer'`` or ``'Parameter'``), need_grad, its producer."""
+class ProtoVariable(OperatorMixin):
+    """A named variable of a network: shape, type (``'Buffer'`` or ``'Parameter'``), need_grad, its producer.
+
+    Given to functions (``F.*``, ``PF.*``, a ``Module``, operators) it builds a network instead of computing:
+    the outputs are ProtoVariables, and when the outermost module returns (or ``graph()`` ends) the functions
+    become a ``ProtoNetwork`` of the current graph, named after that module (NNabla's ``nn.ProtoVariable``).
+    """
 
     def __init__(self, shape, name=None, need_grad=False, var_type="Buffer"):
         self.shape = tuple(int(d) for d in shape)
@@ -536,8 +542,11 @@ class ProtoGraph:
 
 
 # -- from Variables -----------------------------------------------------------------------------------
-def _network_from_variables(owner, name, outputs, names=None, params=None) -> ProtoNetwork:
-    """Walk the graph leading to ``outputs`` (NNabla's visit order) into a network named ``name``."""
+def _network_from_variables(owner, name, outputs, names=None, params=None, prefixes=None) -> ProtoNetwork:
+    """Walk the graph leading to ``outputs`` (NNabla's visit order) into a network named ``name``.
+
+    Functions are named ``@<name>/<Type>``, or ``<prefixes[id(function)]><Type>`` where ``prefixes`` has them.
+    """
     import nnabla.functions as F
 
     root = F.sink(*outputs) if len(outputs) > 1 else outputs[0]
@@ -570,9 +579,10 @@ def _network_from_variables(owner, name, outputs, names=None, params=None) -> Pr
         type_name = func.info.type_name
         if type_name == "Sink" and func is root.parent and len(outputs) > 1:
             continue
-        fname = _unique(func_names, f"@{name}/{type_name}")
-        ins = [variable(x, f"@{name}/{type_name}_in", False).name for x in func.inputs]
-        outs = [variable(y, f"@{name}/{type_name}_out", True).name for y in func.outputs]
+        prefix = prefixes.get(id(func), f"@{name}/") if prefixes is not None else f"@{name}/"
+        fname = _unique(func_names, prefix + type_name)
+        ins = [variable(x, f"{prefix}{type_name}_in", False).name for x in func.inputs]
+        outs = [variable(y, f"{prefix}{type_name}_out", True).name for y in func.outputs]
         net.functions[fname] = ProtoFunction(fname, type_name, func.info.args, ins, outs, net)
     if not functions:
         raise ValueError(f"create_graph_from_variable: {name!r}: the given variables have no function leading to them")
@@ -587,11 +597,91 @@ def _forget_buffers(net) -> None:
 
 
 class _Builder:
-    """Where ``graph()`` and ``create_graph_from_variable`` put the networks they make."""
+    """Where ``graph()`` and ``create_graph_from_variable`` put the networks they make.
+
+    While ProtoVariables flow through functions it also holds the network being built: the ProtoVariables
+    given and made, and which Variables functions read (those never read are the network's outputs).
+    """
 
     def __init__(self, name=None, parameter_scope=None):
         self.name = name
         self.proto_graph = ProtoGraph(parameter_scope=parameter_scope)
+        self.network_names = {}
+        self.modules = []  # the modules being called, outermost first
+        self._clear()
+
+    def _clear(self):
+        self.given, self.made, self.read, self.top = [], [], set(), None
+        self.prefixes = {}  # id(function) -> the path of the module that applied it, "@net/@sub/" (NNabla's names)
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.made)
+
+    def commit(self, module=None) -> None:
+        """Turn the functions recorded so far into a network of the graph (NNabla's ``commit_network``)."""
+        module = module if module is not None else self.top
+        if self.name:
+            name, self.name = self.name, None
+        else:
+            name = module.name if module is not None else "model"
+        name = _unique(self.network_names, name)
+        found = module.get_parameters(grad_only=False) if module is not None else nn.get_parameters(grad_only=False)
+        params = {id(v): k for k, v in found.items()}
+        outputs = [pv.variable_instance for pv in self.made if id(pv.variable_instance) not in self.read]
+        net = _network_from_variables(self.proto_graph, name, outputs, None, params, self.prefixes)
+        by_id = {id(pv.variable_instance): pv for pv in net.variables.values()}
+        for pv in self.given + self.made:  # the caller's ProtoVariables become the network's own
+            own = by_id.get(id(pv.variable_instance))
+            if own is not None:
+                pv.name, pv.parent, pv.required, pv.need_grad = own.name, own.parent, own.required, own.need_grad
+                net.variables[own.name] = pv
+        self.proto_graph.networks[name] = net
+        for k, pv in net.parameters.items():
+            self.proto_graph.set_parameter(k, pv.variable_instance)
+        _forget_buffers(net)
+        self._clear()
+
+
+def _apply_to_proto(func, inputs, n_outputs):
+    """``func`` applied to ProtoVariables (and Variables): a Variable graph shadows the network being built."""
+    import nnabla.function as function
+
+    builder = _builder
+    variables = []
+    for x in inputs:
+        if isinstance(x, ProtoVariable):
+            if x.variable_instance is None:
+                x.variable_instance = nn.Variable(x.shape, need_grad=x.need_grad)
+                builder.given.append(x)
+            x = x.variable_instance
+        variables.append(x)
+        builder.read.add(id(x))
+    outs = function.apply(func, variables, n_outputs=n_outputs)
+    builder.prefixes[id(func)] = builder.modules[-1].get_path_name() + "/" if builder.modules else ""
+    made = []
+    for o in outs if isinstance(outs, tuple) else (outs,):
+        pv = ProtoVariable(o.shape, need_grad=o.need_grad)
+        pv.variable_instance = o
+        made.append(pv)
+    builder.made.extend(made)
+    return made[0] if len(made) == 1 else tuple(made)
+
+
+@contextlib.contextmanager
+def module_scope(builder, module):
+    """Entered by every Module method: the outermost module's return commits what ProtoVariables built."""
+    builder.modules.append(module)
+    try:
+        yield builder.proto_graph
+    finally:
+        builder.modules.pop()
+        if not builder.modules and builder.dirty:
+            builder.commit(module)
+
+
+def current_graph_builder() -> _Builder:
+    return _builder
 
 
 _builder = _Builder()
@@ -604,6 +694,8 @@ def graph(name=None, parameter_scope=None):
     previous, _builder = _builder, _Builder(name, parameter_scope)
     try:
         yield _builder.proto_graph
+        if _builder.dirty:  # functions applied to ProtoVariables outside any module
+            _builder.commit()
     finally:
         _builder = previous
 
