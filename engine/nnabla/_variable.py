@@ -15,7 +15,7 @@ import weakref
 import numpy as np
 
 from . import _state
-from ._array import NdArray
+from ._array import NdArray, checked_shape
 from ._compiled import backward_run, forward_run
 from ._operators import OperatorMixin
 from ._walk import run_backward, run_forward, walk
@@ -38,9 +38,7 @@ class Variable(OperatorMixin):
     )
 
     def __init__(self, shape=(), need_grad: bool = False):
-        if isinstance(shape, int):
-            shape = (shape,)
-        self._start(NdArray(shape), bool(need_grad))
+        self._start(NdArray._of_shape(checked_shape(shape, "Variable")), bool(need_grad))
 
     @classmethod
     def _new(cls, shape, need_grad):
@@ -201,7 +199,7 @@ class Variable(OperatorMixin):
 
     def reset_shape(self, shape, force: bool = False) -> None:
         """Change the shape; without ``force`` the size must stay the same. Buffers are released."""
-        shape = tuple(int(s) for s in shape)
+        shape = checked_shape(shape, "Variable.reset_shape")
         if not force and int(np.prod(shape, dtype=np.int64)) != self.size:
             raise ValueError(f"Variable.reset_shape: size of {shape} differs from {self.shape} (pass force=True)")
         dtype = self._data.dtype

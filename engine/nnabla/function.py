@@ -16,6 +16,7 @@ inputs and outputs, as NNabla's own tests do.
 
 from __future__ import annotations
 
+import numbers
 import weakref
 
 import numpy as np
@@ -55,7 +56,15 @@ class FunctionInfo:
 
 
 class FunctionError(ValueError):
-    """Bad input to a function, raised when the graph is built."""
+    """Bad input to a function, raised when the graph is built (or at forward, for values only data shows)."""
+
+
+class FunctionTypeError(FunctionError, TypeError):
+    """An argument or input of the wrong type (a string where a number goes, a list where a Variable goes)."""
+
+
+class FunctionIndexError(FunctionError, IndexError):
+    """An index or label in the data outside the range it addresses (seen at forward)."""
 
 
 REQUIRED = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()  # an F argument without a default
@@ -84,14 +93,22 @@ class Function:
 
     def __init__(self, ctx=None, **args):
         spec = self.args_spec
-        for key in args:
+        for key, value in args.items():
             if key not in spec:
-                raise TypeError(f"{self.type_name}: unexpected argument {key!r} (takes {list(spec) or 'none'})")
+                raise FunctionTypeError(f"{self.type_name}: unexpected argument {key!r} (takes {list(spec) or 'none'})")
+            default = spec[key]
+            if value is not default and type(value) is not type(default) and default is not None:
+                _check_arg_type(self, key, value, default)
         full = dict(spec)
         full.update(args)
         self.args = full
         self._start(ctx)
-        self.init()
+        try:
+            self.init()
+        except FunctionError:
+            raise
+        except _BAD_ARGUMENT as e:
+            raise _argument_error(self, e) from None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -190,14 +207,23 @@ class Function:
 
     def _shapes_checked(self, shapes):
         try:
-            result = self.output_shapes(*shapes)
+            result = [_as_shape(s) for s in self.output_shapes(*shapes)]
         except FunctionError:
             raise
-        except (ValueError, IndexError, TypeError) as e:
-            raise FunctionError(
-                f"{self.type_name}: invalid inputs of shapes {', '.join(map(str, shapes))} with args {self.args}: {e}"
+        except _BAD_ARGUMENT as e:
+            kind = FunctionTypeError if isinstance(e, TypeError) else FunctionError
+            raise kind(
+                f"{self.type_name}: invalid inputs of shapes {', '.join(map(str, shapes)) or '(none)'} "
+                f"with args {self.args}: {e}"
             ) from None
-        return [_as_shape(s) for s in result]
+        for s in result:
+            for d in s:
+                if d < 0:
+                    raise FunctionError(
+                        f"{self.type_name}: inputs of shapes {', '.join(map(str, shapes)) or '(none)'} with args "
+                        f"{self.args} give an output of shape {s}, with a negative size"
+                    )
+        return result
 
     def _compute_outputs(self, variables):
         """Forward on the inputs' arrays: the output arrays, floats in the compute dtype."""
@@ -253,6 +279,54 @@ class Function:
     # -- linking into a graph -------------------------------------------------------------------
     def __call__(self, *inputs, n_outputs=-1, auto_forward=False, outputs=None):
         return apply(self, inputs, auto_forward=auto_forward, outputs=outputs, n_outputs=n_outputs)
+
+
+# what an op's own code raises on arguments or shapes it did not expect: turned into a FunctionError naming it
+_BAD_ARGUMENT = (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError, AttributeError)
+
+
+def _argument_error(func, e) -> FunctionError:
+    kind = FunctionTypeError if isinstance(e, TypeError) else FunctionError
+    return kind(f"{func.type_name}: invalid arguments {func.args}: {e}")
+
+
+def _kind_of(default) -> str | None:
+    """What an argument must be, read off its default: "number", "bool", "str", "sequence" (None: anything)."""
+    if isinstance(default, (bool, np.bool_)):
+        return "bool"
+    if isinstance(default, numbers.Real):
+        return "number"
+    if isinstance(default, str):
+        return "str"
+    if isinstance(default, (tuple, list)):
+        return "sequence"
+    return None
+
+
+def _check_arg_type(func, key, value, default) -> None:
+    """Refuse an argument whose type cannot mean what its default means (a string for a number...)."""
+    kind = _kind_of(default)
+    if kind == "number":
+        ok = (isinstance(value, numbers.Real) and not isinstance(value, str)) or (
+            isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf"
+        )
+        what = "a number"
+    elif kind == "bool":
+        ok = isinstance(value, (bool, np.bool_, numbers.Integral))
+        what = "a bool"
+    elif kind == "str":
+        ok = isinstance(value, str)
+        what = "a string"
+    elif kind == "sequence":
+        ok = isinstance(value, (tuple, list, range, np.ndarray, numbers.Integral)) or value is None
+        what = "a tuple or list"
+    else:
+        return
+    if not ok:
+        raise FunctionTypeError(
+            f"{func.type_name}: argument {key}={value!r} must be {what} (like its default, {default!r}), "
+            f"got {type(value).__name__}"
+        )
 
 
 def _as_shape(s) -> tuple:

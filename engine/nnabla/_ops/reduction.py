@@ -6,7 +6,7 @@ from __future__ import annotations
 import warnings
 
 from ..function import Function, FunctionError, apply, register
-from ._base import normalize_axis
+from ._base import normalize_axes, normalize_axis
 
 
 class AxesReduction(Function):
@@ -18,9 +18,7 @@ class AxesReduction(Function):
         axes = self.args["axes"]
         if axes is None:
             axes = range(len(shape))
-        elif isinstance(axes, int):
-            axes = [axes]
-        self.axes = tuple(sorted({normalize_axis(self, a, len(shape), "axes") for a in axes}))
+        self.axes = normalize_axes(self, axes, len(shape))
         if self.args["keep_dims"]:
             return [tuple(1 if i in self.axes else n for i, n in enumerate(shape))]
         return [tuple(n for i, n in enumerate(shape) if i not in self.axes)]
@@ -108,7 +106,7 @@ class ReduceMean(ReduceSum):
 def _axes(axis):
     if axis is None:
         return None
-    return [axis] if isinstance(axis, int) else list(axis)
+    return [axis] if isinstance(axis, int) or not hasattr(axis, "__iter__") else list(axis)
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001 - NNabla's name
