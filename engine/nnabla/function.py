@@ -16,7 +16,10 @@ inputs and outputs, as NNabla's own tests do.
 
 from __future__ import annotations
 
+import linecache
 import numbers
+import os
+import sys
 import weakref
 
 import numpy as np
@@ -168,6 +171,20 @@ class Function:
 
     def __repr__(self) -> str:
         return f"{self.name}({', '.join(f'{k}={v!r}' for k, v in self.args.items())})"
+
+    @property
+    def creation_site(self) -> tuple | None:
+        """(file name, line number) of the code outside the engine that linked this function into a graph."""
+        site = getattr(self, "_site", None)
+        if site is None:
+            return None
+        code, offset = site
+        lineno = code.co_firstlineno
+        for start, end, line in code.co_lines():
+            if start <= offset < end and line is not None:
+                lineno = line
+                break
+        return code.co_filename, lineno
 
     # -- internal array plumbing ----------------------------------------------------------------
     def _arrays_of(self, variables):
@@ -391,6 +408,19 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
     shapes = func._shapes_checked([x.shape for x in inputs])
     if n_outputs != -1 and n_outputs != len(shapes):
         _reject_n_outputs(func, n_outputs, len(shapes))
+    if capture_sites[0]:
+        # the first frame outside the engine; apply's caller is F.<name> or Function.__call__, so usually the
+        # frame above it. Only its code and instruction offset are kept: the line is worked out when asked
+        f = sys._getframe(2)
+        while f is not None:
+            code = f.f_code
+            inside = _ENGINE_FILES.get(code.co_filename)
+            if inside is None:
+                inside = _is_engine_file(code.co_filename)
+            if not inside:
+                func._site = (code, f.f_lasti)
+                break
+            f = f.f_back
     if imperative:
         ys = func._compute_outputs(inputs)
         if outputs is not None:
@@ -435,6 +465,49 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
         for o, y in zip(outs, func._compute_outputs(inputs)):
             o._data._set_array(y)
     return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))  # frames of files under it are the engine's own
+capture_sites = [True]  # record where each function was created (benchmarks switch it off to measure its cost)
+_ENGINE_FILES: dict = {}  # file name -> whether it is the engine's (False entries are looked up the slow way)
+
+
+def _is_engine_file(filename: str) -> bool:
+    inside = _ENGINE_FILES[filename] = filename.startswith(ENGINE_DIR)
+    return inside
+
+
+def where(func) -> str:
+    """``Affine (created at train.py:12: h = PF.affine(x, 10))``: a function and the user's line that made it."""
+    site = func.creation_site
+    if site is None:
+        return func.type_name
+    filename, lineno = site
+    line = linecache.getline(filename, lineno).strip()
+    return f"{func.type_name} (created at {filename}:{lineno}" + (f": {line})" if line else ")")
+
+
+def located(error: BaseException, func, phase: str) -> BaseException:
+    """``error``, raised while ``func`` ran ``phase`` ("forward", "backward"), told where in the user's code the
+    function was created: a FunctionError gets it in its message, any other error as a note (its type is kept)."""
+    if getattr(error, "_located", False):
+        return error
+    text = f"during {phase} of {where(func)}"
+    if isinstance(error, FunctionError):
+        try:
+            new = type(error)(f"{error}\n  {text}")
+        except Exception:  # a subclass with its own constructor: fall back to a note
+            new = None
+        if new is not None:
+            new._located = True
+            return new.with_traceback(error.__traceback__)
+    if hasattr(error, "add_note"):
+        error.add_note(text)
+    try:
+        error._located = True
+    except AttributeError:
+        pass
+    return error
 
 
 def _reject_input(func, inputs):
