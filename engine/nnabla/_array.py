@@ -206,7 +206,13 @@ class NdArray(OperatorMixin):
             return
         # scalars and 0-d arrays: assign in place, keeping the dtype
         arr = self._get()
-        arr[...] = value
+        try:
+            arr[...] = value
+        except (ValueError, TypeError) as e:
+            shown = repr(value) if len(repr(value)) < 60 else f"a {type(value).__name__}"
+            raise type(e)(
+                f"NdArray.data: cannot assign {shown} to an NdArray of shape {self._shape} ({arr.dtype}): {e}"
+            ) from None
 
     def get_data(self, mode: str = "rw", dtype=None):
         """The numpy array, optionally cast to ``dtype`` (the NdArray then holds that dtype)."""

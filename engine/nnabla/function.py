@@ -354,7 +354,10 @@ def _as_shape(s) -> tuple:
                 break
         else:
             return s
-    return tuple(int(d) for d in s)
+    dims = tuple(int(d) for d in s)
+    if dims != tuple(s):  # a fractional size (from a shape argument) would be truncated silently
+        raise TypeError(f"sizes must be whole numbers, got shape {tuple(s)}")
+    return dims
 
 
 class _Shaped:
@@ -409,9 +412,9 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
     if n_outputs != -1 and n_outputs != len(shapes):
         _reject_n_outputs(func, n_outputs, len(shapes))
     if capture_sites[0]:
-        # the first frame outside the engine; apply's caller is F.<name> or Function.__call__, so usually the
-        # frame above it. Only its code and instruction offset are kept: the line is worked out when asked
-        f = sys._getframe(2)
+        # the first frame outside the engine; only its code and instruction offset are kept: the line is worked
+        # out when asked
+        f = sys._getframe(1)
         while f is not None:
             code = f.f_code
             inside = _ENGINE_FILES.get(code.co_filename)

@@ -9,6 +9,7 @@ import nnabla.functions as F
 import nnabla.parametric_functions as PF
 import nnabla.solvers as S
 from nnabla.function import FunctionError, FunctionIndexError, FunctionTypeError
+from nnabla.utils.data_iterator import data_iterator_simple
 
 
 def _x(*shape):
@@ -102,7 +103,37 @@ MISTAKES = [
     ("an unknown keyword", lambda: F.relu(_x(2), alhpa=1), TypeError, ["relu", "alhpa"]),
     ("an array where a Variable goes", lambda: F.relu(np.zeros(2)), FunctionError, ["ReLU", "x", "ndarray"]),
     ("shapes that do not broadcast", lambda: _x(2, 3) + _x(4), FunctionError, ["Add2", "(2, 3)", "(4,)"]),
+    ("words into data", lambda: setattr(_x(2, 3), "d", "abc"), ValueError, ["NdArray.data", "'abc'", "(2, 3)"]),
+    ("data of the wrong shape", lambda: setattr(_x(2, 3), "d", np.zeros(4)), ValueError, ["(4,)", "(2, 3)"]),
+    ("a batch of zero", lambda: data_iterator_simple(_load, 10, 0), ValueError, ["batch_size", "0"]),
+    ("no examples", lambda: data_iterator_simple(_load, 0, 2), ValueError, ["num_examples", "0"]),
+    ("a load_func that is not one", lambda: data_iterator_simple(5, 10, 2), TypeError, ["load_func", "int"]),
+    ("a load_func of one array", lambda: data_iterator_simple(np.zeros, 10, 2), TypeError, ["tuple", "ndarray"]),
+    ("a scope named by a number", lambda: nn.parameter_scope(3).__enter__(), ValueError, ["parameter_scope", "3"]),
+    ("an unknown backend", lambda: F.relu(_x(2)) if _ctx(["tpu:float"]) else None, ValueError, ["tpu:float"]),
 ]
+
+
+def _load(i):
+    return (np.full((2,), i, np.float32), np.int32(i % 3))
+
+
+def _ctx(backend):
+    with nn.context_scope(nn.Context(backend=backend)):
+        return F.relu(_x(2))
+
+
+def test_a_load_func_error_is_told_which_example():
+    def load(i):
+        if i == 3:
+            raise KeyError("missing file 3.png")
+        return _load(i)
+
+    it = data_iterator_simple(load, 6, 2)
+    it.next()
+    with pytest.raises(KeyError) as info:
+        it.next()
+    assert any("load_func(3)" in note for note in info.value.__notes__)
 
 
 @pytest.mark.parametrize("what, call, error, words", MISTAKES, ids=[m[0] for m in MISTAKES])

@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from .._array import NdArray
-from ..function import Function, FunctionError, apply, register
+from ..function import Function, FunctionError, FunctionIndexError, apply, register
 from .array import Reshape, Stack, scatter_add_flat
 from .array import slice as slice_
 
@@ -26,7 +26,7 @@ def _strides(shape):
 def _check_range(xp, func, idx, low, high, what):
     if idx.size and bool(xp.any((idx < low) | (idx >= high))):
         bad = idx[(idx < low) | (idx >= high)].reshape(-1)[:1]
-        raise IndexError(f"{func}: {what} index {int(bad[0])} is out of range [{low}, {high})")
+        raise FunctionIndexError(f"{func}: {what} index {int(bad[0])} is out of range [{low}, {high})")
 
 
 class FlatGather(Function):
@@ -97,7 +97,7 @@ def _nd_offsets(xp, func, idx, shape):
     sizes = xp.asarray(shape[:m], dtype=np.int64).reshape(m, 1)
     if idx.size and bool(xp.any((idx < -sizes) | (idx >= sizes))):
         axis = int(xp.argmax(xp.any((idx < -sizes) | (idx >= sizes), axis=1)))
-        raise IndexError(f"{func}: an index for axis {axis} is out of range for shape {tuple(shape)}")
+        raise FunctionIndexError(f"{func}: an index for axis {axis} is out of range for shape {tuple(shape)}")
     idx = xp.where(idx < 0, idx + sizes, idx)
     strides = xp.asarray(_strides(shape)[:m], dtype=np.int64).reshape(m, 1)
     inner = _prod(shape[m:])
@@ -184,6 +184,8 @@ class ScatterAdd(Function):
                 f"ScatterAdd: x0 of shape {s0}, indices of shape {si} and x1 of shape {s1} must have the same ndim"
             )
         axis = self.args["axis"]
+        if not s0:
+            raise FunctionError(f"ScatterAdd: x0 must have at least 1 dimension, got shape {s0}")
         if not -len(s0) <= axis < max(len(s0), 1):
             raise FunctionError(f"ScatterAdd: axis={axis} is out of range for x0 of shape {s0}")
         self.axis = axis % len(s0) if s0 else 0

@@ -78,7 +78,12 @@ class BatchCholesky(Function):
         return [xs]
 
     def compute(self, xp, x):
-        lower = xp.linalg.cholesky(x)
+        try:
+            lower = xp.linalg.cholesky(x)
+        except xp.linalg.LinAlgError:  # what only the data shows, so raised at forward
+            raise FunctionError(
+                f"BatchCholesky: some matrix of x (shape {x.shape}) is not symmetric positive definite"
+            ) from None
         return _t(lower).copy() if self.args["upper"] else lower
 
     def grad(self, xp, xs, ys, gys, need):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..function import Function, FunctionError, FunctionIndexError, apply, register
+import numbers
+
+from ..function import Function, FunctionError, FunctionIndexError, FunctionTypeError, apply, register
 from ._base import Binary, normalize_axis, unbroadcast
 from .softmax import OnAxis, log_softmax
 
@@ -66,8 +68,11 @@ class EpsilonInsensitiveLoss(Binary):
     args_spec = {"epsilon": None}
 
     def init(self):
-        if self.args["epsilon"] is None:
+        eps = self.args["epsilon"]
+        if eps is None:
             raise FunctionError("EpsilonInsensitiveLoss: argument epsilon is required")
+        if isinstance(eps, (bool, str)) or not isinstance(eps, numbers.Real):
+            raise FunctionTypeError(f"EpsilonInsensitiveLoss: epsilon must be a number, got {eps!r}")
 
     def compute(self, xp, x0, x1):
         d = xp.abs(x0 - x1)
