@@ -225,7 +225,9 @@ class Function:
     def _shapes_checked(self, shapes):
         try:
             result = [_as_shape(s) for s in self.output_shapes(*shapes)]
-        except FunctionError:
+        except FunctionError as e:
+            if not str(e).startswith(self.type_name):  # raised by a function this one is composed of
+                raise type(e)(f"{self.type_name}: {e}") from None
             raise
         except _BAD_ARGUMENT as e:
             kind = FunctionTypeError if isinstance(e, TypeError) else FunctionError

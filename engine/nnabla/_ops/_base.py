@@ -41,6 +41,9 @@ def normalize_axes(func, axes, ndim, what="axes") -> tuple:
     """``axes`` (an int or a sequence) normalized and sorted, refusing out-of-range and repeated axes."""
     if isinstance(axes, (int, np.integer)):
         axes = [axes]
+    axes = tuple(axes)
+    if axes and not ndim:
+        raise FunctionError(f"{func.type_name}: {what}={axes} given for a 0-dimensional input (it has no axes)")
     normalized = [normalize_axis(func, a, ndim, what) for a in axes]
     if len(set(normalized)) != len(normalized):
         raise FunctionError(

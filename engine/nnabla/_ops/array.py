@@ -334,6 +334,8 @@ class Pad(Function):
         return out
 
     def compute(self, xp, x):
+        if not self.pairs:  # a 0-dimensional input: nothing to pad
+            return x.copy()
         if self.args["mode"] == "constant":
             return xp.pad(x, self.pairs, mode="constant", constant_values=self.args["constant_value"])
         return x[xp.ix_(*self._sources(xp, x.shape))]
@@ -355,7 +357,9 @@ class Flip(Function):
 
     def output_shapes(self, shape):
         axes = self.args["axes"]
-        axes = [len(shape) - 1] if axes is None else _int_list(axes)
+        axes = ([len(shape) - 1] if shape else []) if axes is None else _int_list(axes)
+        if axes and not shape:
+            raise FunctionError(f"Flip: axes={tuple(axes)} given for a 0-dimensional input (it has no axes)")
         self.axes = tuple(sorted({normalize_axis(self, a, len(shape), "axes") for a in axes}))
         return [shape]
 

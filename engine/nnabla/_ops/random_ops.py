@@ -7,6 +7,8 @@ the generator state of its last forward, so ``recompute`` replays exactly the sa
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import random as _random
@@ -74,6 +76,7 @@ class Rand(Generator):
     """Uniform samples in [low, high)."""
 
     args_spec = {"low": 0, "high": 1, "shape": [], "seed": -1}
+    limits = {"low": (math.isfinite, "a finite number"), "high": (math.isfinite, "a finite number")}
 
     def draw(self, rng, shape):
         return rng.uniform(self.args["low"], self.args["high"], size=shape)
@@ -84,6 +87,10 @@ class Randint(Generator):
     """Integer samples uniform in [low, high), as int32."""
 
     args_spec = {"low": 0, "high": 1, "shape": [], "seed": -1}
+    limits = {
+        "low": (lambda v: float(v).is_integer(), "a whole number"),
+        "high": (lambda v: float(v).is_integer(), "a whole number"),
+    }
 
     def init(self):
         super().init()
