@@ -415,8 +415,9 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
         _reject_n_outputs(func, n_outputs, len(shapes))
     if capture_sites[0]:
         # the first frame outside the engine; only its code and instruction offset are kept: the line is worked
-        # out when asked
-        f = sys._getframe(1)
+        # out when asked. apply's caller is engine code (F.<name>, Function.__call__, a PF): starting two frames
+        # up skips making a frame object for it, the largest part of the cost
+        f = sys._getframe(2)
         while f is not None:
             code = f.f_code
             inside = _ENGINE_FILES.get(code.co_filename)

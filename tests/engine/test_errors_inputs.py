@@ -110,8 +110,20 @@ MISTAKES = [
     ("a load_func that is not one", lambda: data_iterator_simple(5, 10, 2), TypeError, ["load_func", "int"]),
     ("a load_func of one array", lambda: data_iterator_simple(np.zeros, 10, 2), TypeError, ["tuple", "ndarray"]),
     ("a scope named by a number", lambda: nn.parameter_scope(3).__enter__(), ValueError, ["parameter_scope", "3"]),
+    (
+        "Cholesky of a matrix that is not definite",
+        lambda: _cholesky([[1, 2], [2, 1]]),
+        FunctionError,
+        ["BatchCholesky"],
+    ),
+    ("max over an empty axis", lambda: F.max(nn.Variable((2, 0)), axis=1), FunctionError, ["Max", "no element"]),
     ("an unknown backend", lambda: F.relu(_x(2)) if _ctx(["tpu:float"]) else None, ValueError, ["tpu:float"]),
 ]
+
+
+def _cholesky(matrix):
+    y = F.batch_cholesky(nn.Variable.from_numpy_array(np.array([matrix], np.float32)))
+    y.forward()
 
 
 def _load(i):

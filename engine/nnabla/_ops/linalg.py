@@ -3,6 +3,8 @@ and ``F.dot`` with numpy.dot's rules, composed from Affine, Transpose, Reshape a
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..function import Function, FunctionError, register
 
 
@@ -80,7 +82,7 @@ class BatchCholesky(Function):
     def compute(self, xp, x):
         try:
             lower = xp.linalg.cholesky(x)
-        except xp.linalg.LinAlgError:  # what only the data shows, so raised at forward
+        except np.linalg.LinAlgError:  # (cupy raises numpy's too) what only the data shows: raised at forward
             raise FunctionError(
                 f"BatchCholesky: some matrix of x (shape {x.shape}) is not symmetric positive definite"
             ) from None

@@ -132,6 +132,8 @@ class IndexedReduction(AxesReduction):
         self._in_shape = shape
         (out,) = super().output_shapes(shape)
         self._out_shape = out
+        if any(shape[a] == 0 for a in self.axes):  # no element to pick, as numpy's argmax says at forward
+            raise FunctionError(f"{self.type_name}: axes {self.axes} of x of shape {shape} hold no element to pick")
         if self.args["with_index"] and not self.args["only_index"]:
             return [out, out]
         return [out]
