@@ -83,7 +83,7 @@ class Gather(FlatGather):
     def flat_index(self, xp, xs):
         xshape, ishape, bd, axis = self._xs, self._is, self.args["batch_dims"], self.axis
         b, lead, n, inner = _prod(xshape[:bd]), _prod(xshape[bd:axis]), xshape[axis], _prod(xshape[axis + 1 :])
-        idx = xs[1].astype(np.int64).reshape(b, 1, -1, 1)
+        idx = xs[1].astype(np.int64).reshape(b, 1, _prod(ishape[bd:]), 1)
         _check_range(xp, "Gather", idx, 0, n, "Indices")
         rows = (xp.arange(b).reshape(b, 1, 1, 1) * lead + xp.arange(lead).reshape(1, lead, 1, 1)) * n
         flat = (rows + idx) * inner + xp.arange(inner).reshape(1, 1, 1, inner)
@@ -93,7 +93,7 @@ class Gather(FlatGather):
 def _nd_offsets(xp, func, idx, shape):
     """Flat offsets into ``shape`` for the index columns ``idx`` of shape (M, ...): one row of the slice each."""
     m = idx.shape[0]
-    idx = idx.astype(np.int64).reshape(m, -1)
+    idx = idx.astype(np.int64).reshape(m, _prod(idx.shape[1:]))
     sizes = xp.asarray(shape[:m], dtype=np.int64).reshape(m, 1)
     if idx.size and bool(xp.any((idx < -sizes) | (idx >= sizes))):
         axis = int(xp.argmax(xp.any((idx < -sizes) | (idx >= sizes), axis=1)))
@@ -276,13 +276,14 @@ class BoolScatter(Function):
     def compute(self, xp, s, mask, out=None):
         m = _mask_rows(xp, "BoolScatter", mask, s.shape[0])
         y = out.copy() if out is not None else xp.zeros(mask.shape + s.shape[1:], s.dtype)
-        y.reshape(m.size, -1)[m] = s.reshape(s.shape[0], -1)
+        rest = _prod(s.shape[1:])  # explicit: a zero-size mask leaves -1 undefined
+        y.reshape(m.size, rest)[m] = s.reshape(s.shape[0], rest)
         return y
 
     def grad(self, xp, xs, ys, gys, need):
         s, mask = xs[0], xs[1]
         m = _mask_rows(xp, "BoolScatter", mask, s.shape[0])
-        gy = gys[0].reshape(m.size, -1)
+        gy = gys[0].reshape(m.size, _prod(s.shape[1:]))
         gs = gy[m].reshape(s.shape) if need[0] else None
         if len(xs) < 3:
             return gs, None

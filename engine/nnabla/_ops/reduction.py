@@ -3,6 +3,7 @@ CumSum/CumProd along one axis."""
 
 from __future__ import annotations
 
+import math
 import warnings
 
 from ..function import Function, FunctionError, apply, register
@@ -141,7 +142,8 @@ class IndexedReduction(AxesReduction):
     def _lanes(self, x):
         """x with its reduced axes moved last and merged into one: shape (kept..., reduced)."""
         kept = [i for i in range(x.ndim) if i not in self.axes]
-        return x.transpose(kept + list(self.axes)).reshape(tuple(x.shape[i] for i in kept) + (-1,))
+        reduced = math.prod(x.shape[a] for a in self.axes)  # explicit: -1 is undefined for a zero-size x
+        return x.transpose(kept + list(self.axes)).reshape(tuple(x.shape[i] for i in kept) + (reduced,))
 
     def pick(self, xp, lanes):
         raise NotImplementedError
