@@ -196,12 +196,13 @@ TABLE_CASES = _table_cases()
 @settings(SWEEP, max_examples=max(2, EXAMPLES // 4))
 @given(data=st.data())
 def test_table_cases_match_their_references_on_new_values(case, data):
-    """Each float input scaled by its own factor and shifted in sign where the op table drew both signs."""
+    """Each float input scaled by its own factor: the results still match the table's reference."""
     arrays = []
     for a in case.inputs:
         a = np.asarray(a)
         if a.dtype.kind == "f" and a.size:
-            scale = data.draw(st.sampled_from([0.5, 0.9, 1.1, 1.5]))
+            # shrunk towards zero: inputs drawn inside a domain (probabilities, [-1, 1]) mostly stay inside it
+            scale = data.draw(st.sampled_from([0.5, 0.75, 0.9]))
             a = (a * scale).astype(a.dtype)
         arrays.append(a)
     with warnings.catch_warnings():
