@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 import nnabla as nn
+import nnabla.function
 import nnabla.functions as F
 
 SHAPE = (4,)
@@ -63,6 +64,12 @@ def measure(length: int) -> dict:
     holder = {}
     build = timed(lambda: holder.setdefault("y", build_chain(x, length)))
     y = holder["y"]
+    # the same build without recording each function's creation site (the line named in its errors)
+    nnabla.function.capture_sites[0] = False
+    try:
+        build_unsited = timed(build_chain, x, length)
+    finally:
+        nnabla.function.capture_sites[0] = True
     y.forward()  # the first run plans the graph
     y.backward()
     compile_forward = timed(y.forward)  # the second compiles the plans
@@ -74,6 +81,7 @@ def measure(length: int) -> dict:
     np_backward = timed(numpy_backward, outs, length)
     return {
         "build": build,
+        "build_unsited": build_unsited,
         "forward": forward,
         "backward": backward,
         "compile_forward": compile_forward,
@@ -96,6 +104,7 @@ def main(argv=None) -> dict:
     per = {k: v / length * 1e6 for k, v in med.items()}
     results = {
         "build": per["build"] / per["np_forward"],
+        "creation_sites": per["build"] / per["build_unsited"],
         "forward": per["forward"] / per["np_forward"],
         "backward": per["backward"] / per["np_backward"],
     }
@@ -103,6 +112,10 @@ def main(argv=None) -> dict:
     print(f"  numpy op (forward):   {per['np_forward']:7.2f} us")
     print(f"  numpy op (backward):  {per['np_backward']:7.2f} us")
     print(f"  graph build:          {per['build']:7.2f} us/function  {results['build']:6.1f}x numpy forward op")
+    print(
+        f"  of which creation sites: {per['build'] - per['build_unsited']:5.2f} us/function "
+        f"(build {results['creation_sites']:.3f}x the build without them)"
+    )
     print(f"  forward:              {per['forward']:7.2f} us/function  {results['forward']:6.1f}x numpy forward op")
     print(f"  backward:             {per['backward']:7.2f} us/function  {results['backward']:6.1f}x numpy backward op")
     print(

@@ -60,6 +60,26 @@ def _dtype_of(dtype):
     return np.dtype(dtype).type
 
 
+def checked_shape(shape, owner: str) -> tuple:
+    """``shape`` (an int or a sequence of them) as a tuple of ints, refusing negative and fractional sizes."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise TypeError(f"{owner}: shape must be a tuple of ints, got {shape!r}") from None
+    out = []
+    for axis, d in enumerate(dims):
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer, float, np.floating)):
+            raise TypeError(f"{owner}: shape {shape!r} must hold ints, got {d!r} ({type(d).__name__}) at axis {axis}")
+        if isinstance(d, (float, np.floating)) and not float(d).is_integer():
+            raise TypeError(f"{owner}: shape {shape!r} must hold ints, got {d!r} at axis {axis}")
+        if d < 0:
+            raise ValueError(f"{owner}: shape {shape!r} has a negative size {d} at axis {axis}")
+        out.append(int(d))
+    return tuple(out)
+
+
 class NdArray(OperatorMixin):
     """``nn.NdArray(shape)``: a multi-dimensional array, float32 unless told otherwise.
 
@@ -72,9 +92,11 @@ class NdArray(OperatorMixin):
     __slots__ = ("_array", "_shape", "_dtype", "_fill", "_watched", "_cast", "_mod", "__weakref__")
 
     def __init__(self, shape=()):
-        if isinstance(shape, int):
-            shape = (shape,)
-        self._shape = tuple(int(s) for s in shape)
+        self._shape = (
+            shape
+            if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape)
+            else (checked_shape(shape, "NdArray"))
+        )
         self._dtype = np.float32
         self._array = None
         self._fill = None
@@ -185,7 +207,13 @@ class NdArray(OperatorMixin):
             return
         # scalars and 0-d arrays: assign in place, keeping the dtype
         arr = self._get()
-        arr[...] = value
+        try:
+            arr[...] = value
+        except (ValueError, TypeError) as e:
+            shown = repr(value) if len(repr(value)) < 60 else f"a {type(value).__name__}"
+            raise type(e)(
+                f"NdArray.data: cannot assign {shown} to an NdArray of shape {self._shape} ({arr.dtype}): {e}"
+            ) from None
 
     def get_data(self, mode: str = "rw", dtype=None):
         """The numpy array, optionally cast to ``dtype`` (the NdArray then holds that dtype)."""

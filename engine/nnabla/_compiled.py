@@ -10,6 +10,8 @@ is compiled once per shape and process, and each step's function is that code cl
 
 from __future__ import annotations
 
+import linecache
+
 from ._walk import _ACCUMULATE_LEAF, _GENERIC, _OVERWRITE, _UNARY, _ndarray, accumulate_leaf, converted
 
 _KERNELS: dict = {}  # generated step code -> compiled function making a step's function from its objects
@@ -111,7 +113,10 @@ class _Source:
         body = "\n".join(self.lines)
         source = f"def make({params}):\n    def run():\n{body}\n    return run\n"
         namespace = dict(_KERNEL_GLOBALS)
-        exec(compile(source, f"<nnabla step kernel {len(_KERNELS)}>", "exec"), namespace)  # noqa: S102
+        filename = f"<nnabla step kernel {len(_KERNELS)}>"
+        # a traceback through a step shows the generated line that failed
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        exec(compile(source, filename, "exec"), namespace)  # noqa: S102
         return namespace["make"]
 
 
@@ -120,7 +125,9 @@ def _step_function(key, objects, generate):
     make = _KERNELS.get(key)
     if make is None:
         make = _KERNELS[key] = generate().kernel(len(objects))
-    return make(*objects)
+    run = make(*objects)
+    run.function = objects[0]  # named in an error the step raises (``function.located``)
+    return run
 
 
 # -- forward ------------------------------------------------------------------------------------------

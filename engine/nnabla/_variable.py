@@ -15,10 +15,11 @@ import weakref
 import numpy as np
 
 from . import _state
-from ._array import NdArray
+from ._array import NdArray, checked_shape
 from ._compiled import backward_run, forward_run
 from ._operators import OperatorMixin
 from ._walk import run_backward, run_forward, walk
+from .function import located
 
 
 class Variable(OperatorMixin):
@@ -38,9 +39,7 @@ class Variable(OperatorMixin):
     )
 
     def __init__(self, shape=(), need_grad: bool = False):
-        if isinstance(shape, int):
-            shape = (shape,)
-        self._start(NdArray(shape), bool(need_grad))
+        self._start(NdArray._of_shape(checked_shape(shape, "Variable")), bool(need_grad))
 
     @classmethod
     def _new(cls, shape, need_grad):
@@ -214,7 +213,7 @@ class Variable(OperatorMixin):
 
     def reset_shape(self, shape, force: bool = False) -> None:
         """Change the shape; without ``force`` the size must stay the same. Buffers are released."""
-        shape = tuple(int(s) for s in shape)
+        shape = checked_shape(shape, "Variable.reset_shape")
         if not force and int(np.prod(shape, dtype=np.int64)) != self.size:
             raise ValueError(f"Variable.reset_shape: size of {shape} differs from {self.shape} (pass force=True)")
         dtype = self._data.dtype.type
@@ -335,14 +334,20 @@ class Variable(OperatorMixin):
         if _no_hooks(function_pre_hook, function_post_hook) and not walked.recomputes:
             runs = forward_run(walked, self, clear_buffer, clear_no_need_grad)
             if runs is not None:
-                for run in runs:
-                    run()
+                try:
+                    for run in runs:
+                        run()
+                except Exception as e:
+                    _reraise_located(e, run.function, "forward")
                 return
-        run_forward(
-            walked.forward_steps(self, clear_buffer, clear_no_need_grad),
-            _hooks(_state.function_pre_hooks, function_pre_hook),
-            _hooks(_state.function_post_hooks, function_post_hook),
-        )
+        try:
+            run_forward(
+                walked.forward_steps(self, clear_buffer, clear_no_need_grad),
+                _hooks(_state.function_pre_hooks, function_pre_hook),
+                _hooks(_state.function_post_hooks, function_post_hook),
+            )
+        except Exception as e:
+            _reraise_located(e, _stepping(e, run_forward), "forward")
 
     def backward(
         self, grad=1, clear_buffer=False, communicator_callbacks=None, function_pre_hook=None, function_post_hook=None
@@ -368,8 +373,11 @@ class Variable(OperatorMixin):
             if _no_hooks(function_pre_hook, function_post_hook) and not walked.recomputes:
                 runs = backward_run(walked, clear_buffer is True or bool(clear_buffer))
                 if runs is not None:
-                    for run in runs:
-                        run()
+                    try:
+                        for run in runs:
+                            run()
+                    except Exception as e:
+                        _reraise_located(e, run.function, "backward")
                     return
             run_backward(
                 steps,
@@ -379,9 +387,33 @@ class Variable(OperatorMixin):
                 _hooks(_state.function_post_hooks, function_post_hook),
                 walked.recomputes,
             )
+        except Exception as e:
+            _reraise_located(e, _stepping(e, run_backward), "backward")
         finally:
             if grad is not None:
                 self._grad = saved
+
+
+def _stepping(error, loop):
+    """The function that ``loop`` (run_forward or run_backward) was running when ``error`` was raised: read off
+    the innermost of its frames in the traceback, so the loop itself needs no bookkeeping."""
+    func = None
+    tb = error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is loop.__code__:
+            func = tb.tb_frame.f_locals.get("func")
+        tb = tb.tb_next
+    return func
+
+
+def _reraise_located(error, func, phase):
+    """Raise ``error`` (being handled) again, told which function and which user line it came from."""
+    if func is None:
+        raise error
+    told = located(error, func, phase)
+    if told is error:
+        raise error
+    raise told from None
 
 
 def _replaced(nd) -> None:

@@ -30,6 +30,9 @@ inputs and outputs, as NNabla's own tests do.
 
 from __future__ import annotations
 
+import linecache
+import numbers
+import os
 import sys
 import weakref
 
@@ -83,7 +86,15 @@ class FunctionInfo:
 
 
 class FunctionError(ValueError):
-    """Bad input to a function, raised when the graph is built."""
+    """Bad input to a function, raised when the graph is built (or at forward, for values only data shows)."""
+
+
+class FunctionTypeError(FunctionError, TypeError):
+    """An argument or input of the wrong type (a string where a number goes, a list where a Variable goes)."""
+
+
+class FunctionIndexError(FunctionError, IndexError):
+    """An index or label in the data outside the range it addresses (seen at forward)."""
 
 
 REQUIRED = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()  # an F argument without a default
@@ -112,14 +123,22 @@ class Function:
 
     def __init__(self, ctx=None, **args):
         spec = self.args_spec
-        for key in args:
+        for key, value in args.items():
             if key not in spec:
-                raise TypeError(f"{self.type_name}: unexpected argument {key!r} (takes {list(spec) or 'none'})")
+                raise FunctionTypeError(f"{self.type_name}: unexpected argument {key!r} (takes {list(spec) or 'none'})")
+            default = spec[key]
+            if value is not default and type(value) is not type(default) and default is not None:
+                _check_arg_type(self, key, value, default)
         full = dict(spec)
         full.update(args)
         self.args = full
         self._start(ctx)
-        self.init()
+        try:
+            self.init()
+        except FunctionError:
+            raise
+        except _BAD_ARGUMENT as e:
+            raise _argument_error(self, e) from None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -197,6 +216,20 @@ class Function:
     def __repr__(self) -> str:
         return f"{self.name}({', '.join(f'{k}={v!r}' for k, v in self.args.items())})"
 
+    @property
+    def creation_site(self) -> tuple | None:
+        """(file name, line number) of the code outside the engine that linked this function into a graph."""
+        site = getattr(self, "_site", None)
+        if site is None:
+            return None
+        code, offset = site
+        lineno = code.co_firstlineno
+        for start, end, line in code.co_lines():
+            if start <= offset < end and line is not None:
+                lineno = line
+                break
+        return code.co_filename, lineno
+
     # -- internal array plumbing ----------------------------------------------------------------
     def _arrays_of(self, variables):
         """Input arrays (of Variables or NdArrays) in the compute dtype, except inputs listed in ``keep_dtype``."""
@@ -235,14 +268,25 @@ class Function:
 
     def _shapes_checked(self, shapes):
         try:
-            result = self.output_shapes(*shapes)
-        except FunctionError:
+            result = [_as_shape(s) for s in self.output_shapes(*shapes)]
+        except FunctionError as e:
+            if not str(e).startswith(self.type_name):  # raised by a function this one is composed of
+                raise type(e)(f"{self.type_name}: {e}") from None
             raise
-        except (ValueError, IndexError, TypeError) as e:
-            raise FunctionError(
-                f"{self.type_name}: invalid inputs of shapes {', '.join(map(str, shapes))} with args {self.args}: {e}"
+        except _BAD_ARGUMENT as e:
+            kind = FunctionTypeError if isinstance(e, TypeError) else FunctionError
+            raise kind(
+                f"{self.type_name}: invalid inputs of shapes {', '.join(map(str, shapes)) or '(none)'} "
+                f"with args {self.args}: {e}"
             ) from None
-        return [_as_shape(s) for s in result]
+        for s in result:
+            for d in s:
+                if d < 0:
+                    raise FunctionError(
+                        f"{self.type_name}: inputs of shapes {', '.join(map(str, shapes)) or '(none)'} with args "
+                        f"{self.args} give an output of shape {s}, with a negative size"
+                    )
+        return result
 
     def _compute_outputs(self, variables):
         """Forward on the inputs' arrays: the output arrays, floats in the compute dtype."""
@@ -310,6 +354,54 @@ class Function:
         return apply(self, inputs, auto_forward=auto_forward, outputs=outputs, n_outputs=n_outputs)
 
 
+# what an op's own code raises on arguments or shapes it did not expect: turned into a FunctionError naming it
+_BAD_ARGUMENT = (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError, AttributeError)
+
+
+def _argument_error(func, e) -> FunctionError:
+    kind = FunctionTypeError if isinstance(e, TypeError) else FunctionError
+    return kind(f"{func.type_name}: invalid arguments {func.args}: {e}")
+
+
+def _kind_of(default) -> str | None:
+    """What an argument must be, read off its default: "number", "bool", "str", "sequence" (None: anything)."""
+    if isinstance(default, (bool, np.bool_)):
+        return "bool"
+    if isinstance(default, numbers.Real):
+        return "number"
+    if isinstance(default, str):
+        return "str"
+    if isinstance(default, (tuple, list)):
+        return "sequence"
+    return None
+
+
+def _check_arg_type(func, key, value, default) -> None:
+    """Refuse an argument whose type cannot mean what its default means (a string for a number...)."""
+    kind = _kind_of(default)
+    if kind == "number":
+        ok = (isinstance(value, numbers.Real) and not isinstance(value, str)) or (
+            isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf"
+        )
+        what = "a number"
+    elif kind == "bool":
+        ok = isinstance(value, (bool, np.bool_, numbers.Integral))
+        what = "a bool"
+    elif kind == "str":
+        ok = isinstance(value, str)
+        what = "a string"
+    elif kind == "sequence":
+        ok = isinstance(value, (tuple, list, range, np.ndarray, numbers.Integral)) or value is None
+        what = "a tuple or list"
+    else:
+        return
+    if not ok:
+        raise FunctionTypeError(
+            f"{func.type_name}: argument {key}={value!r} must be {what} (like its default, {default!r}), "
+            f"got {type(value).__name__}"
+        )
+
+
 def _as_shape(s) -> tuple:
     """``s`` as a tuple of Python ints (ops may return lists or numpy integers)."""
     if type(s) is tuple:
@@ -318,7 +410,10 @@ def _as_shape(s) -> tuple:
                 break
         else:
             return s
-    return tuple(int(d) for d in s)
+    dims = tuple(int(d) for d in s)
+    if dims != tuple(s):  # a fractional size (from a shape argument) would be truncated silently
+        raise TypeError(f"sizes must be whole numbers, got shape {tuple(s)}")
+    return dims
 
 
 class _Shaped:
@@ -379,6 +474,20 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
     shapes = func._shapes_checked([x.shape for x in inputs])
     if n_outputs != -1 and n_outputs != len(shapes):
         _reject_n_outputs(func, n_outputs, len(shapes))
+    if capture_sites[0]:
+        # the first frame outside the engine; only its code and instruction offset are kept: the line is worked
+        # out when asked. apply's caller is engine code (F.<name>, Function.__call__, a PF): starting two frames
+        # up skips making a frame object for it, the largest part of the cost
+        f = sys._getframe(2)
+        while f is not None:
+            code = f.f_code
+            inside = _ENGINE_FILES.get(code.co_filename)
+            if inside is None:
+                inside = _is_engine_file(code.co_filename)
+            if not inside:
+                func._site = (code, f.f_lasti)
+                break
+            f = f.f_back
     if imperative:
         ys = func._compute_outputs(inputs)
         if outputs is not None:
@@ -431,6 +540,49 @@ def _apply_to_other(func, inputs, n_outputs):
     if graph_def is not None and any(isinstance(x, graph_def.ProtoVariable) for x in inputs):
         return graph_def._apply_to_proto(func, inputs, n_outputs)
     _reject_input(func, inputs)
+
+
+ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))  # frames of files under it are the engine's own
+capture_sites = [True]  # record where each function was created (benchmarks switch it off to measure its cost)
+_ENGINE_FILES: dict = {}  # file name -> whether it is the engine's (False entries are looked up the slow way)
+
+
+def _is_engine_file(filename: str) -> bool:
+    inside = _ENGINE_FILES[filename] = filename.startswith(ENGINE_DIR)
+    return inside
+
+
+def where(func) -> str:
+    """``Affine (created at train.py:12: h = PF.affine(x, 10))``: a function and the user's line that made it."""
+    site = func.creation_site
+    if site is None:
+        return func.type_name
+    filename, lineno = site
+    line = linecache.getline(filename, lineno).strip()
+    return f"{func.type_name} (created at {filename}:{lineno}" + (f": {line})" if line else ")")
+
+
+def located(error: BaseException, func, phase: str) -> BaseException:
+    """``error``, raised while ``func`` ran ``phase`` ("forward", "backward"), told where in the user's code the
+    function was created: a FunctionError gets it in its message, any other error as a note (its type is kept)."""
+    if getattr(error, "_located", False):
+        return error
+    text = f"during {phase} of {where(func)}"
+    if isinstance(error, FunctionError):
+        try:
+            new = type(error)(f"{error}\n  {text}")
+        except Exception:  # a subclass with its own constructor: fall back to a note
+            new = None
+        if new is not None:
+            new._located = True
+            return new.with_traceback(error.__traceback__)
+    if hasattr(error, "add_note"):
+        error.add_note(text)
+    try:
+        error._located = True
+    except AttributeError:
+        pass
+    return error
 
 
 def _reject_input(func, inputs):

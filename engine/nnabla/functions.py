@@ -9,6 +9,7 @@ import re
 import numpy as np
 
 from . import _ops  # noqa: F401  (registers every op)
+from .function import ENGINE_DIR as _ENGINE_DIR
 from .function import REQUIRED
 from .function import apply as _apply
 from .function import registry as _registry
@@ -73,7 +74,8 @@ def _generate(cls):
     lines = "".join(f"    {line}\n" for line in body)
     call = f"_apply(_cls(None, {passed}), {inputs}, outputs=outputs, n_outputs=n_outputs)"
     src = f"def {fname}({', '.join(params)}):\n{lines}    return {call}\n"
-    exec(src, namespace)  # noqa: S102 - generated from the registry, no user input
+    # named under the engine's folder, so a function's creation site is the caller of F.<name>, not this code
+    exec(compile(src, f"{_ENGINE_DIR}/<F.{fname}>", "exec"), namespace)  # noqa: S102 - from the registry
     f = namespace[fname]
     f.__doc__ = cls.__doc__
     f.__module__ = __name__

@@ -30,15 +30,21 @@ def parametric_function_api(scope_name=None, param_desc=None):
     def decorator(func):
         scope = scope_name if scope_name is not None else func.__name__
 
+        sig = inspect.signature(func)
+        # where each argument _check_pf_arguments knows sits among the positional ones
+        checked = {n: k for k, n in enumerate(sig.parameters) if n in _PF_ARGUMENT_RULES}
+        pf_name = f"PF.{func.__name__}"
+
         @functools.wraps(func)
         def wrapped(*args, name=None, **kwargs):
+            if checked:
+                _check_pf_arguments(pf_name, checked, args, kwargs)
             with contextlib.ExitStack() as stack:
                 if name is not None:
                     stack.enter_context(parameter_scope(name))
                 stack.enter_context(parameter_scope(scope))
                 return func(*args, **kwargs)
 
-        sig = inspect.signature(func)
         params = list(sig.parameters.values())
         if "name" not in sig.parameters:
             params.append(inspect.Parameter("name", inspect.Parameter.KEYWORD_ONLY, default=None))
@@ -48,6 +54,48 @@ def parametric_function_api(scope_name=None, param_desc=None):
         return wrapped
 
     return decorator
+
+
+def _positive_ints(value, allow_int=True, minimum=1):
+    """Whether ``value`` is an int >= minimum (with ``allow_int``) or a sequence of such ints."""
+    values = (value,) if allow_int and isinstance(value, (int, np.integer)) else value
+    if not isinstance(values, (tuple, list)) or not values:
+        return False
+    return all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum for v in values)
+
+
+# argument name -> (test, what it must be); None passes everywhere (the PF's own default)
+_PF_ARGUMENT_RULES = {
+    "n_outmaps": (lambda v: _positive_ints(v), "a positive int or a tuple of positive ints"),
+    "outmaps": (lambda v: _positive_ints((v,), False), "a positive int"),
+    "n_inputs": (lambda v: _positive_ints((v,), False), "a positive int"),
+    "n_features": (lambda v: _positive_ints((v,), False), "a positive int"),
+    "state_size": (lambda v: _positive_ints((v,), False), "a positive int"),
+    "num_groups": (lambda v: _positive_ints((v,), False), "a positive int"),
+    "group": (lambda v: _positive_ints((v,), False), "a positive int"),
+    "multiplier": (lambda v: _positive_ints((v,), False), "a positive int"),
+    "divisor": (lambda v: _positive_ints((v,), False), "a positive int"),
+    "kernel": (lambda v: _positive_ints(v, False), "a tuple of positive ints, one per spatial axis, e.g. (3, 3)"),
+    "stride": (lambda v: _positive_ints(v, False), "a tuple of positive ints, one per spatial axis"),
+    "dilation": (lambda v: _positive_ints(v, False), "a tuple of positive ints, one per spatial axis"),
+    "pad": (lambda v: _positive_ints(v, False, 0), "a tuple of non-negative ints, one per spatial axis"),
+    "base_axis": (lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool), "an int"),
+}
+
+
+def _check_pf_arguments(pf_name, positions, args, kwargs) -> None:
+    """Refuse a bad size, kernel, stride... before any parameter is created, naming the PF and the argument."""
+    from .function import FunctionError, FunctionTypeError
+
+    for arg, k in positions.items():
+        value = args[k] if k < len(args) else kwargs.get(arg)
+        if value is None:
+            continue
+        test, what = _PF_ARGUMENT_RULES[arg]
+        if not test(value):
+            numeric = isinstance(value, (int, np.integer, tuple, list)) and not isinstance(value, bool)
+            kind = FunctionError if numeric else FunctionTypeError
+            raise kind(f"{pf_name}: {arg} must be {what}, got {value!r}")
 
 
 def _as_tuple(v):

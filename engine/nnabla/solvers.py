@@ -15,6 +15,7 @@ lazily zero (``zero_grad()`` and no backward reached it) is skipped by ``update`
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 import os
 from collections import OrderedDict
@@ -43,6 +44,21 @@ class SolverState:
         return f"SolverState(t={self.t}, pstate={list(self.pstate)})"
 
 
+def _described(value) -> str:
+    kind = type(value).__name__
+    if isinstance(value, (list, tuple)):
+        return f"a {kind} of {len(value)} item(s)"
+    return f"a {kind}"
+
+
+def _number(where: str, what: str, value):
+    """``value`` if it is a real number (a Python or numpy scalar); a clear TypeError naming it otherwise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        if not (isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf"):
+            raise TypeError(f"{where}: {what} must be a number, got {value!r} ({type(value).__name__})")
+    return value
+
+
 class Solver:
     """Base of every solver: parameter bookkeeping, flat buffers, and the methods NNabla's Solver has."""
 
@@ -54,6 +70,9 @@ class Solver:
 
     def __init__(self, **hyper):
         # NNabla passes hyperparameters to C++ as float: keep that rounding in both the rule and ``info``
+        for k, v in hyper.items():
+            if not isinstance(v, bool):
+                _number(f"{type(self).__name__}", k, v)
         self._hyper = {k: v if isinstance(v, bool) else _f32(v) for k, v in hyper.items()}
         self.info = {k: v if isinstance(v, bool) else float(_f32(v)) for k, v in hyper.items()}
         self._init_lr = self._hyper[self.lr_name]
@@ -73,6 +92,11 @@ class Solver:
         ``reset=False`` adds to (or replaces in) the registered ones; a replaced name keeps its state only with
         ``retain_state=True`` and the same shape.
         """
+        if not hasattr(param_dict, "items"):
+            raise TypeError(
+                f"{self.name}.set_parameters: takes a dict of name -> Variable (e.g. nn.get_parameters()), got "
+                f"{_described(param_dict)}"
+            )
         for name, v in param_dict.items():
             if not isinstance(v, Variable):
                 raise TypeError(f"{self.name}.set_parameters: {name!r} is a {type(v).__name__}, not a Variable")
@@ -227,9 +251,9 @@ class Solver:
     def weight_decay(self, decay_rate: float, pre_hook=None, post_hook=None) -> None:
         """grad += decay_rate * data per parameter; in AdamW, SgdW and Lion, the decay of the next update."""
         if self.fused_weight_decay:
-            self._wd_rate = _f32(decay_rate)
+            self._wd_rate = _f32(_number(f"{self.name}.weight_decay", "decay_rate", decay_rate))
             return
-        if decay_rate == 0:
+        if _number(f"{self.name}.weight_decay", "decay_rate", decay_rate) == 0:
             return
         if self._version != _state.param_version[0]:
             self._resync()
@@ -253,7 +277,7 @@ class Solver:
 
     def clip_grad_by_norm(self, clip_norm: float, pre_hook=None, post_hook=None) -> None:
         """Per parameter: if ||grad|| > clip_norm, grad = clip_norm * grad / ||grad||."""
-        if clip_norm == 0:
+        if _number(f"{self.name}.clip_grad_by_norm", "clip_norm", clip_norm) == 0:
             return
         self._sync()
         fills = self._fills()
@@ -271,6 +295,7 @@ class Solver:
 
     def scale_grad(self, scale: float, pre_hook=None, post_hook=None) -> None:
         """grad *= scale for every parameter."""
+        _number(f"{self.name}.scale_grad", "scale", scale)
         self._sync()
         fills = self._fills()
         touched = self._touched(fills)
@@ -369,7 +394,7 @@ class Solver:
         return float(self._hyper[self.lr_name])
 
     def set_learning_rate(self, learning_rate: float) -> None:
-        self._hyper[self.lr_name] = _f32(learning_rate)
+        self._hyper[self.lr_name] = _f32(_number(f"{self.name}.set_learning_rate", "learning_rate", learning_rate))
 
     # -- states ---------------------------------------------------------------------------------------
     def get_states(self) -> OrderedDict:

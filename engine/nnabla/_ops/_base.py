@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function, FunctionError
+from ..function import Function, FunctionError, FunctionTypeError
 
 
 def unbroadcast(xp, g, shape):
@@ -30,9 +30,26 @@ def broadcast_shapes(func, *shapes):
 
 
 def normalize_axis(func, axis, ndim, what="axis"):
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise FunctionTypeError(f"{func.type_name}: {what} must be an int, got {axis!r} ({type(axis).__name__})")
     if not -ndim <= axis < max(ndim, 1):
         raise FunctionError(f"{func.type_name}: {what}={axis} is out of range for an input of {ndim} dimension(s)")
     return axis % ndim if ndim else 0
+
+
+def normalize_axes(func, axes, ndim, what="axes") -> tuple:
+    """``axes`` (an int or a sequence) normalized and sorted, refusing out-of-range and repeated axes."""
+    if isinstance(axes, (int, np.integer)):
+        axes = [axes]
+    axes = tuple(axes)
+    if axes and not ndim:
+        raise FunctionError(f"{func.type_name}: {what}={axes} given for a 0-dimensional input (it has no axes)")
+    normalized = [normalize_axis(func, a, ndim, what) for a in axes]
+    if len(set(normalized)) != len(normalized):
+        raise FunctionError(
+            f"{func.type_name}: {what}={tuple(axes)} names an axis twice (input of {ndim} dimension(s))"
+        )
+    return tuple(sorted(normalized))
 
 
 class Unary(Function):

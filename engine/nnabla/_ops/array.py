@@ -24,7 +24,11 @@ def _prod(shape):
 
 
 def _int_list(value):
-    return [int(value)] if isinstance(value, (int, np.integer)) else [int(v) for v in value]
+    values = [value] if isinstance(value, (int, np.integer)) else list(value)
+    for v in values:  # int() would truncate 1.5 silently
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer, float, np.floating)) or v != int(v):
+            raise TypeError(f"expected whole numbers, got {v!r} in {value!r}")
+    return [int(v) for v in values]
 
 
 @register
@@ -228,10 +232,11 @@ class Broadcast(Function):
         target = tuple(_int_list(self.args["shape"]))
         if len(target) < len(shape) or any(a not in (b, 1) for a, b in zip(shape[::-1], target[::-1])):
             raise FunctionError(f"Broadcast: x of shape {shape} cannot be broadcast to shape={target}")
+        self._target = target
         return [target]
 
     def compute(self, xp, x):
-        return xp.broadcast_to(x, tuple(self.args["shape"])).copy()
+        return xp.broadcast_to(x, self._target).copy()
 
     def grad(self, xp, xs, ys, gys, need):
         return (unbroadcast(xp, gys[0], xs[0].shape),)
@@ -342,6 +347,8 @@ class Pad(Function):
         return out
 
     def compute(self, xp, x):
+        if not self.pairs:  # a 0-dimensional input: nothing to pad
+            return x.copy()
         if self.args["mode"] == "constant":
             return xp.pad(x, self.pairs, mode="constant", constant_values=self.args["constant_value"])
         return x[xp.ix_(*self._sources(xp, x.shape))]
@@ -365,7 +372,9 @@ class Flip(Function):
 
     def output_shapes(self, shape):
         axes = self.args["axes"]
-        axes = [len(shape) - 1] if axes is None else _int_list(axes)
+        axes = ([len(shape) - 1] if shape else []) if axes is None else _int_list(axes)
+        if axes and not shape:
+            raise FunctionError(f"Flip: axes={tuple(axes)} given for a 0-dimensional input (it has no axes)")
         self.axes = tuple(sorted({normalize_axis(self, a, len(shape), "axes") for a in axes}))
         return [shape]
 

@@ -94,7 +94,7 @@ class _Remap(_Augment):
         index = index[sample_order(x.shape[: self.args["base_axis"]])]
         self._index = xp.asarray(index)
         self._in_shape = x.shape
-        flat = x.reshape(s, -1)
+        flat = x.reshape(s, math.prod(in_sample))
         y = xp.take_along_axis(flat, xp.maximum(self._index, 0), axis=1)
         if (index < 0).any():
             y = xp.where(self._index < 0, xp.asarray(self.fill, dtype=x.dtype), y)

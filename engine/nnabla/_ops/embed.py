@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import FunctionError, register
+from ..function import FunctionError, FunctionIndexError, register
 from .indexing import FlatGather
 
 
@@ -26,7 +26,7 @@ class Embed(FlatGather):
     def flat_index(self, xp, xs):
         ids, w = xs[0].astype(np.int64), xs[1]
         if ids.size and bool(xp.any((ids < 0) | (ids >= w.shape[0]))):
-            raise IndexError(f"Embed: an id in x0 is outside [0, {w.shape[0]}) for w of shape {w.shape}")
+            raise FunctionIndexError(f"Embed: an id in x0 is outside [0, {w.shape[0]}) for w of shape {w.shape}")
         row = w.size // w.shape[0] if w.shape[0] else 0
         flat = ids.reshape(ids.shape + (1,)) * row + xp.arange(row)
         return flat.reshape(ids.shape + w.shape[1:])

@@ -4,6 +4,8 @@ as a function of its own, for higher-order gradients)."""
 
 from __future__ import annotations
 
+import math
+
 from ..function import REQUIRED, Function, FunctionError, register
 from ._base import normalize_axis
 from .normalization import _write_back
@@ -80,7 +82,8 @@ class VATNoise(Function):
         return [xs]
 
     def compute(self, xp, x, w):
-        rows = x.reshape(tuple(x.shape[: self.args["base_axis"]]) + (-1,))
+        base = self.args["base_axis"]
+        rows = x.reshape(tuple(x.shape[:base]) + (math.prod(x.shape[base:]),))
         scale = self.args["eps"] / xp.sqrt((rows * rows).sum(axis=-1, keepdims=True) + 1e-8)
         return (rows * scale).reshape(x.shape)
 

@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from .._array import NdArray
-from ..function import Function, FunctionError, apply, register
+from ..function import Function, FunctionError, FunctionIndexError, apply, register
 from .array import Reshape, Stack, scatter_add_flat
 from .array import slice as slice_
 
@@ -26,7 +26,7 @@ def _strides(shape):
 def _check_range(xp, func, idx, low, high, what):
     if idx.size and bool(xp.any((idx < low) | (idx >= high))):
         bad = idx[(idx < low) | (idx >= high)].reshape(-1)[:1]
-        raise IndexError(f"{func}: {what} index {int(bad[0])} is out of range [{low}, {high})")
+        raise FunctionIndexError(f"{func}: {what} index {int(bad[0])} is out of range [{low}, {high})")
 
 
 class FlatGather(Function):
@@ -85,7 +85,7 @@ class Gather(FlatGather):
     def flat_index(self, xp, xs):
         xshape, ishape, bd, axis = self._xs, self._is, self.args["batch_dims"], self.axis
         b, lead, n, inner = _prod(xshape[:bd]), _prod(xshape[bd:axis]), xshape[axis], _prod(xshape[axis + 1 :])
-        idx = xs[1].astype(np.int64).reshape(b, 1, -1, 1)
+        idx = xs[1].astype(np.int64).reshape(b, 1, _prod(ishape[bd:]), 1)
         _check_range(xp, "Gather", idx, 0, n, "Indices")
         rows = (xp.arange(b).reshape(b, 1, 1, 1) * lead + xp.arange(lead).reshape(1, lead, 1, 1)) * n
         flat = (rows + idx) * inner + xp.arange(inner).reshape(1, 1, 1, inner)
@@ -95,11 +95,11 @@ class Gather(FlatGather):
 def _nd_offsets(xp, func, idx, shape):
     """Flat offsets into ``shape`` for the index columns ``idx`` of shape (M, ...): one row of the slice each."""
     m = idx.shape[0]
-    idx = idx.astype(np.int64).reshape(m, -1)
+    idx = idx.astype(np.int64).reshape(m, _prod(idx.shape[1:]))
     sizes = xp.asarray(shape[:m], dtype=np.int64).reshape(m, 1)
     if idx.size and bool(xp.any((idx < -sizes) | (idx >= sizes))):
         axis = int(xp.argmax(xp.any((idx < -sizes) | (idx >= sizes), axis=1)))
-        raise IndexError(f"{func}: an index for axis {axis} is out of range for shape {tuple(shape)}")
+        raise FunctionIndexError(f"{func}: an index for axis {axis} is out of range for shape {tuple(shape)}")
     idx = xp.where(idx < 0, idx + sizes, idx)
     strides = xp.asarray(_strides(shape)[:m], dtype=np.int64).reshape(m, 1)
     inner = _prod(shape[m:])
@@ -192,6 +192,8 @@ class ScatterAdd(Function):
                 f"ScatterAdd: x0 of shape {s0}, indices of shape {si} and x1 of shape {s1} must have the same ndim"
             )
         axis = self.args["axis"]
+        if not s0:
+            raise FunctionError(f"ScatterAdd: x0 must have at least 1 dimension, got shape {s0}")
         if not -len(s0) <= axis < max(len(s0), 1):
             raise FunctionError(f"ScatterAdd: axis={axis} is out of range for x0 of shape {s0}")
         self.axis = axis % len(s0) if s0 else 0
@@ -286,13 +288,14 @@ class BoolScatter(Function):
     def compute(self, xp, s, mask, out=None):
         m = _mask_rows(xp, "BoolScatter", mask, s.shape[0])
         y = out.copy() if out is not None else xp.zeros(mask.shape + s.shape[1:], s.dtype)
-        y.reshape(m.size, -1)[m] = s.reshape(s.shape[0], -1)
+        rest = _prod(s.shape[1:])  # explicit: a zero-size mask leaves -1 undefined
+        y.reshape(m.size, rest)[m] = s.reshape(s.shape[0], rest)
         return y
 
     def grad(self, xp, xs, ys, gys, need):
         s, mask = xs[0], xs[1]
         m = _mask_rows(xp, "BoolScatter", mask, s.shape[0])
-        gy = gys[0].reshape(m.size, -1)
+        gy = gys[0].reshape(m.size, _prod(s.shape[1:]))
         gs = gy[m].reshape(s.shape) if need[0] else None
         if len(xs) < 3:
             return gs, None

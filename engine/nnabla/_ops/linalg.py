@@ -3,6 +3,8 @@ and ``F.dot`` with numpy.dot's rules, composed from Affine, Transpose, Reshape a
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..function import Function, FunctionError, register
 
 
@@ -89,7 +91,12 @@ class BatchCholesky(Function):
         return [xs]
 
     def compute(self, xp, x):
-        lower = xp.linalg.cholesky(x)
+        try:
+            lower = xp.linalg.cholesky(x)
+        except np.linalg.LinAlgError:  # (cupy raises numpy's too) what only the data shows: raised at forward
+            raise FunctionError(
+                f"BatchCholesky: some matrix of x (shape {x.shape}) is not symmetric positive definite"
+            ) from None
         return _t(lower).copy() if self.args["upper"] else lower
 
     def grad(self, xp, xs, ys, gys, need):

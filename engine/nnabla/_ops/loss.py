@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
-from ..function import Function, FunctionError, apply, register
+from ..function import Function, FunctionError, FunctionIndexError, FunctionTypeError, apply, register
 from ._base import Binary, normalize_axis, unbroadcast
 from .softmax import OnAxis, log_softmax
 
@@ -68,8 +70,11 @@ class EpsilonInsensitiveLoss(Binary):
     args_spec = {"epsilon": None}
 
     def init(self):
-        if self.args["epsilon"] is None:
+        eps = self.args["epsilon"]
+        if eps is None:
             raise FunctionError("EpsilonInsensitiveLoss: argument epsilon is required")
+        if isinstance(eps, (bool, str)) or not isinstance(eps, numbers.Real):
+            raise FunctionTypeError(f"EpsilonInsensitiveLoss: epsilon must be a number, got {eps!r}")
 
     def compute(self, xp, x0, x1):
         d = xp.abs(x0 - x1)
@@ -164,13 +169,22 @@ class ClassAxis(OnAxis):
 
     def labels(self, xp, x, target):
         """The labels as integers, checked against the number of classes."""
-        label = target if target.dtype.kind in "iu" else target.astype(xp.int64)
+        if target.dtype.kind in "iu":
+            label = target
+        else:
+            label = target.astype(xp.int64)
+            fractional = label != target
+            if bool(fractional.any()):
+                raise FunctionError(
+                    f"{self.type_name}: target labels must be whole numbers (class indices), got "
+                    f"{float(target[fractional].ravel()[0])!r} in target of shape {target.shape} ({target.dtype})"
+                )
         n = x.shape[self.axis]
         bad = label >= n
         if not self.negative_ignored:
             bad |= label < 0
         if bool(bad.any()):
-            raise FunctionError(
+            raise FunctionIndexError(
                 f"{self.type_name}: target label {int(label[bad].ravel()[0])} is out of range for {n} classes "
                 f"(x {x.shape} along axis {self.axis}, target {target.shape})"
             )

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..function import Function, FunctionError, apply, register
-from ._base import Binary, NoGrad, Unary, normalize_axis
+from ._base import Binary, NoGrad, Unary, normalize_axes
 
 
 @register
@@ -355,9 +355,7 @@ def _reduction_axes(func, axes, ndim):
     """Sorted, normalized axes; None means all of them."""
     if axes is None:
         return tuple(range(ndim))
-    if isinstance(axes, (int, np.integer)):
-        axes = [axes]
-    return tuple(sorted({normalize_axis(func, int(a), ndim, "axes") for a in axes}))
+    return normalize_axes(func, axes, ndim)
 
 
 @register

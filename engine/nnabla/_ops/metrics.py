@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..function import register
+from ..function import FunctionError, register
 from ._base import NoGrad
 from .loss import ClassAxis, SameShapePair
 
@@ -41,6 +41,8 @@ class ConfusionMatrix(NoGrad, ClassAxis):
     def output_shapes(self, x_shape, t_shape):
         super().output_shapes(x_shape, t_shape)
         n = x_shape[self.axis]
+        if n == 0:
+            raise FunctionError(f"ConfusionMatrix: x of shape {x_shape} has no classes along axis {self.axis}")
         return [(n, n)]
 
     def compute(self, xp, x, target):

@@ -179,7 +179,9 @@ class GlobalAveragePooling(Function):
         return [(xs[0], xs[1], 1, 1)]
 
     def compute(self, xp, x):
-        return x.reshape(x.shape[0], x.shape[1], -1).mean(axis=2).reshape(x.shape[0], x.shape[1], 1, 1)
+        return (
+            x.reshape(x.shape[0], x.shape[1], math.prod(x.shape[2:])).mean(axis=2).reshape(x.shape[0], x.shape[1], 1, 1)
+        )
 
     def grad(self, xp, xs, ys, gys, need):
         shape = self.in_shape

@@ -7,6 +7,8 @@ the generator state of its last forward, so ``recompute`` replays exactly the sa
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import random as _random
@@ -18,8 +20,13 @@ class Sampler(Function):
     """Shared seeding and replay; subclasses write ``sample(xp, rng, *xs)``."""
 
     stochastic = True
+    # argument -> (test, what it must be): distribution parameters numpy would refuse only when drawing
+    limits: dict = {}
 
     def init(self):
+        for key, (test, what) in self.limits.items():
+            if not test(self.args[key]):
+                raise FunctionError(f"{self.type_name}: {key}={self.args[key]!r} must be {what}")
         seed = self.args["seed"]
         self._rng = np.random.RandomState(seed) if seed != -1 else None
         self._replay_state = None
@@ -69,6 +76,7 @@ class Rand(Generator):
     """Uniform samples in [low, high)."""
 
     args_spec = {"low": 0, "high": 1, "shape": [], "seed": -1}
+    limits = {"low": (math.isfinite, "a finite number"), "high": (math.isfinite, "a finite number")}
 
     def draw(self, rng, shape):
         return rng.uniform(self.args["low"], self.args["high"], size=shape)
@@ -79,6 +87,10 @@ class Randint(Generator):
     """Integer samples uniform in [low, high), as int32."""
 
     args_spec = {"low": 0, "high": 1, "shape": [], "seed": -1}
+    limits = {
+        "low": (lambda v: float(v).is_integer(), "a whole number"),
+        "high": (lambda v: float(v).is_integer(), "a whole number"),
+    }
 
     def init(self):
         super().init()
@@ -94,6 +106,7 @@ class Randn(Generator):
     """Normal samples with mean ``mu`` and standard deviation ``sigma``."""
 
     args_spec = {"mu": 0, "sigma": 1, "shape": [], "seed": -1}
+    limits = {"sigma": (lambda s: s >= 0, "at least 0")}
 
     def draw(self, rng, shape):
         return rng.normal(self.args["mu"], self.args["sigma"], size=shape)
@@ -104,6 +117,7 @@ class RandBinomial(Generator):
     """Binomial samples: successes in ``n`` trials of probability ``p`` (floats)."""
 
     args_spec = {"n": 1, "p": 0.5, "shape": [], "seed": -1}
+    limits = {"n": (lambda n: n >= 0, "at least 0"), "p": (lambda p: 0 <= p <= 1, "in [0, 1]")}
 
     def draw(self, rng, shape):
         return rng.binomial(self.args["n"], self.args["p"], size=shape).astype(np.float64)
@@ -114,6 +128,7 @@ class RandBeta(Generator):
     """Beta(alpha, beta) samples."""
 
     args_spec = {"alpha": 0.5, "beta": 0.5, "shape": [], "seed": -1}
+    limits = {"alpha": (lambda a: a > 0, "positive"), "beta": (lambda b: b > 0, "positive")}
 
     def draw(self, rng, shape):
         return rng.beta(self.args["alpha"], self.args["beta"], size=shape)
@@ -124,6 +139,7 @@ class RandGamma(Generator):
     """Gamma samples with shape ``k`` and scale ``theta``."""
 
     args_spec = {"k": 0.5, "theta": 1, "shape": [], "seed": -1}
+    limits = {"k": (lambda k: k > 0, "positive"), "theta": (lambda t: t > 0, "positive")}
 
     def draw(self, rng, shape):
         return rng.gamma(self.args["k"], self.args["theta"], size=shape)

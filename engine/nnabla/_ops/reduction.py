@@ -3,10 +3,11 @@ CumSum/CumProd along one axis."""
 
 from __future__ import annotations
 
+import math
 import warnings
 
 from ..function import Function, FunctionError, apply, register
-from ._base import normalize_axis
+from ._base import normalize_axes, normalize_axis
 
 
 class AxesReduction(Function):
@@ -18,9 +19,7 @@ class AxesReduction(Function):
         axes = self.args["axes"]
         if axes is None:
             axes = range(len(shape))
-        elif isinstance(axes, int):
-            axes = [axes]
-        self.axes = tuple(sorted({normalize_axis(self, a, len(shape), "axes") for a in axes}))
+        self.axes = normalize_axes(self, axes, len(shape))
         if self.args["keep_dims"]:
             return [tuple(1 if i in self.axes else n for i, n in enumerate(shape))]
         return [tuple(n for i, n in enumerate(shape) if i not in self.axes)]
@@ -110,7 +109,7 @@ class ReduceMean(ReduceSum):
 def _axes(axis):
     if axis is None:
         return None
-    return [axis] if isinstance(axis, int) else list(axis)
+    return [axis] if isinstance(axis, int) or not hasattr(axis, "__iter__") else list(axis)
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001 - NNabla's name
@@ -136,6 +135,8 @@ class IndexedReduction(AxesReduction):
         self._in_shape = shape
         (out,) = super().output_shapes(shape)
         self._out_shape = out
+        if any(shape[a] == 0 for a in self.axes):  # no element to pick, as numpy's argmax says at forward
+            raise FunctionError(f"{self.type_name}: axes {self.axes} of x of shape {shape} hold no element to pick")
         if self.args["with_index"] and not self.args["only_index"]:
             return [out, out]
         return [out]
@@ -143,7 +144,8 @@ class IndexedReduction(AxesReduction):
     def _lanes(self, x):
         """x with its reduced axes moved last and merged into one: shape (kept..., reduced)."""
         kept = [i for i in range(x.ndim) if i not in self.axes]
-        return x.transpose(kept + list(self.axes)).reshape(tuple(x.shape[i] for i in kept) + (-1,))
+        reduced = math.prod(x.shape[a] for a in self.axes)  # explicit: -1 is undefined for a zero-size x
+        return x.transpose(kept + list(self.axes)).reshape(tuple(x.shape[i] for i in kept) + (reduced,))
 
     def pick(self, xp, lanes):
         raise NotImplementedError

@@ -79,6 +79,8 @@ class SearchSorted(Function):
     grad_uses = ""
 
     def output_shapes(self, ss, vs):
+        if not ss:
+            raise FunctionError(f"SearchSorted: sorted_sequence must have at least 1 dimension, got shape {ss}")
         if len(ss) != len(vs) or tuple(ss[:-1]) != tuple(vs[:-1]):
             raise FunctionError(
                 f"SearchSorted: sorted_sequence of shape {ss} and values of shape {vs} must have the same shape "

@@ -22,6 +22,8 @@ class OnAxis(Function):
 
 
 def log_softmax(xp, x, axis):
+    if x.size == 0:  # nothing to normalize (and no max to shift by)
+        return x.copy()
     shifted = x - x.max(axis=axis, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -33,6 +35,8 @@ class Softmax(OnAxis):
     grad_uses = "y"
 
     def compute(self, xp, x):
+        if x.size == 0:  # nothing to normalize (and no max to shift by)
+            return x.copy()
         e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
         return e / e.sum(axis=self.axis, keepdims=True)
 

@@ -62,7 +62,8 @@ def parse_text(text, label):
     try:
         text_format.Merge(text.decode("utf-8") if isinstance(text, bytes) else text, proto)
     except (text_format.ParseError, UnicodeDecodeError) as e:
-        raise ValueError(f"{label} is not a readable NNabla text protobuf ({e})") from None
+        hint = "; written by a newer NNabla? this reads NNabla 1.36's format" if "has no field named" in str(e) else ""
+        raise ValueError(f"{label} is not a readable NNabla text protobuf ({e}{hint})") from None
     return proto
 
 

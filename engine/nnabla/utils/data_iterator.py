@@ -24,6 +24,8 @@ class DataIterator:
 
     def __init__(self, data_source: DataSource, batch_size: int, rng=None, use_thread: bool = True,
                  epoch_begin_callbacks=[], epoch_end_callbacks=[], stop_exhausted: bool = False):  # fmt: skip
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, numpy.integer)) or batch_size < 1:
+            raise ValueError(f"DataIterator: batch_size must be a positive int, got {batch_size!r}")
         logger.info("Using DataIterator")
         self._rng = numpy.random.RandomState(313) if rng is None else rng
         self._stop_exhausted = stop_exhausted

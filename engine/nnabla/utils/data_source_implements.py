@@ -27,11 +27,23 @@ class SimpleDataSource(DataSource):
     """
 
     def __init__(self, load_func, num_examples: int, shuffle: bool = False, rng=None):
+        if not callable(load_func):
+            raise TypeError(
+                f"SimpleDataSource: load_func must be a function of an index, got {type(load_func).__name__}"
+            )
+        if isinstance(num_examples, bool) or not isinstance(num_examples, (int, numpy.integer)) or num_examples < 1:
+            raise ValueError(f"SimpleDataSource: num_examples must be a positive int, got {num_examples!r}")
         super().__init__(shuffle=shuffle, rng=rng)
         self._load_func = load_func
         self._size = num_examples
         self._generation = 0
-        self._variables = ["x" + str(i) for i in range(len(load_func(0)))]
+        first = self._load(0)
+        if not isinstance(first, (tuple, list)):
+            raise TypeError(
+                f"SimpleDataSource: load_func(0) must return a tuple of arrays (one per variable), "
+                f"got {type(first).__name__}"
+            )
+        self._variables = ["x" + str(i) for i in range(len(first))]
         self._orders = deque(maxlen=15)
         self.reset()
         self._generate_order(0)
@@ -50,7 +62,16 @@ class SimpleDataSource(DataSource):
         if order is None:
             raise ValueError("SimpleDataSource: no order for generation {}: its readers are not in step".format(
                 generation))  # fmt: skip
-        return self._load_func(order[position])
+        return self._load(order[position])
+
+    def _load(self, index):
+        """``load_func(index)``; an error it raises is told which example was asked for."""
+        try:
+            return self._load_func(index)
+        except Exception as e:
+            if hasattr(e, "add_note"):
+                e.add_note(f"raised by the data iterator's load_func({index})")
+            raise
 
     def apply_order(self) -> None:
         self._generation += 1
