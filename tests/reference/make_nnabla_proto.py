@@ -33,7 +33,7 @@ def our_functions():
     code = "import json, nnabla.function as f; print(json.dumps(sorted(f.registry())))"
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "engine"))
     out = subprocess.run(
-        [os.environ.get("OUR_PY", "/work/main/.venv/bin/python"), "-c", code],
+        [os.environ.get("OUR_PY", os.path.join(ROOT, ".venv", "bin", "python")), "-c", code],
         env=env,
         capture_output=True,
         text=True,
