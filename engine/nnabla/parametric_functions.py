@@ -148,6 +148,15 @@ def _glorot(inmaps, outmaps, kernel, rng):
     return UniformInitializer(calc_uniform_lim_glorot(inmaps, outmaps, tuple(kernel)), rng=rng)
 
 
+def _filter_shape(inp, kernel, group, channel_last, base_axis):
+    """Input channels and a convolution filter's shape after ``outmaps``: (C // group, *kernel), or channel last."""
+    if channel_last:
+        channels = inp.shape[-1]
+        return channels, kernel + (channels // group,)
+    channels = inp.shape[base_axis]
+    return channels, (channels // group,) + kernel
+
+
 @parametric_function_api("conv")
 def convolution(
     inp,
@@ -169,12 +178,7 @@ def convolution(
 ):
     """N-D convolution: ``conv/W`` of shape (outmaps, inmaps // group, *kernel) and ``conv/b`` of (outmaps,)."""
     kernel = tuple(kernel)
-    if channel_last:
-        channels = inp.shape[-1]
-        filter_shape = kernel + (channels // group,)
-    else:
-        channels = inp.shape[base_axis]
-        filter_shape = (channels // group,) + kernel
+    channels, filter_shape = _filter_shape(inp, kernel, group, channel_last, base_axis)
     if w_init is None:
         w_init = _glorot(channels, outmaps, kernel, rng)
     w, b = _weight_and_bias(

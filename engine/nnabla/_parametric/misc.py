@@ -4,7 +4,7 @@ and ``PF.sync_batch_normalization``), built with the helpers of ``nnabla.paramet
 from __future__ import annotations
 
 from .. import functions as F
-from ..parametric_functions import _bn_params, _glorot, _weight_and_bias, parametric_function_api
+from ..parametric_functions import _bn_params, _filter_shape, _glorot, _weight_and_bias, parametric_function_api
 
 
 @parametric_function_api("deformable_conv")
@@ -32,12 +32,7 @@ def deformable_convolution(
     """2-D deformable convolution: ``deformable_conv/W`` (outmaps, inmaps // group, *kernel) and
     ``deformable_conv/b`` (outmaps,), sampling at the kernel taps moved by ``offset`` (and weighted by ``mask``)."""
     kernel = tuple(kernel)
-    if channel_last:
-        channels = inp.shape[-1]
-        filter_shape = kernel + (channels // group,)
-    else:
-        channels = inp.shape[base_axis]
-        filter_shape = (channels // group,) + kernel
+    channels, filter_shape = _filter_shape(inp, kernel, group, channel_last, base_axis)
     if w_init is None:
         w_init = _glorot(channels, outmaps, kernel, rng)
     w, b = _weight_and_bias(

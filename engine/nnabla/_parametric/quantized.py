@@ -9,7 +9,7 @@ import numpy as np
 from .. import functions as F
 from ..initializer import ConstantInitializer
 from ..parameter import get_parameter_or_create
-from ..parametric_functions import _glorot, _param, parametric_function_api
+from ..parametric_functions import _filter_shape, _glorot, _param, parametric_function_api
 
 __all__ = [
     "binary_connect_affine",
@@ -274,14 +274,6 @@ def fixed_point_quantized_affine(
         _fixed_point(sign_w, n_w, delta_w, ste_fine_grained_w), _fixed_point(sign_b, n_b, delta_b, ste_fine_grained_b),
     )  # fmt: skip
     return F.affine(inp, w, b, base_axis)
-
-
-def _filter_shape(inp, kernel, group, channel_last, base_axis):
-    if channel_last:
-        channels = inp.shape[-1]
-        return channels, kernel + (channels // group,)
-    channels = inp.shape[base_axis]
-    return channels, (channels // group,) + kernel
 
 
 @parametric_function_api("fp_quantized_conv")
