@@ -128,14 +128,5 @@ export function formatArgs(args: Record<string, unknown>, limit = 40): string {
   return text.length > limit ? text.slice(0, limit - 1) + '\u2026' : text;
 }
 
-/** Light validation: enough to fail with a message instead of a stack trace. */
-export function checkDoc(data: unknown): IGraphDoc {
-  const doc = data as IGraphDoc;
-  if (!doc || !Array.isArray(doc.nodes) || !Array.isArray(doc.edges)) {
-    throw new Error('not an nnabla graph document (no nodes/edges)');
-  }
-  if (doc.version !== 1) {
-    throw new Error(`unsupported nnabla graph document version ${String(doc.version)}`);
-  }
-  return doc;
-}
+/** The document in `data`, checked in full (validate.ts); a `GraphDocError` says what is wrong otherwise. */
+export { validateDoc as checkDoc, GraphDocError } from './validate';
