@@ -5,6 +5,7 @@
     %nnabla grads [SCOPE]
     %nnabla context [cpu|cuda[:ID]|cudnn[:ID]]
     %nnabla info
+    %nnabla explain FUNCTION
     %%nnabla trace            (cell magic: run the cell, list the functions it executed)
 
 ``SUBCOMMANDS`` is the one list of them: the usage text and the help ``%nnabla?`` shows are built from it.
@@ -48,6 +49,11 @@ SUBCOMMANDS = (
         "Show the default context, or set it (e.g. cudnn:0); where the extension cannot load, it says so and\n"
         "keeps the current one.",
     ),
+    (
+        "%nnabla explain FUNCTION",
+        "The card of a function (F.tanh, tanh or Tanh): meaning, forward formula, gradient, arguments with\n"
+        "their defaults, and a plot of the function and its derivative for elementwise ones.",
+    ),
     ("%nnabla info", "Versions (nnabla, nnabla_nb, numpy), context, auto_forward and the parameter count."),
     (
         "%%nnabla trace",
@@ -88,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     gr = sub.add_parser("grads", add_help=False)
     gr.add_argument("scope", nargs="?", default="")
     sub.add_parser("info", add_help=False)
+    sub.add_parser("explain", add_help=False).add_argument("function")
     c = sub.add_parser("context", add_help=False)
     c.add_argument("name", nargs="?", default=None)
     sub.add_parser("trace", add_help=False)
@@ -198,7 +205,21 @@ def _context(args, user_ns):
     return Result(f"context: {nn.get_current_context()}")
 
 
+def _explain(args, user_ns):
+    from .explain import explain
+
+    try:  # a name (F.tanh, tanh, Tanh) first; else an expression of the kernel (a Variable: its function)
+        return explain(args.function)
+    except ValueError as e:
+        error = e
+    try:
+        return explain(eval(args.function, user_ns))  # noqa: S307 - typed by the user in their own kernel
+    except Exception:
+        raise UsageError(f"explain: {error}") from None
+
+
 COMMANDS = {"graph": _graph, "params": _params, "grads": _grads, "info": _info, "context": _context}
+COMMANDS["explain"] = _explain
 
 
 class _Tracer:
