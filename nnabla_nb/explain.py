@@ -9,6 +9,7 @@ plain LaTeX. Every form has a text twin (``text/plain``).
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import numpy as np
@@ -30,6 +31,7 @@ def _functions_module():
     return F
 
 
+@functools.cache
 def public_names() -> dict:
     """Type name -> the ``F`` name that builds it (``Tanh`` -> ``tanh``), for every registered function."""
     from nnabla.function import registry
@@ -81,7 +83,7 @@ def card_json(type_name: str) -> dict:
     """One card as a JSON-ready dict (what graph documents carry per function type)."""
     c = _cards.CARDS[type_name]
     public = public_names().get(type_name)
-    return {
+    return {  # a fresh dict: a document's cards may be edited by its reader
         "name": f"F.{public}" if public else type_name,
         "meaning": c.meaning,
         "forward": c.forward,

@@ -1,5 +1,6 @@
 """Function cards: one per registered function, well-formed LaTeX, and the ``explain`` view built from them."""
 
+import json
 import re
 from urllib.parse import unquote
 
@@ -8,11 +9,13 @@ import pytest
 
 import nnabla as nn
 import nnabla.functions as F
+import nnabla.parametric_functions as PF
 import nnabla_nb
 from nnabla.function import registry
 from nnabla_nb.cards import CARDS, FAMILIES, card
 from nnabla_nb.explain import card_json, explain, resolve
 from nnabla_nb.magics import run_line
+from nnabla_nb.render import MIME_TYPE
 
 LATEX_FIELDS = ("forward", "gradient")
 
@@ -142,3 +145,38 @@ def test_magic_explain(capsys):
     assert run_line("explain F.nope", {"F": F}) is None
     message = capsys.readouterr().out
     assert "no function named 'F.nope'" in message and "Traceback" not in message
+
+
+# -- cards in the graph bundle ---------------------------------------------------------------------------------
+EVIL = "<script>alert(1)</script>"
+
+
+def test_graph_document_carries_one_card_per_function_type(mlp):
+    _, _, loss = mlp
+    doc = nnabla_nb.graph(loss)._repr_mimebundle_()[MIME_TYPE]
+    types = {n["type"] for n in doc["nodes"] if n["kind"] == "function"}
+    assert set(doc["cards"]) == types == {"Affine", "Tanh", "SquaredError", "ReduceMean"}
+    assert doc["cards"]["Tanh"] == card_json("Tanh")
+    assert json.dumps(doc["cards"]).count('"meaning"') == 4  # 11 function nodes, 4 cards
+
+
+def test_graph_html_lists_the_cards_escaped(mlp):
+    _, _, loss = mlp
+    html = nnabla_nb.graph(loss).html
+    assert "function cards (4 types)" in html and html.count("<details>") == 2
+    assert "$" + CARDS["Tanh"].gradient + "$" in html
+    huber = F.huber_loss(nn.Variable((2,)), nn.Variable((2,)))
+    html = nnabla_nb.graph(huber).html
+    assert r"|d| &lt; \delta \\ \delta\,(2|d| - \delta) &amp; |d| \ge \delta" in html
+
+
+def test_cards_of_scoped_functions_stay_escaped():
+    nn.clear_parameters()
+    x = nn.Variable((2, 3))
+    with nn.parameter_scope(EVIL):
+        y = F.relu(PF.affine(x, 2))
+    bundle = nnabla_nb.graph(y)._repr_mimebundle_()
+    html = bundle["text/html"]
+    assert "<script" not in html and "&lt;script&gt;" in html
+    assert set(bundle[MIME_TYPE]["cards"]) == {"Affine", "ReLU"}
+    nn.clear_parameters()
