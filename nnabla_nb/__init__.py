@@ -2,13 +2,16 @@
 
 ``%load_ext nnabla_nb`` (or ``nnabla_nb.enable()``) gives Variables, NdArrays, Functions, parameter dicts and
 solvers a rich display and adds the ``%nnabla`` magic; ``nnabla_nb.graph(y)`` draws a computation graph;
-``progress``, ``params``, ``grads`` and ``backward_steps`` are widgets with static fallbacks (``widgets/``).
+``progress``, ``params``, ``grads`` and ``backward_steps`` are widgets with static fallbacks (``widgets/``);
+``explain(F.tanh)`` shows a function's card (``cards/``) and ``graph_diff(before, after)`` what a converter changed.
 A bad argument to any of them answers with a one-line message and a usage line (``errors.py``), and an error
 raised during forward/backward in a notebook is shown with the function and the cell line that created it.
 """
 
 from __future__ import annotations
 
+from .diff import graph_diff
+from .explain import explain
 from .graph import GraphModel, build
 from .view import GraphView, graph
 from .widgets import backward_steps, grads, params, progress, set_widget_mode
@@ -22,8 +25,10 @@ __all__ = [
     "build",
     "disable",
     "enable",
+    "explain",
     "grads",
     "graph",
+    "graph_diff",
     "params",
     "progress",
     "set_widget_mode",

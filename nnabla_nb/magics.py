@@ -5,6 +5,7 @@
     %nnabla grads [SCOPE]
     %nnabla context [cpu|cuda[:ID]|cudnn[:ID]]
     %nnabla info
+    %nnabla explain FUNCTION
     %%nnabla trace            (cell magic: run the cell, list the functions it executed)
 
 ``SUBCOMMANDS`` is the one table of them (name, usage, help, arguments, the function that runs it): the parser,
@@ -298,6 +299,19 @@ def trace(cell: str, shell, user_ns):
     return Result(text, html)
 
 
+def _explain(args, user_ns):
+    from .explain import explain
+
+    try:  # a name (F.tanh, tanh or Tanh) first; else an expression of the kernel (a Variable: its function)
+        return explain(args.function)
+    except ValueError as e:
+        error = e
+    try:
+        return explain(eval(args.function, user_ns))  # noqa: S307 - typed by the user in their own kernel
+    except Exception:
+        raise UsageError(f"explain: {error}") from None
+
+
 # the subcommands, in the order the help lists them
 SUBCOMMANDS = (
     Subcommand(
@@ -344,6 +358,14 @@ SUBCOMMANDS = (
         "%nnabla info",
         "Versions (nnabla, nnabla_nb, numpy), context, auto_forward and the parameter count.",
         _info,
+    ),
+    Subcommand(
+        "explain",
+        "%nnabla explain FUNCTION",
+        "The card of a function (F.tanh, tanh or Tanh): meaning, forward formula, gradient, arguments with\n"
+        "their defaults, and a plot of the function and its derivative for elementwise ones.",
+        _explain,
+        (arg("function", metavar="FUNCTION"),),
     ),
     Subcommand(
         "trace",

@@ -229,6 +229,18 @@ KIT_CASES = [
         "widget",
     ),
     ("set_widget_mode 'on'", lambda n: nnabla_nb.set_widget_mode("on"), ArgumentTypeError, "set_widget_mode", "mode"),
+    ("explain 'F.nope'", lambda n: nnabla_nb.explain("F.nope"), ArgumentError, "nnabla_nb.explain", "F.nope"),
+    ("explain 3", lambda n: nnabla_nb.explain(3), ArgumentTypeError, "nnabla_nb.explain", "int"),
+    ("explain plot='yes'", lambda n: nnabla_nb.explain("tanh", plot="yes"), ArgumentTypeError, "explain", "plot"),
+    ("graph_diff of an int", lambda n: nnabla_nb.graph_diff(3, n["y"]), ArgumentTypeError, "graph_diff", "before"),
+    ("graph_diff after='y'", lambda n: nnabla_nb.graph_diff(n["y"], "y"), ArgumentTypeError, "graph_diff", "after"),
+    (
+        "graph_diff max_nodes=0",
+        lambda n: nnabla_nb.graph_diff(n["y"], n["y"], max_nodes=0),
+        ArgumentError,
+        "nnabla_nb.graph_diff",
+        "max_nodes",
+    ),
     ("enable 3", lambda n: nnabla_nb.enable(3), ArgumentTypeError, "nnabla_nb.enable", "IPython shell"),
     ("disable 'ip'", lambda n: nnabla_nb.disable("ip"), ArgumentTypeError, "nnabla_nb.disable", "IPython shell"),
 ]

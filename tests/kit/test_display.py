@@ -133,7 +133,7 @@ def test_grads_magic(ip, net, capsys):
 def test_magic_help_documents_every_subcommand(ip, capsys):
     """``%nnabla?`` shows the magic's docstring: every subcommand the parser knows, with its arguments."""
     commands = set(COMMANDS)
-    assert commands == {"graph", "params", "grads", "context", "info", "trace"}
+    assert commands == {"graph", "params", "grads", "context", "info", "explain", "trace"}
     doc = ip.find_line_magic("nnabla").__doc__
     assert doc == ip.find_cell_magic("nnabla").__doc__ == HELP
     for c in SUBCOMMANDS:

@@ -52,6 +52,14 @@ export interface IStaticView {
   hidden: number;
 }
 
+/** A function card (nnabla_nb/cards/): `forward` and `gradient` are LaTeX, to be shown as text or typeset. */
+export interface ICard {
+  name: string;
+  meaning: string;
+  forward: string;
+  gradient: string;
+}
+
 export interface IGraphDoc {
   version: number;
   root: string;
@@ -63,6 +71,8 @@ export interface IGraphDoc {
   hidden: number;
   /** The static picture's folding choice: the renderer opens folded the same way (fold.ts `initialFolded`). */
   static_view?: IStaticView;
+  /** One card per function type in `nodes` (absent in documents of older kits). */
+  cards?: Record<string, ICard>;
 }
 
 /** A kit statistic as a JS number (the strings become NaN / ±Infinity). */
