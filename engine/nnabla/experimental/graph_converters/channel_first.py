@@ -1,4 +1,4 @@
-"""``ChannelFirstModifier`` (NHWC -> NCHW); it shares its rules with ``ChannelLastModifier``."""
+"""NNabla's module path for ``ChannelFirstModifier`` (written beside its inverse in ``channel_last.py``)."""
 
 from .channel_last import ChannelFirstModifier
 
