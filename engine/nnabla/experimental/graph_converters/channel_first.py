@@ -1,4 +1,4 @@
-"""NNabla's module path for ``ChannelFirstModifier`` (written beside its inverse in ``channel_last.py``)."""
+"""``ChannelFirstModifier`` (NHWC -> NCHW); it shares its rules with ``ChannelLastModifier``."""
 
 from .channel_last import ChannelFirstModifier
 
