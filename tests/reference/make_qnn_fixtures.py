@@ -24,5 +24,5 @@ if __name__ == "__main__":
         for key, value in run().items():
             arrays[f"{name}/{key}"] = value
     path = os.path.join(HERE, "..", "utils", "fixtures", "qnn_reference.npz")
-    np.savez_compressed(path, **arrays)
+    np.savez_compressed(path, **qnn_scenarios.pack(arrays))
     print(f"{len(qnn_scenarios.ALL)} scenarios, {len(arrays)} arrays -> {os.path.normpath(path)}")

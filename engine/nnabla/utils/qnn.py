@@ -18,8 +18,6 @@ A float network goes through three states, driven by ``QATScheduler.step()``:
     for i in range(n): qat.step(); ...train...
 """
 
-from __future__ import annotations
-
 from enum import Enum
 
 import numpy as np
@@ -28,7 +26,8 @@ import nnabla as nn
 import nnabla.experimental.graph_converters as GC
 import nnabla.functions as F
 import nnabla_ext
-from nnabla.function import FunctionError, PythonFunction
+from nnabla.function import FunctionError as _FunctionError
+from nnabla.function import PythonFunction
 from nnabla.initializer import ConstantInitializer
 
 __round_methods__ = {"CEIL": np.ceil, "ROUND": np.round, "FLOOR": np.floor, "NOTROUND": None}
@@ -51,7 +50,7 @@ class _Recorder(PythonFunction):
 
     _stats = ("min", "max")  # names of the range inputs after x
 
-    def __init__(self, ctx=None, training: bool = True):
+    def __init__(self, ctx, training: bool = True):
         super().__init__(ctx)
         self.training = training
 
@@ -65,11 +64,11 @@ class _Recorder(PythonFunction):
     def setup_impl(self, inputs, outputs) -> None:
         n = 1 + len(self._stats)
         if len(inputs) != n:
-            raise FunctionError(f"{self.name}: takes {n} inputs (x, {', '.join(self._stats)}), got {len(inputs)}")
+            raise _FunctionError(f"{self.name}: takes {n} inputs (x, {', '.join(self._stats)}), got {len(inputs)}")
         x = inputs[0]
         for stat, v in zip(self._stats, inputs[1:]):
             if v.ndim != x.ndim or v.size != 1:
-                raise FunctionError(
+                raise _FunctionError(
                     f"{self.name}: {stat} must have x's ndim ({x.ndim}) and a single element "
                     f"(shape {(1,) * x.ndim}), got shape {v.shape}"
                 )
@@ -101,7 +100,7 @@ class _Recorder(PythonFunction):
 
 
 class _MovingRecorder(_Recorder):
-    def __init__(self, ctx=None, decay: float = 0.99, training: bool = True):
+    def __init__(self, ctx, decay: float = 0.99, training: bool = True):
         super().__init__(ctx, training)
         self.decay = decay
 
@@ -202,14 +201,14 @@ class _MinMaxCallback:
         n = type(self).__name__
         return n[: n.rfind("Callback")]
 
-    def __call__(self, x, axes=(1,), training: bool = True, name: str = ""):
+    def __call__(self, x, axes=[1], training: bool = True, name: str = ""):  # noqa: B006
         shape = [1] * x.ndim
         m = nn.parameter.get_parameter_or_create(f"m-{name}", shape, ConstantInitializer())
         M = nn.parameter.get_parameter_or_create(f"M-{name}", shape, ConstantInitializer())
         return type(self)._function(x, m, M, training=training)
 
     @staticmethod
-    def get_scale_zeropoint(x, axes=(1,), narrow_range=False, round_method="NOTROUND", name=""):
+    def get_scale_zeropoint(x, axes=[1], narrow_range=False, round_method="NOTROUND", name=""):  # noqa: B006
         """The frozen (scale, zero point) for what ``m-<name>``/``M-<name>`` recorded; (None, None) if neither is."""
         if not _param_exits(f"m-{name}") and not _param_exits(f"M-{name}"):
             return None, None
@@ -223,12 +222,12 @@ class _MinMaxCallback:
 class _MaxCallback(_MinMaxCallback):
     """A recorder keeping ``M-<name>`` only; the scale spans ``[-M, M]``."""
 
-    def __call__(self, x, axes=(1,), training: bool = True, name: str = ""):
+    def __call__(self, x, axes=[1], training: bool = True, name: str = ""):  # noqa: B006
         M = nn.parameter.get_parameter_or_create(f"M-{name}", [1] * x.ndim, ConstantInitializer())
         return type(self)._function(x, M, training=training)
 
     @staticmethod
-    def get_scale_zeropoint(x, axes=(1,), narrow_range=False, round_method="NOTROUND", name=""):
+    def get_scale_zeropoint(x, axes=[1], narrow_range=False, round_method="NOTROUND", name=""):  # noqa: B006
         """The frozen (scale, zero point) for what ``M-<name>`` recorded; (None, None) if it is not there."""
         if not _param_exits(f"M-{name}"):
             return None, None
@@ -326,7 +325,7 @@ qat_default_config = QATTensorRTConfig()
 class FunctionsRankRecorder:
     """A ``Variable.visit`` callback numbering functions in forward order, skipping training-only ones."""
 
-    def __init__(self, functions_only_for_training=("ImageAugmentation", "Dropout")):
+    def __init__(self, functions_only_for_training=["ImageAugmentation", "Dropout"]):  # noqa: B006
         self.functions_only_for_training = list(functions_only_for_training)
         self.rank = 0
         self.functions_ranks = {}
