@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install extension test test-unit test-notebooks test-extension lint lab bench wheel clean
+.PHONY: install extension test test-unit test-notebooks test-extension lint lab bench bench-peers wheel clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,21 @@ bench: install
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_overhead.py
 	$(BIN)/python benchmarks/bench_kit.py
+
+# The peers, side by side: PyTorch (CPU) in its own venv under .bench/, built once; real NNabla 1.36 from the
+# shared reference tool (set NNABLA_REF to its path when the checkout sits elsewhere).
+TORCH_VENV := .bench/torch
+NNABLA_REF ?= $(firstword $(wildcard ../shared/tools/nnabla-reference ../../shared/tools/nnabla-reference))
+
+$(TORCH_VENV)/.installed:
+	$(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/python -m pip install --quiet torch==2.13.0
+	touch $@
+
+bench-peers: install $(TORCH_VENV)/.installed
+	@test -n "$(NNABLA_REF)" || { echo "no nnabla-reference tool found: set NNABLA_REF" >&2; exit 1; }
+	$(BIN)/python benchmarks/bench_peers.py --torch-python $(TORCH_VENV)/bin/python \
+		--nnabla-python "$$($(NNABLA_REF))"
 
 lab: extension
 	@echo "Starting JupyterLab on tutorials/ (open the URL printed below)"
