@@ -335,7 +335,10 @@ class Function:
 
     def _compute_outputs(self, variables):
         """Forward on the inputs' arrays: the output arrays, floats in the compute dtype."""
-        return self._as_outputs(self.compute(self.xp, *self._arrays_of(variables)))
+        ys = self.compute(self.xp, *self._arrays_of(variables))
+        if type(ys) is np.ndarray and ys.dtype.type is self.dtype:
+            return (ys,)  # the common case: one array already in the compute dtype
+        return self._as_outputs(ys)
 
     def _input_grads(self, inputs, outputs, need):
         """Gradients for ``inputs`` from the outputs' gradients (``None`` where an output has none)."""
@@ -563,6 +566,10 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
                     o._need_grad = need_grad
                     _state.param_version[0] += 1
             outs.append(o)
+    if outputs is not None or func._outputs:
+        # existing variables get a new parent, or a function already in a graph is linked again: cached walks
+        # may be stale. A new function making new variables is in no graph walked so far, and changes none.
+        _state.graph_version[0] += 1
     for o in outs:
         o._parent = func
     func.inputs = list(inputs)
@@ -571,7 +578,6 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
     ref = weakref.ref(func)
     for x in inputs:
         x._consumers.append(ref)
-    _state.graph_version[0] += 1
     if auto_forward or _state.auto_forward[0]:
         ys = func._compute_outputs(inputs)
         if len(outs) == 1:
