@@ -74,3 +74,8 @@ def load_ipython_extension(ip) -> None:
 
 def unload_ipython_extension(ip) -> None:
     disable(ip)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where `jupyter labextension develop --overwrite .` finds the built extension in a source checkout."""
+    return [{"src": "../labextension/dist/nnabla-nb", "dest": "nnabla-nb"}]
