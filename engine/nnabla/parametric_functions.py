@@ -38,7 +38,7 @@ def parametric_function_api(scope_name=None, param_desc=None):
         @functools.wraps(func)
         def wrapped(*args, name=None, **kwargs):
             if checked:
-                _check_pf_arguments(pf_name, checked, args, kwargs)
+                args = _check_pf_arguments(pf_name, checked, args, kwargs)
             with contextlib.ExitStack() as stack:
                 if name is not None:
                     stack.enter_context(parameter_scope(name))
@@ -83,19 +83,41 @@ _PF_ARGUMENT_RULES = {
 }
 
 
-def _check_pf_arguments(pf_name, positions, args, kwargs) -> None:
-    """Refuse a bad size, kernel, stride... before any parameter is created, naming the PF and the argument."""
+# sizes that NNabla takes as whole-number floats too (``maxh / 2`` in its DCGAN tutorial): made ints before the check
+_SIZES = {"n_outmaps", "outmaps", "n_inputs", "n_features", "state_size"}
+
+
+def _whole_floats_to_ints(value):
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_whole_floats_to_ints(v) for v in value)
+    return value
+
+
+def _check_pf_arguments(pf_name, positions, args, kwargs) -> tuple:
+    """Refuse a bad size, kernel, stride... before any parameter is created, naming the PF and the argument.
+
+    Returns ``args`` with whole-number float sizes made ints (``kwargs`` is updated in place)."""
     from .function import FunctionError, FunctionTypeError
 
+    args = list(args)
     for arg, k in positions.items():
         value = args[k] if k < len(args) else kwargs.get(arg)
         if value is None:
             continue
+        if arg in _SIZES:
+            value = _whole_floats_to_ints(value)
+            if k < len(args):
+                args[k] = value
+            else:
+                kwargs[arg] = value
         test, what = _PF_ARGUMENT_RULES[arg]
         if not test(value):
             numeric = isinstance(value, (int, np.integer, tuple, list)) and not isinstance(value, bool)
             kind = FunctionError if numeric else FunctionTypeError
             raise kind(f"{pf_name}: {arg} must be {what}, got {value!r}")
+    return tuple(args)
 
 
 def _as_tuple(v):

@@ -278,3 +278,15 @@ def test_mean_subtraction_updates_running_mean():
     p = nn.get_parameters(grad_only=False)
     np.testing.assert_allclose(p["mean_subtraction/mean"].d, x.d.mean(axis=0), rtol=1e-6)
     assert p["mean_subtraction/t"].d[0] == 1
+
+
+def test_whole_number_float_sizes_are_taken_as_ints():
+    # NNabla's DCGAN tutorial passes maxh / 2 (a float) as a channel count; real NNabla 1.36 builds
+    # (2, 128, 11, 11) here, with W of shape (3, 128, 4, 4)
+    x = var(2, 3, 8, 8)
+    y = PF.deconvolution(x, 256 / 2, (4, 4), name="up")
+    assert y.shape == (2, 128, 11, 11) and nn.get_parameters()["up/deconv/W"].shape == (3, 128, 4, 4)
+    assert PF.convolution(x, outmaps=32.0, kernel=(3, 3), name="down").shape == (2, 32, 6, 6)
+    assert PF.affine(x, (4.0,), name="fc").shape == (2, 4)
+    with pytest.raises(ValueError, match="outmaps"):
+        PF.convolution(x, 2.5, (3, 3), name="fractional")
