@@ -13,7 +13,7 @@ import traitlets
 import nnabla as nn
 
 from ..display import BOX, MUTED, _stats_cells, _table, picture_html
-from ..errors import check_bool, check_type, usage
+from ..errors import ArgumentError, check_bool, check_type, usage
 from ..graph import array_stats, read_grad
 from ..render.common import num, shape
 from ..render.escape import escape, printable
@@ -185,6 +185,13 @@ class ParamsTree(ipywidgets.VBox):
 
     def select(self, name: str) -> None:
         """Show parameter ``name`` (as clicking it does)."""
+        if name not in self._params:
+            known = ", ".join(list(self._params)[:5]) + (", ..." if len(self._params) > 5 else "")
+            where = f" under scope {self.scope!r}" if self.scope else ""
+            raise ArgumentError(
+                f"ParamsTree.select: no parameter {name!r}{where} (there are: {known or 'none'})",
+                "usage: tree.select(name)  e.g. tree.select('fc1/affine/W')",
+            )
         self.selected = name
 
     def refresh(self) -> None:

@@ -18,7 +18,7 @@ import nnabla_nb
 from nnabla.function import FunctionIndexError
 from nnabla_nb import errors
 from nnabla_nb.errors import ArgumentError, ArgumentTypeError
-from nnabla_nb.widgets import GradsTable
+from nnabla_nb.widgets import GradsTable, ParamsTree
 
 
 @pytest.fixture
@@ -201,6 +201,13 @@ KIT_CASES = [
     ),
     ("params scope 3", lambda n: nnabla_nb.params(3), ArgumentTypeError, "nnabla_nb.params", "scope"),
     ("params widget 'no'", lambda n: nnabla_nb.params(widget="no"), ArgumentTypeError, "nnabla_nb.params", "widget"),
+    (
+        "ParamsTree select unknown",
+        lambda n: ParamsTree().select("fc/W"),
+        ArgumentError,
+        "ParamsTree.select",
+        "no parameter 'fc/W'",
+    ),
     ("grads params 3", lambda n: nnabla_nb.grads(3), ArgumentTypeError, "nnabla_nb.grads", "params"),
     (
         "grads params of arrays",

@@ -16,6 +16,7 @@ import nnabla.solvers as S
 import nnabla_nb
 from nnabla import _state
 from nnabla.monitor import Monitor, MonitorSeries
+from nnabla_nb.errors import ArgumentError
 from nnabla_nb.widgets import (
     BackwardSteps,
     GradsView,
@@ -245,8 +246,10 @@ def test_params_tree_widget(comm_log, mlp):
     assert tree.selected == "fc2/affine/b" and "fc2/affine/b" in tree._detail.value
     detail = tree._detail.value
     assert detail.count('<img src="data:image/png') - detail.count('alt="colour scale"') == 2  # data and grad
-    with pytest.raises(traitlets.TraitError):
+    with pytest.raises(ArgumentError, match="no parameter 'nope'"):
         tree.select("nope")
+    with pytest.raises(traitlets.TraitError):
+        tree.selected = "nope"
     PF.affine(x, 3, name="extra")
     tree._refresh_button.click()
     assert "extra/affine/W" in tree.names

@@ -55,41 +55,44 @@ export function quote(s: string): string {
   return JSON.stringify(cut);
 }
 
-function text(x: unknown, where: string, limit = MAX_STRING): string {
+// The checks below name a field as `where` + `field` ("nodes[3]" + ".label"), joined only when one fails:
+// building every field's name up front would cost as much as the checks themselves.
+
+function text(x: unknown, where: string, field = '', limit = MAX_STRING): string {
   if (typeof x !== 'string') {
-    fail(wrong(where, 'a string', x));
+    fail(wrong(where + field, 'a string', x));
   }
   if (x.length > limit) {
-    fail(`${where} is ${x.length} characters long (at most ${limit})`);
+    fail(`${where}${field} is ${x.length} characters long (at most ${limit})`);
   }
   return x;
 }
 
-function optionalText(x: unknown, where: string, limit = MAX_STRING): void {
+function optionalText(x: unknown, where: string, field: string, limit = MAX_STRING): void {
   if (x !== null && x !== undefined) {
-    text(x, where, limit);
+    text(x, where, field, limit);
   }
 }
 
-function count(x: unknown, where: string): number {
+function count(x: unknown, where: string, field = ''): number {
   if (typeof x !== 'number' || !Number.isInteger(x) || x < 0) {
-    fail(wrong(where, 'a whole number >= 0', x));
+    fail(wrong(where + field, 'a whole number >= 0', x));
   }
   return x;
 }
 
-function bool(x: unknown, where: string): void {
+function bool(x: unknown, where: string, field = ''): void {
   if (typeof x !== 'boolean') {
-    fail(wrong(where, 'true or false', x));
+    fail(wrong(where + field, 'true or false', x));
   }
 }
 
-function array(x: unknown, where: string, limit: number): unknown[] {
+function array(x: unknown, where: string, field: string, limit: number): unknown[] {
   if (!Array.isArray(x)) {
-    fail(wrong(where, 'an array', x));
+    fail(wrong(where + field, 'an array', x));
   }
   if (x.length > limit) {
-    fail(`${where} has ${x.length} entries (at most ${limit})`);
+    fail(`${where}${field} has ${x.length} entries (at most ${limit})`);
   }
   return x;
 }
@@ -123,7 +126,7 @@ function checkStats(x: unknown, where: string): void {
     }
   }
   for (const k of STAT_COUNTS) {
-    count(x[k], `${where}.${k}`);
+    count(x[k], where, '.' + k);
   }
 }
 
@@ -141,12 +144,12 @@ function checkArgs(x: unknown, where: string): void {
       fail(`${where} is nested more than ${MAX_ARG_DEPTH} deep`);
     }
     if (typeof v === 'string') {
-      text(v, `${where} value`);
+      text(v, where, ' value');
     } else if (Array.isArray(v)) {
       v.forEach(e => walk(e, depth + 1));
     } else if (isObject(v)) {
       Object.entries(v).forEach(([k, e]) => {
-        text(k, `${where} key`);
+        text(k, where, ' key');
         walk(e, depth + 1);
       });
     } else if (v !== null && typeof v !== 'number' && typeof v !== 'boolean') {
@@ -154,7 +157,7 @@ function checkArgs(x: unknown, where: string): void {
     }
   };
   Object.entries(x).forEach(([k, v]) => {
-    text(k, `${where} key`);
+    text(k, where, ' key');
     walk(v, 1);
   });
 }
@@ -163,21 +166,25 @@ function checkNode(n: unknown, where: string): string {
   if (!isObject(n)) {
     fail(wrong(where, 'an object', n));
   }
-  const id = text(n.id, `${where}.id`, 64);
-  const kind = text(n.kind, `${where}.kind`, 32);
+  const id = text(n.id, where, '.id', 64);
+  const kind = text(n.kind, where, '.kind', 32);
   if (!KINDS.has(kind)) {
     fail(`${where}.kind ${quote(kind)} is not one of ${[...KINDS].join(', ')}`);
   }
-  text(n.label, `${where}.label`);
-  text(n.name, `${where}.name`);
-  text(n.scope, `${where}.scope`);
-  optionalText(n.dtype, `${where}.dtype`);
-  optionalText(n.type, `${where}.type`, kind === 'group' ? MAX_TYPES_STRING : MAX_STRING);
+  text(n.label, where, '.label');
+  text(n.name, where, '.name');
+  text(n.scope, where, '.scope');
+  optionalText(n.dtype, where, '.dtype');
+  optionalText(n.type, where, '.type', kind === 'group' ? MAX_TYPES_STRING : MAX_STRING);
   if (n.shape !== null) {
-    array(n.shape, `${where}.shape`, MAX_DIMS).forEach((d, i) => count(d, `${where}.shape[${i}]`));
+    array(n.shape, where, '.shape', MAX_DIMS).forEach((d, i) => {
+      if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
+        count(d, where, `.shape[${i}]`);
+      }
+    });
   }
   checkArgs(n.args, `${where}.args`);
-  bool(n.need_grad, `${where}.need_grad`);
+  bool(n.need_grad, where, '.need_grad');
   if (n.stats !== null) {
     if (!isObject(n.stats)) {
       fail(wrong(`${where}.stats`, 'an object or null', n.stats));
@@ -185,25 +192,25 @@ function checkNode(n: unknown, where: string): string {
     checkStats(n.stats.data ?? null, `${where}.stats.data`);
     checkStats(n.stats.grad ?? null, `${where}.stats.grad`);
   }
-  array(n.grad_flags, `${where}.grad_flags`, 8).forEach((f, i) => {
-    if (!FLAG.test(text(f, `${where}.grad_flags[${i}]`, 32))) {
+  array(n.grad_flags, where, '.grad_flags', 8).forEach((f, i) => {
+    if (!FLAG.test(text(f, where, `.grad_flags[${i}]`, 32))) {
       fail(`${where}.grad_flags[${i}] is not a flag name`);
     }
   });
-  if (n.heatmap !== undefined && !HEATMAP.test(text(n.heatmap, `${where}.heatmap`, MAX_HEATMAP))) {
+  if (n.heatmap !== undefined && !HEATMAP.test(text(n.heatmap, where, '.heatmap', MAX_HEATMAP))) {
     fail(`${where}.heatmap must be a PNG data-URI`);
   }
   if (n.members !== undefined) {
-    count(n.members, `${where}.members`);
+    count(n.members, where, '.members');
   }
-  if (n.highlight !== undefined && !HIGHLIGHTS.has(text(n.highlight, `${where}.highlight`, 32))) {
+  if (n.highlight !== undefined && !HIGHLIGHTS.has(text(n.highlight, where, '.highlight', 32))) {
     fail(`${where}.highlight must be "current" or "reached"`);
   }
   if (n.grad_given !== undefined) {
-    bool(n.grad_given, `${where}.grad_given`);
+    bool(n.grad_given, where, '.grad_given');
   }
   if (n.python_name !== undefined) {
-    text(n.python_name, `${where}.python_name`);
+    text(n.python_name, where, '.python_name');
   }
   return id;
 }
@@ -252,8 +259,8 @@ export function validateDoc(data: unknown): IGraphDoc {
     const given = v === undefined ? '(none)' : typeof v === 'number' ? String(v) : kindOf(v);
     fail(`unsupported nnabla graph document version ${given} (this extension reads version ${SCHEMA_VERSION})`);
   }
-  const nodes = array(data.nodes, 'nodes', MAX_NODES);
-  const edges = array(data.edges, 'edges', MAX_EDGES);
+  const nodes = array(data.nodes, 'nodes', '', MAX_NODES);
+  const edges = array(data.edges, 'edges', '', MAX_EDGES);
   const ids = new Set<string>();
   nodes.forEach((n, i) => {
     const id = checkNode(n, `nodes[${i}]`);
@@ -267,23 +274,25 @@ export function validateDoc(data: unknown): IGraphDoc {
       fail(`edges[${i}] must be an object, not ${kindOf(e)}`);
     }
     for (const end of ['source', 'target'] as const) {
-      const id = text(e[end], `edges[${i}].${end}`, 64);
+      const given = e[end];
+      const id = typeof given === 'string' && given.length <= 64 ? given : text(given, `edges[${i}].${end}`, '', 64);
       if (!ids.has(id)) {
         fail(`edges[${i}].${end} ${quote(id)} is no node of the graph`);
       }
     }
   });
-  const root = text(data.root, 'root', 64);
+  const root = text(data.root, 'root', '', 64);
   if (!ids.has(root)) {
     fail(`root ${quote(root)} is no node of the graph`);
   }
-  array(data.scopes, 'scopes', MAX_SCOPES).forEach((s, i) => {
+  array(data.scopes, 'scopes', '', MAX_SCOPES).forEach((s, i) => {
     if (!isObject(s)) {
       fail(`scopes[${i}] must be an object, not ${kindOf(s)}`);
     }
-    text(s.name, `scopes[${i}].name`);
-    array(s.nodes, `scopes[${i}].nodes`, MAX_NODES).forEach((id, j) => {
-      if (!ids.has(text(id, `scopes[${i}].nodes[${j}]`, 64))) {
+    text(s.name, `scopes[${i}]`, '.name');
+    array(s.nodes, `scopes[${i}]`, '.nodes', MAX_NODES).forEach((id, j) => {
+      if (typeof id !== 'string' || !ids.has(id)) {
+        text(id, `scopes[${i}].nodes[${j}]`, '', 64);
         fail(`scopes[${i}].nodes[${j}] ${quote(id as string)} is no node of the graph`);
       }
     });
@@ -299,9 +308,8 @@ export function validateDoc(data: unknown): IGraphDoc {
     if (!isObject(view)) {
       fail(wrong('static_view', 'an object', view));
     }
-    array(view.collapsed, 'static_view.collapsed', MAX_SCOPES).forEach((s, i) =>
-      text(s, `static_view.collapsed[${i}]`)
-    );
+    const collapsed = array(view.collapsed, 'static_view', '.collapsed', MAX_SCOPES);
+    collapsed.forEach((s, i) => text(s, `static_view.collapsed[${i}]`));
     if (view.max_nodes !== null) {
       count(view.max_nodes, 'static_view.max_nodes');
     }
