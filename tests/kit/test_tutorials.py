@@ -35,7 +35,7 @@ def _text(markup: str) -> str:
 @pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.name)
 def test_no_literal_newlines_in_html_outputs(path):
     nb = nbformat.read(path, as_version=4)
-    outputs = [(i, MATH.sub("", html)) for i, _, html in _html_outputs(nb)]  # LaTeX's \\nabla, \\ni are not newlines
+    outputs = [(i, MATH.sub("", html)) for i, _, html in _html_outputs(nb)]  # LaTeX's \nabla, \ni are not newlines
     bad = [i for i, html in outputs if "\\n" in html or "&#10;" in html or "&#x0a;" in html.lower()]
     assert bad == [], f"{path.name}: cells {bad} print an escaped newline instead of a line break"
 
