@@ -145,6 +145,23 @@ def test_scheduler_refuses_steps_out_of_order(recording, training):
         qnn.QATScheduler(config)
 
 
+def test_a_cuda_config_without_cuda_says_which_setting_to_change():
+    try:
+        import cupy  # noqa: F401
+
+        pytest.skip("cupy is installed")
+    except ImportError:
+        pass
+    nn.clear_parameters()
+    y = _conv_net(nn.Variable(SHAPE), np.random.RandomState(0))
+    config = qnn.QATConfig()  # ext_name 'cudnn', NNabla's default
+    config.niter_to_training = 2
+    scheduler = qnn.QATScheduler(config)
+    scheduler(y)
+    with pytest.raises(RuntimeError, match="config.ext_name = 'cpu'"):
+        scheduler.step()
+
+
 def test_only_simulated_quantization_exists():
     config = qnn.QATConfig()
     config.precision_mode = qnn.PrecisionMode.QNN
