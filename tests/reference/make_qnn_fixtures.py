@@ -1,4 +1,5 @@
-"""Writes tests/utils/fixtures/qnn_reference.npz from real NNabla 1.36 (run by hand; tests only read the file):
+"""Writes tests/utils/fixtures/qnn_reference.npz and nnabla_qat.nnp from real NNabla 1.36 (run by hand; tests
+only read them):
 
     env -u PYTHONPATH "$(/work/shared/tools/nnabla-reference)" tests/reference/make_qnn_fixtures.py
 
@@ -23,6 +24,9 @@ if __name__ == "__main__":
     for name, run in qnn_scenarios.ALL.items():
         for key, value in run().items():
             arrays[f"{name}/{key}"] = value
-    path = os.path.join(HERE, "..", "utils", "fixtures", "qnn_reference.npz")
+    fixtures = os.path.join(HERE, "..", "utils", "fixtures")
+    for key, value in qnn_scenarios.saved_network(os.path.join(fixtures, "nnabla_qat.nnp")).items():
+        arrays[f"saved/{key}"] = value
+    path = os.path.join(fixtures, "qnn_reference.npz")
     np.savez_compressed(path, **qnn_scenarios.pack(arrays))
     print(f"{len(qnn_scenarios.ALL)} scenarios, {len(arrays)} arrays -> {os.path.normpath(path)}")

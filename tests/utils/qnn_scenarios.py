@@ -165,6 +165,30 @@ def recorders():
     return out
 
 
+def saved_network(path):
+    """A short QAT run whose evaluation network ``QATScheduler.save`` writes to ``path``; its input and output."""
+    nn.clear_parameters()
+    rng = np.random.RandomState(0)
+    x, vx = nn.Variable(SHAPE), nn.Variable(SHAPE)
+    pred, vpred = _conv_net(x, rng), _conv_net(vx, rng, test=True)
+    solver = S.Sgd(0.1)
+    solver.set_parameters(nn.get_parameters())
+    config = qnn.QATConfig()
+    config.ext_name, config.niter_to_recording, config.niter_to_training = "cpu", 0, 2
+    scheduler = qnn.QATScheduler(config, solver)
+    scheduler(pred)
+    scheduler(vpred, training=False)
+    with redirect_stdout(io.StringIO()):
+        for _ in range(3):
+            scheduler.step()
+            x.d = rng.randn(*SHAPE)
+            pred.forward()
+    vx.d = x.d
+    vpred.forward()
+    scheduler.save(path, vx, batch_size=SHAPE[0])
+    return {"x": vx.d.copy(), "y": vpred.d.copy()}
+
+
 ALL = {
     "default_config": default_config,
     "tensorrt_folding": tensorrt_folding,

@@ -13,7 +13,7 @@ import pytest
 
 HERE = os.path.dirname(__file__)
 sys.path[:0] = [HERE, os.path.join(HERE, "..", "engine")]
-from qnn_scenarios import ALL, SHAPE, _conv_net, unpack  # noqa: E402
+from qnn_scenarios import ALL, SHAPE, _conv_net, saved_network, unpack  # noqa: E402
 
 import nnabla as nn  # noqa: E402
 import nnabla.experimental.graph_converters as GC  # noqa: E402
@@ -145,6 +145,23 @@ def test_scheduler_refuses_steps_out_of_order(recording, training):
         qnn.QATScheduler(config)
 
 
+def test_a_cuda_config_without_cuda_says_which_setting_to_change():
+    try:
+        import cupy  # noqa: F401
+
+        pytest.skip("cupy is installed")
+    except ImportError:
+        pass
+    nn.clear_parameters()
+    y = _conv_net(nn.Variable(SHAPE), np.random.RandomState(0))
+    config = qnn.QATConfig()  # ext_name 'cudnn', NNabla's default
+    config.niter_to_training = 2
+    scheduler = qnn.QATScheduler(config)
+    scheduler(y)
+    with pytest.raises(RuntimeError, match="config.ext_name = 'cpu'"):
+        scheduler.step()
+
+
 def test_only_simulated_quantization_exists():
     config = qnn.QATConfig()
     config.precision_mode = qnn.PrecisionMode.QNN
@@ -181,6 +198,20 @@ def test_saved_evaluation_network_loads_with_the_quantized_graph(tmp_path, capsy
     y.forward()
     np.testing.assert_allclose(y.d, vpred.d, rtol=1e-6, atol=1e-7)
     assert "QuantizeLinear" in {f.info.type_name for f in _functions(y)}
+
+
+def test_nnablas_saved_qat_network_loads_here_and_ours_gives_its_numbers(tmp_path):
+    from nnabla.utils.nnp_graph import NnpLoader
+
+    saved = expected("saved")
+    net = NnpLoader(os.path.join(HERE, "fixtures", "nnabla_qat.nnp")).get_network("net", batch_size=SHAPE[0])
+    net.inputs["x0"].d = saved["x"]
+    y = net.outputs["y0"]
+    y.forward()
+    np.testing.assert_allclose(y.d, saved["y"], rtol=1e-5, atol=1e-6)
+    assert [f.info.type_name for f in _functions(y)] == expected("default_config")["types/eval"].tolist()
+    ours = saved_network(str(tmp_path / "ours.nnp"))
+    np.testing.assert_allclose(ours["y"], saved["y"], rtol=1e-5, atol=1e-6)
 
 
 def _functions(y):

@@ -25,7 +25,7 @@ import numpy as np
 import nnabla as nn
 import nnabla.experimental.graph_converters as GC
 import nnabla.functions as F
-import nnabla_ext
+import nnabla_ext.cuda  # needs no GPU to import; clearing its cache does
 from nnabla.function import FunctionError as _FunctionError
 from nnabla.function import PythonFunction
 from nnabla.initializer import ConstantInitializer
@@ -397,7 +397,13 @@ class QATScheduler:
 
     def _clear_memory_cache(self) -> None:
         if self.config.ext_name in ("cuda", "cudnn"):
-            nnabla_ext.cuda.clear_memory_cache()
+            try:
+                nnabla_ext.cuda.clear_memory_cache()
+            except RuntimeError as e:  # QATConfig's default is 'cudnn': say which setting to change
+                raise RuntimeError(
+                    f"QATScheduler: config.ext_name is {self.config.ext_name!r}, but {e} "
+                    "For the CPU, set config.ext_name = 'cpu'."
+                ) from e
 
     def _schedule_to_recording(self) -> None:
         for i, (pred, training) in enumerate(self.registry):
