@@ -248,6 +248,13 @@ KIT_CASES = [
         "nnabla_nb.graph_diff",
         "max_nodes",
     ),
+    (
+        "progress watch=3",
+        lambda n: nnabla_nb.progress(3, watch=3),
+        ArgumentTypeError,
+        "nnabla_nb.progress",
+        "watch must be a dict",
+    ),
     ("show_images of a name", lambda n: nnabla_nb.show_images("x"), ArgumentTypeError, "show_images", "str 'x'"),
     (
         "show_images of (2, 3)",
