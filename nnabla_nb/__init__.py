@@ -3,13 +3,16 @@
 ``%load_ext nnabla_nb`` (or ``nnabla_nb.enable()``) gives Variables, NdArrays, Functions, parameter dicts and
 solvers a rich display and adds the ``%nnabla`` magic; ``nnabla_nb.graph(y)`` draws a computation graph;
 ``progress``, ``params``, ``grads`` and ``backward_steps`` are widgets with static fallbacks (``widgets/``);
-``explain(F.tanh)`` shows a function's card (``cards/``) and ``graph_diff(before, after)`` what a converter changed.
+``show_images(x, labels)`` and ``confusion(y, t)`` are data views (``dataviews.py``; a DataIterator and an
+``(images, labels)`` pair show as an image grid by themselves); ``explain(F.tanh)`` shows a function's card
+(``cards/``) and ``graph_diff(before, after)`` what a converter changed.
 A bad argument to any of them answers with a one-line message and a usage line (``errors.py``), and an error
 raised during forward/backward in a notebook is shown with the function and the cell line that created it.
 """
 
 from __future__ import annotations
 
+from .dataviews import confusion, show_images
 from .diff import graph_diff
 from .explain import explain
 from .graph import GraphModel, build
@@ -23,6 +26,7 @@ __all__ = [
     "GraphView",
     "backward_steps",
     "build",
+    "confusion",
     "disable",
     "enable",
     "explain",
@@ -32,6 +36,7 @@ __all__ = [
     "params",
     "progress",
     "set_widget_mode",
+    "show_images",
     "__version__",
 ]
 

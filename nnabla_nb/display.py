@@ -15,7 +15,9 @@ import numpy as np
 import nnabla as nn
 from nnabla.function import Function
 from nnabla.solvers import Solver
+from nnabla.utils.data_iterator import DataIterator
 
+from . import dataviews
 from .graph import Stats, array_stats, read_grad
 from .render.common import num, shape, value
 from .render.escape import escape, printable
@@ -291,6 +293,16 @@ def _pretty_params(obj, p, cycle):
             _ordereddict_pprint(obj, p, cycle)
 
 
+def _pretty_pair(obj, p, cycle):
+    text = None if cycle else dataviews.pair_text(obj)
+    if text is not None:
+        p.text(text)
+        return
+    from IPython.lib.pretty import _type_pprinters  # an ordinary tuple: as IPython prints it
+
+    _type_pprinters[tuple](obj, p, cycle)
+
+
 def formatters() -> dict:
     """MIME type -> {type: formatter} that ``enable`` registers."""
     return {
@@ -300,6 +312,8 @@ def formatters() -> dict:
             Function: function_html,
             OrderedDict: _only_params(params_html),
             Solver: solver_html,
+            DataIterator: dataviews.iterator_html,
+            tuple: dataviews.pair_html,  # (images, labels) only; None for any other tuple
         },
         "text/plain": {
             nn.Variable: _pretty(variable_text),
@@ -307,6 +321,8 @@ def formatters() -> dict:
             Function: _pretty(function_text),
             OrderedDict: _pretty_params,
             Solver: _pretty(solver_text),
+            DataIterator: _pretty(dataviews.iterator_text),
+            tuple: _pretty_pair,
         },
     }
 

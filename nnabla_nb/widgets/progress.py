@@ -9,8 +9,13 @@ one clock read. With a widget frontend the progress is a ``ProgressWidget``; wit
 output is updated in place; in a terminal one line is rewritten. When the loop ends, the live output gives way to
 a final static output: the bar (orange and "interrupted at" when the loop stopped early), the elapsed time and
 rate, and an SVG chart of the curves (axes with tick values, an iteration axis, a legend; log-y when asked with
-``log_y=True`` or when a loss spans decades). The time and rate are the one volatile part of a saved notebook
-(``tutorials/sanitize.cfg`` masks them for nbval); the chart depends only on the values.
+``log_y=True`` or when a loss spans decades). ``watch=nn.get_parameters()`` adds a dashboard: per parameter, a
+heatmap over time of the histograms of log10|weight| and log10|gradient| (one row per snapshot, oldest at the
+top), the norms and a flag where the gradient's norm relative to the weight's norm is below ``VANISHING`` (the
+layer barely learns) or above ``EXPLODING`` (or not finite). Snapshots are taken at most ``DASHBOARD_FPS`` times a
+second, on a redraw, so a step between redraws costs nothing more; the final output keeps the dashboard as static
+pictures. The time and rate are the one volatile part of a saved notebook (``tutorials/sanitize.cfg`` masks them
+for nbval); the chart depends only on the values.
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ import ipywidgets
 import numpy as np
 import traitlets
 
-from ..errors import check_bool, check_int, check_positive, check_type, describe, fail, usage
+from ..errors import check_bool, check_int, check_parameters, check_positive, check_type, describe, fail, usage
+from ..graph import read_grad
 from ..render.chart import curves_svg
 from ..render.common import num
-from ..render.escape import escape
+from ..render.escape import escape, printable
 from ..render.html import svg_uri
+from ..render.png import data_uri, encode_png
 from .frontend import LiveOutput, Static, use_widget
 
 BOX = "font-family:monospace;font-size:12px;line-height:1.45"
@@ -75,7 +82,8 @@ class ProgressWidget(ipywidgets.VBox):
         self._label = ipywidgets.HTML()
         # drawn at its own size: a VBox would stretch it to the output's width
         self._image = ipywidgets.Image(format="svg+xml", layout={"display": "none", "align_self": "flex-start"})
-        super().__init__(children=(self._bar, self._label, self._image), **kwargs)
+        self.dashboard = ipywidgets.HTML()  # the watched parameters' histograms (empty without watch=)
+        super().__init__(children=(self._bar, self._label, self._image, self.dashboard), **kwargs)
         self._sync_bar()
 
     @traitlets.validate("value")
@@ -127,11 +135,14 @@ class Progress:
         max_fps: float = 10.0,
         widget: bool | None = None,
         log_y: bool | None = None,
+        watch=None,
         clock=time.monotonic,
         display=None,
         stream=None,
     ):
         iterable, total, metrics = _checked(iterable, total, metrics, max_fps, widget, log_y)
+        self.dashboard = Dashboard(check_parameters("nnabla_nb.progress", "watch", watch, USE)) if watch else None
+        self._next_dashboard = -math.inf
         if total is None and iterable is not None and hasattr(iterable, "__len__"):
             total = len(iterable)
         self.iterable = iterable
@@ -349,14 +360,31 @@ class Progress:
                     text += f"\n  {name}: {num(float(v[0]))} -> {num(float(v[-1]))}, {s.n} values"
         legend = "".join(f"<div>{line}</div>" for line in lines)
         img = f'<img src="{svg_uri(svg.decode("utf-8"))}" alt="metric curves">' if svg else ""
-        html = f'<div style="{BOX}">{bar}<div>{escape(self.status(final, text_bar=False))}</div>{legend}{img}</div>'
+        board = ""
+        if self.dashboard is not None:
+            board, text = self.dashboard.html(), text + "\n" + self.dashboard.text()
+        html = (
+            f'<div style="{BOX}">{bar}<div>{escape(self.status(final, text_bar=False))}</div>{legend}{img}{board}</div>'
+        )
         return Static(text, html)
+
+    def _sample(self, now: float) -> bool:
+        """A dashboard snapshot when one is due (at most DASHBOARD_FPS a second): True when taken."""
+        if self.dashboard is None or now < self._next_dashboard:
+            return False
+        self._next_dashboard = now + 1.0 / DASHBOARD_FPS
+        self.dashboard.sample(self.n)
+        return True
 
     def _redraw(self) -> None:
         self.redraws += 1
-        self._next = self.clock() + self.min_interval
+        now = self.clock()
+        self._next = now + self.min_interval
+        sampled = self._sample(now)
         if self.widget is not None:
             w = self.widget
+            if sampled:
+                w.dashboard.value = self.dashboard.html()
             w.value = self.n
             w.status = self.status(text_bar=False)
             if self._logged != self._drawn:
@@ -372,6 +400,8 @@ class Progress:
         self._begin()
         self._closed = True
         self._end = self.clock()
+        if self.dashboard is not None and self.dashboard.last_step != self.n:
+            self.dashboard.sample(self.n)  # the final picture shows the final state
         if self.widget is not None:  # its last state, though the final output below replaces its view
             self.widget.value, self.widget.status = self.n, self.status(final=True, text_bar=False)
             if self.interrupted:
@@ -450,6 +480,7 @@ def progress(
     max_fps: float = 10.0,
     widget: bool | None = None,
     log_y: bool | None = None,
+    watch=None,
 ) -> Progress:
     """Live progress of a loop: ``for i in (p := nnabla_nb.progress(range(n))): ...; p.log(loss=loss.d)``.
 
@@ -458,8 +489,125 @@ def progress(
     ``p.watch(series)`` draws what an ``nnabla.monitor.MonitorSeries`` logs. Redraws: at most ``max_fps`` a
     second. ``widget``: None detects a widget frontend. ``log_y``: a logarithmic value axis (None: chosen when
     a positive curve spans more than two decades). A run stopped early is marked interrupted (``p.interrupted``).
+    ``watch``: parameters (``nn.get_parameters()``) whose weight and gradient histograms are drawn over time,
+    with vanishing/exploding flags (see ``Dashboard``).
     """
-    return Progress(iterable, total=total, metrics=metrics, max_fps=max_fps, widget=widget, log_y=log_y)
+    return Progress(iterable, total=total, metrics=metrics, max_fps=max_fps, widget=widget, log_y=log_y, watch=watch)
 
 
 USE = usage(progress)
+
+
+# -- the parameter dashboard ------------------------------------------------------------------------------
+DASHBOARD_FPS = 2.0  # snapshots (and live dashboard redraws) per second at most
+VANISHING = 1e-5  # flag: ||grad|| / ||weight|| below this (the layer's weights barely move)
+EXPLODING = 10.0  # flag: ||grad|| / ||weight|| above this, or a gradient that is not finite
+LOG_RANGE = (-8.0, 2.0)  # histograms bin log10|value| over this range (values beyond go to the end bins)
+BINS = 40
+MAX_ROWS = 128  # snapshots kept per parameter: when full, every other old one is dropped (the span stays)
+
+
+def _log_hist(a: np.ndarray) -> np.ndarray:
+    m = np.abs(a[np.isfinite(a)]).astype(np.float64)
+    m = np.log10(m[m > 0])
+    return np.histogram(np.clip(m, *LOG_RANGE), bins=BINS, range=LOG_RANGE)[0]
+
+
+def _hist_png(rows: list) -> bytes:
+    """Histograms over time as a heatmap: one row per snapshot, darker = more values in that bin."""
+    h = np.asarray(rows, np.float64)
+    share = h / np.maximum(h.max(axis=1, keepdims=True), 1)
+    shade = np.round(255 * (1 - 0.85 * share)).astype(np.uint8)
+    rgb = np.stack([shade, shade, np.full_like(shade, 255)], axis=2)
+    rgb[h == 0] = 255
+    return encode_png(np.repeat(np.repeat(rgb, 3, axis=1), max(1, 48 // len(rows)), axis=0))
+
+
+class Dashboard:
+    """Snapshots of watched parameters: log10|w| and log10|g| histograms, norms and their ratio."""
+
+    def __init__(self, params: dict):
+        self.params = dict(params)
+        self.steps: list = []
+        self.weights: dict = {k: [] for k in self.params}
+        self.grads: dict = {k: [] for k in self.params}
+        self.norms: dict = {}  # name -> (||w||, ||g||) at the last snapshot
+        self._html = ""  # drawn once per snapshot, not per redraw: PNG encoding is the dashboard's main cost
+        self._html_of = -1  # ... for this many samples taken
+        self.samples = 0
+
+    @property
+    def last_step(self):
+        return self.steps[-1] if self.steps else None
+
+    def sample(self, step: int) -> None:
+        if len(self.steps) >= MAX_ROWS:
+            self.steps = self.steps[::2]
+            for table in (self.weights, self.grads):
+                for k in table:
+                    table[k] = table[k][::2]
+        self.steps.append(step)
+        self.samples += 1
+        for k, v in self.params.items():
+            w, g = v.d, read_grad(v)
+            self.weights[k].append(_log_hist(w))
+            self.grads[k].append(_log_hist(g))
+            self.norms[k] = (float(np.linalg.norm(w)), float(np.linalg.norm(g)))
+
+    def flag(self, name: str) -> str:
+        """'exploding', 'vanishing' or '' for the last snapshot of ``name``."""
+        wn, gn = self.norms.get(name, (0.0, 0.0))
+        if not math.isfinite(gn) or (wn > 0 and gn > EXPLODING * wn):  # a zero bias has no scale to compare
+            return "exploding"
+        if wn > 0 and gn < VANISHING * wn:
+            return "vanishing"
+        return ""
+
+    def text(self) -> str:
+        lines = [f"parameters at iteration {self.last_step} (||g||/||w||: vanishing < {VANISHING:g}, "
+                 f"exploding > {EXPLODING:g})"]  # fmt: skip
+        for k in self.params:
+            wn, gn = self.norms.get(k, (math.nan, math.nan))
+            ratio = gn / wn if wn else math.nan
+            flag = self.flag(k)
+            lines.append(f"  {printable(k)}: ||w|| {num(wn)} ||g|| {num(gn)} ratio {num(ratio)}"
+                         + (f"  {flag.upper()}" if flag else ""))  # fmt: skip
+        return "\n".join(lines)
+
+    def html(self) -> str:
+        if self._html_of != self.samples:
+            self._html, self._html_of = self._draw(), self.samples
+        return self._html
+
+    def _draw(self) -> str:
+        if not self.steps:
+            return ""
+        cell = "padding:1px 6px;text-align:left;vertical-align:middle;border-bottom:1px solid #8a8a8a40"
+        rows = []
+        for k in self.params:
+            wn, gn = self.norms[k]
+            flag = self.flag(k)
+            style = "color:#c62828;font-weight:bold" if flag else ""
+            pics = [
+                f'<img src="{data_uri(_hist_png(t[k]))}" alt="{escape(what)} histograms of {escape(k)} over time" '
+                f'style="image-rendering:pixelated;width:{3 * BINS}px;border:1px solid #8a8a8a80">'
+                for what, t in (("weight", self.weights), ("gradient", self.grads))
+            ]
+            ratio = gn / wn if wn else math.nan
+            rows.append(
+                f'<tr><td style="{cell}">{escape(k)}</td><td style="{cell}">{pics[0]}</td>'
+                f'<td style="{cell}">{pics[1]}</td><td style="{cell}">{escape(num(wn))}</td>'
+                f'<td style="{cell}">{escape(num(gn))}</td><td style="{cell}">{escape(num(ratio))}</td>'
+                f'<td style="{cell};{style}">{flag}</td></tr>'
+            )
+        head = "".join(
+            f'<th style="{cell}">{h}</th>'
+            for h in ("parameter", "log10|w| over time", "log10|g| over time", "||w||", "||g||", "||g||/||w||", "")
+        )
+        lo, hi = LOG_RANGE
+        return (
+            f'<div style="{BOX};margin-top:6px"><div>parameters, {len(self.steps)} snapshots to iteration '
+            f"{self.last_step}; histograms of log10|value| from 1e{lo:g} (left) to 1e{hi:g} (right), time downwards; "
+            f"flags: ||g||/||w|| &lt; {VANISHING:g} vanishing, &gt; {EXPLODING:g} exploding</div>"
+            f'<table style="border-collapse:collapse"><tr>{head}</tr>{"".join(rows)}</table></div>'
+        )
