@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install extension test test-unit test-notebooks test-extension lint lab bench wheel clean
+.PHONY: install extension test test-unit test-notebooks test-packaging test-extension lint lab bench bench-peers wheel clean
 
+# The editable install is a Python build: its hook (labextension/scripts/build_extension.py) builds the JupyterLab
+# extension when it is missing or stale and puts it into .venv's share/jupyter (without node it warns and goes on).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -14,11 +16,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The JupyterLab extension, prebuilt (needs node/npm only here), then installed into .venv's share/jupyter.
+# The JupyterLab extension, rebuilt by the same hook when its sources changed, and installed into .venv.
 extension: install
-	$(MAKE) -C labextension build VENV=$(abspath $(VENV))
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	$(BIN)/jupyter labextension list 2>&1 | grep nnabla-nb
+	$(BIN)/jupyter labextension list 2>&1 | sed 's/\x1b\[[0-9;]*m//g' | grep -E "nnabla-nb v[^ ]+ enabled +OK"
 
 lint: install
 	$(BIN)/ruff check .
@@ -29,14 +30,24 @@ test-unit: install
 test-notebooks: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval tutorials --nbval-sanitize-with tutorials/sanitize.cfg
 
-# TypeScript unit tests, then JupyterLab + Debian Chromium (installed by labextension/scripts if missing)
-test-extension: extension
-	$(MAKE) -C labextension test VENV=$(abspath $(VENV))
+# `pip wheel .` and `uv build` from a fresh clone of HEAD: the wheel and the sdist carry the extension
+test-packaging: install
+	$(BIN)/python -m pytest tests/packaging -q -m packaging
 
-test: lint test-unit test-notebooks test-extension
+# TypeScript unit tests, then JupyterLab + Debian Chromium (installed by labextension/scripts if missing) run from
+# the wheel installed into a fresh venv, as a user gets it
+WHEEL_VENV := .venv-wheel
+test-extension: wheel
+	rm -rf $(WHEEL_VENV)
+	$(BIN)/uv venv --quiet --python $(BIN)/python $(WHEEL_VENV)
+	$(BIN)/uv pip install --quiet --python $(WHEEL_VENV)/bin/python "$$(ls dist/nnabla_nb-*.whl)[lab]"
+	$(MAKE) -C labextension test VENV=$(abspath $(WHEEL_VENV))
 
-# A wheel carrying the prebuilt extension: pip install of it is all a user needs.
-wheel: extension
+test: lint test-unit test-notebooks test-packaging test-extension
+
+# A wheel carrying the prebuilt extension (built by the hook if stale): pip install of it is all a user needs.
+wheel: install
+	rm -f dist/nnabla_nb-*.whl
 	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .
 
 bench: install
@@ -44,10 +55,25 @@ bench: install
 	$(BIN)/python benchmarks/bench_overhead.py
 	$(BIN)/python benchmarks/bench_kit.py
 
+# The peers, side by side: PyTorch (CPU) in its own venv under .bench/, built once; real NNabla 1.36 from the
+# shared reference tool (set NNABLA_REF to its path when the checkout sits elsewhere).
+TORCH_VENV := .bench/torch
+NNABLA_REF ?= $(firstword $(wildcard ../shared/tools/nnabla-reference ../../shared/tools/nnabla-reference))
+
+$(TORCH_VENV)/.installed:
+	$(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/python -m pip install --quiet torch==2.13.0
+	touch $@
+
+bench-peers: install $(TORCH_VENV)/.installed
+	@test -n "$(NNABLA_REF)" || { echo "no nnabla-reference tool found: set NNABLA_REF" >&2; exit 1; }
+	$(BIN)/python benchmarks/bench_peers.py --torch-python $(TORCH_VENV)/bin/python \
+		--nnabla-python "$$($(NNABLA_REF))"
+
 lab: extension
 	@echo "Starting JupyterLab on tutorials/ (open the URL printed below)"
 	$(BIN)/jupyter lab --notebook-dir=tutorials --no-browser --ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
-	rm -rf $(VENV) build dist
+	rm -rf $(VENV) $(WHEEL_VENV) build dist
 	$(MAKE) -C labextension clean

@@ -274,6 +274,10 @@ def build(
     with ``id(variable or function) -> node id`` (valid while the graph lives). Outputs (variables no function
     of the graph consumes: the root, unused outputs) follow ``output_grad``.
     """
+    from .errors import check_parameters, check_variable, usage
+
+    check_variable("nnabla_nb.build", "root", root, usage(build))
+    check_parameters("nnabla_nb.build", "params", params, usage(build))
     if params is None:
         params = nn.get_parameters(grad_only=False)
     names = names or {}

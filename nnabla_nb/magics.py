@@ -5,10 +5,13 @@
     %nnabla grads [SCOPE]
     %nnabla context [cpu|cuda[:ID]|cudnn[:ID]]
     %nnabla info
+    %nnabla explain FUNCTION
     %%nnabla trace            (cell magic: run the cell, list the functions it executed)
 
-``SUBCOMMANDS`` is the one list of them: the usage text and the help ``%nnabla?`` shows are built from it.
-A usage error prints a short usage text, never a traceback.
+``SUBCOMMANDS`` is the one table of them (name, usage, help, arguments, the function that runs it): the parser,
+the usage text and the help ``%nnabla?`` shows are built from it, so a new subcommand is one entry. A line that
+cannot run (an unknown command, a missing or wrong argument, a name that is not a Variable) prints one line
+saying what is wrong and the command's usage line, never a traceback.
 """
 
 from __future__ import annotations
@@ -16,57 +19,21 @@ from __future__ import annotations
 import argparse
 import shlex
 from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 import nnabla as nn
 
+from .errors import ArgumentError, describe
 from .render.common import shape
 from .render.escape import escape, printable
 from .widgets.frontend import Static
 
-# (usage, what it does); "%%" marks the cell magic
-SUBCOMMANDS = (
-    (
-        "%nnabla graph VAR [--values] [--grads] [--collapse] [--max-nodes N]",
-        "Draw the computation graph that ends at Variable VAR (a name or expression): interactive in JupyterLab\n"
-        "with the nnabla-nb extension, a picture elsewhere. --values / --grads add data / gradient statistics\n"
-        "to every node, --collapse folds the parameter scopes, --max-nodes N caps the static picture.",
-    ),
-    (
-        "%nnabla params [SCOPE]",
-        "The parameters (all, or those under SCOPE) as a folding tree of scopes with shapes, statistics and a\n"
-        "picture of each parameter's values.",
-    ),
-    (
-        "%nnabla grads [SCOPE]",
-        "Gradient table of the current parameters (all, or those under SCOPE), as nnabla_nb.grads() shows it:\n"
-        "|g| L2 norm, mean |g|, |g|/|w|, nan/inf/zero/vanishing/exploding flags, a histogram of each gradient.",
-    ),
-    (
-        "%nnabla context [cpu|cuda[:ID]|cudnn[:ID]]",
-        "Show the default context, or set it (e.g. cudnn:0); where the extension cannot load, it says so and\n"
-        "keeps the current one.",
-    ),
-    ("%nnabla info", "Versions (nnabla, nnabla_nb, numpy), context, auto_forward and the parameter count."),
-    (
-        "%%nnabla trace",
-        "Cell magic: run the cell and list the functions it executed (forward and backward calls) in order,\n"
-        "with their input shapes.",
-    ),
-)
-
-USAGE = "usage:\n" + "\n".join(f"  {use}" for use, _ in SUBCOMMANDS)
-
-HELP = (
-    "nnabla-nb's magic: computation graphs, parameters, gradients and contexts in the notebook.\n\n"
-    + "\n\n".join(use + "\n" + "\n".join("    " + line for line in what.splitlines()) for use, what in SUBCOMMANDS)
-    + "\n\nA usage error prints the usage lines. Load with %load_ext nnabla_nb (or nnabla_nb.enable())."
-)
-
 
 class UsageError(Exception):
-    pass
+    """A ``%nnabla`` line that cannot run: printed with the usage line(s), never as a traceback."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,44 +41,83 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="%nnabla", add_help=False)
-    sub = p.add_subparsers(dest="command", parser_class=_Parser)
-    g = sub.add_parser("graph", add_help=False)
-    g.add_argument("var")
-    g.add_argument("--values", action="store_true")
-    g.add_argument("--grads", action="store_true")
-    g.add_argument("--collapse", action="store_true")
-    g.add_argument("--max-nodes", type=int, default=None)
-    pr = sub.add_parser("params", add_help=False)
-    pr.add_argument("scope", nargs="?", default="")
-    gr = sub.add_parser("grads", add_help=False)
-    gr.add_argument("scope", nargs="?", default="")
-    sub.add_parser("info", add_help=False)
-    c = sub.add_parser("context", add_help=False)
-    c.add_argument("name", nargs="?", default=None)
-    sub.add_parser("trace", add_help=False)
-    return p
+def _whole_number(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {n}")
+    return n
+
+
+def arg(*flags, **options) -> tuple:
+    """One argument of a subcommand, as ``argparse.ArgumentParser.add_argument`` takes it."""
+    return flags, options
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """One ``%nnabla`` subcommand: adding one is adding an entry to ``SUBCOMMANDS``."""
+
+    name: str
+    usage: str  # "%nnabla graph VAR [--values]"; "%%nnabla trace" for a cell magic
+    help: str
+    run: Callable  # (args, user_ns) -> result; a cell magic's: (args, user_ns, cell, shell)
+    arguments: tuple = ()  # arg(...) entries
+    cell: bool = False  # a cell magic (%%nnabla NAME) rather than a line magic
+
+    def parser(self) -> argparse.ArgumentParser:
+        p = _Parser(prog=f"%nnabla {self.name}", add_help=False)
+        for flags, options in self.arguments:
+            p.add_argument(*flags, **options)
+        return p
 
 
 Result = Static  # a magic's output: text/plain and text/html forms
 
 
+def usage_text(commands=None) -> str:
+    return "usage:\n" + "\n".join(f"  {c.usage}" for c in commands or SUBCOMMANDS)
+
+
+def help_text() -> str:
+    return (
+        "nnabla-nb's magic: computation graphs, parameters, gradients and contexts in the notebook.\n\n"
+        + "\n\n".join(c.usage + "\n" + "\n".join("    " + line for line in c.help.splitlines()) for c in SUBCOMMANDS)
+        + "\n\nA usage error prints the usage line. Load with %load_ext nnabla_nb (or nnabla_nb.enable())."
+    )
+
+
 def run_line(line: str, user_ns: dict, cell: str | None = None, shell=None):
-    """Run one ``%nnabla`` command; returns a displayable result or None (usage errors print USAGE)."""
+    """Run one ``%nnabla`` command; returns a displayable result, or None after printing what was wrong with
+    the line and its usage (a short text: no traceback)."""
+    command = None
     try:
-        args = _parser().parse_args(shlex.split(line))
-        if args.command is None:
+        try:
+            words = shlex.split(line)
+        except ValueError as e:  # an unclosed quote
+            raise UsageError(f"cannot read the line: {e}") from None
+        if not words:
             raise UsageError("a command is required")
-        if args.command == "trace":
+        if words[0] in ("help", "-h", "--help"):
+            print(help_text())
+            return None
+        command = COMMANDS.get(words[0])
+        if command is None:
+            raise UsageError(f"unknown command {printable(words[0])!r} (commands: {', '.join(COMMANDS)})")
+        args = command.parser().parse_args(words[1:])
+        if command.cell:
             if cell is None:
-                raise UsageError("trace is a cell magic: %%nnabla trace")
-            return trace(cell, shell, user_ns)
+                raise UsageError(f"{command.name} is a cell magic: %%nnabla {command.name} on a cell's first line")
+            return command.run(args, user_ns, cell, shell)
         if cell is not None:
-            raise UsageError(f"{args.command} is a line magic: %nnabla {args.command}")
-        return COMMANDS[args.command](args, user_ns)
-    except (UsageError, ValueError) as e:
-        print(f"%nnabla: {e}\n{USAGE}")
+            raise UsageError(f"{command.name} is a line magic: %nnabla {command.name}")
+        return command.run(args, user_ns)
+    except (UsageError, ArgumentError) as e:
+        message = e.message if isinstance(e, ArgumentError) else str(e)
+        where = f"%nnabla {command.name}" if command is not None else "%nnabla"
+        print(f"{where}: {message}\n{usage_text([command] if command is not None else None)}")
         return None
 
 
@@ -123,7 +129,7 @@ def _graph(args, user_ns):
     except Exception as e:
         raise UsageError(f"cannot evaluate {args.var!r}: {type(e).__name__}: {e}") from None
     if not isinstance(var, nn.Variable):
-        raise UsageError(f"{args.var!r} is a {type(var).__name__}, not an nnabla Variable")
+        raise UsageError(f"VAR {args.var!r} must be an nnabla Variable; it is {describe(var)}")
     from .graph import namespace_names
 
     return graph(
@@ -198,9 +204,6 @@ def _context(args, user_ns):
     return Result(f"context: {nn.get_current_context()}")
 
 
-COMMANDS = {"graph": _graph, "params": _params, "grads": _grads, "info": _info, "context": _context}
-
-
 class _Tracer:
     """Records every function the engine runs (via the public function hooks) while a cell executes, and
     whether it ran in forward or backward: ``Variable.backward`` is wrapped for the duration of the cell."""
@@ -251,6 +254,10 @@ def _gradients_held() -> list:
     return [k for k, v in nn.get_parameters(grad_only=False).items() if v.need_grad and np.any(read_grad(v))]
 
 
+def _trace(args, user_ns, cell, shell):
+    return trace(cell, shell, user_ns)
+
+
 def trace(cell: str, shell, user_ns):
     """Run ``cell`` and list the functions it executed, forward and backward marked, in order; say when a
     backward added to gradients that were already there (no ``zero_grad`` before it)."""
@@ -290,6 +297,88 @@ def trace(cell: str, shell, user_ns):
         f'<pre style="margin:2px 0">{body}</pre></details></div>'
     )
     return Result(text, html)
+
+
+def _explain(args, user_ns):
+    from .explain import explain
+
+    try:  # a name (F.tanh, tanh or Tanh) first; else an expression of the kernel (a Variable: its function)
+        return explain(args.function)
+    except ValueError as e:
+        error = e
+    try:
+        return explain(eval(args.function, user_ns))  # noqa: S307 - typed by the user in their own kernel
+    except Exception:
+        raise UsageError(f"explain: {error}") from None
+
+
+# the subcommands, in the order the help lists them
+SUBCOMMANDS = (
+    Subcommand(
+        "graph",
+        "%nnabla graph VAR [--values] [--grads] [--collapse] [--max-nodes N]",
+        "Draw the computation graph that ends at Variable VAR (a name or expression): interactive in JupyterLab\n"
+        "with the nnabla-nb extension, a picture elsewhere. --values / --grads add data / gradient statistics\n"
+        "to every node, --collapse folds the parameter scopes, --max-nodes N caps the static picture.",
+        _graph,
+        (
+            arg("var", metavar="VAR"),
+            arg("--values", action="store_true"),
+            arg("--grads", action="store_true"),
+            arg("--collapse", action="store_true"),
+            arg("--max-nodes", type=_whole_number, default=None, metavar="N"),
+        ),
+    ),
+    Subcommand(
+        "params",
+        "%nnabla params [SCOPE]",
+        "The parameters (all, or those under SCOPE) as a folding tree of scopes with shapes, statistics and a\n"
+        "picture of each parameter's values.",
+        _params,
+        (arg("scope", nargs="?", default="", metavar="SCOPE"),),
+    ),
+    Subcommand(
+        "grads",
+        "%nnabla grads [SCOPE]",
+        "Gradient table of the current parameters (all, or those under SCOPE), as nnabla_nb.grads() shows it:\n"
+        "|g| L2 norm, mean |g|, |g|/|w|, nan/inf/zero/vanishing/exploding flags, a histogram of each gradient.",
+        _grads,
+        (arg("scope", nargs="?", default="", metavar="SCOPE"),),
+    ),
+    Subcommand(
+        "context",
+        "%nnabla context [cpu|cuda[:ID]|cudnn[:ID]]",
+        "Show the default context, or set it (e.g. cudnn:0); where the extension cannot load, it says so and\n"
+        "keeps the current one.",
+        _context,
+        (arg("name", nargs="?", default=None, metavar="NAME"),),
+    ),
+    Subcommand(
+        "info",
+        "%nnabla info",
+        "Versions (nnabla, nnabla_nb, numpy), context, auto_forward and the parameter count.",
+        _info,
+    ),
+    Subcommand(
+        "explain",
+        "%nnabla explain FUNCTION",
+        "The card of a function (F.tanh, tanh or Tanh): meaning, forward formula, gradient, arguments with\n"
+        "their defaults, and a plot of the function and its derivative for elementwise ones.",
+        _explain,
+        (arg("function", metavar="FUNCTION"),),
+    ),
+    Subcommand(
+        "trace",
+        "%%nnabla trace",
+        "Cell magic: run the cell and list the functions it executed (forward and backward calls) in order,\n"
+        "with their input shapes.",
+        _trace,
+        cell=True,
+    ),
+)
+COMMANDS = {c.name: c for c in SUBCOMMANDS}
+USAGE = usage_text()
+HELP = help_text()
 
 
 def register(ip) -> None:

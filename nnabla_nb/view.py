@@ -8,8 +8,13 @@ JupyterLab renderer, which folds and unfolds scopes itself: it always carries th
 
 from __future__ import annotations
 
+import numbers
+
+import numpy as np
+
 from . import graph as _graph
 from . import render
+from .errors import check_bool, check_int, check_parameters, check_type, check_variable, describe, fail, usage
 
 DEFAULT_MAX_NODES = 400
 AUTO_COLLAPSE_NODES = 200  # collapse_scopes="auto": graphs with more nodes than this draw each scope as one node
@@ -30,6 +35,10 @@ class GraphView:
         max_nodes: int | None = None,
         json_max_nodes: int = JSON_MAX_NODES,
     ):
+        use = usage(GraphView, "nnabla_nb.GraphView")
+        check_type("GraphView", "model", model, _graph.GraphModel, "a GraphModel (nnabla_nb.build(y))", use)
+        _check_view("GraphView", collapse_scopes, max_nodes, use)
+        check_int("GraphView", "json_max_nodes", json_max_nodes, 1, use)
         self.full = model
         if collapse_scopes == "auto":
             collapse_scopes = len(model.nodes) > AUTO_COLLAPSE_NODES
@@ -94,7 +103,27 @@ def graph(
     Nodes are named as the notebook names them (``names``: ``id(Variable) -> name``, default the Variables
     of the running IPython's namespace, see ``graph.namespace_names``).
     """
+    use = usage(graph)
+    check_variable("nnabla_nb.graph", "y", y, use)
+    check_bool("nnabla_nb.graph", "values", values, use)
+    check_bool("nnabla_nb.graph", "grads", grads, use)
+    _check_view("nnabla_nb.graph", collapse_scopes, max_nodes, use)
+    check_parameters("nnabla_nb.graph", "params", params, use)
+    check_type("nnabla_nb.graph", "names", names, dict, "a dict of id(Variable) -> name", use, none=True)
     if names is None:
         names = _graph.namespace_names()
     model = _graph.build(y, values=values, grads=grads, params=params, names=names)
     return GraphView(model, collapse_scopes=collapse_scopes, max_nodes=max_nodes)
+
+
+def _check_view(where: str, collapse_scopes, max_nodes, use: str) -> None:
+    """The static picture's choices: ``collapse_scopes`` True/False/"auto"/a node count, ``max_nodes``."""
+    if isinstance(collapse_scopes, str):
+        if collapse_scopes != "auto":
+            fail(where, f"collapse_scopes must be True, False, 'auto' or a node count, got {collapse_scopes!r}", use)
+    elif not isinstance(collapse_scopes, (bool, np.bool_)):
+        what = "True, False, 'auto' or a node count"
+        if not isinstance(collapse_scopes, numbers.Integral):
+            fail(where, f"collapse_scopes must be {what}, got {describe(collapse_scopes)}", use, type_error=True)
+        check_int(where, "collapse_scopes", collapse_scopes, 0, use)
+    check_int(where, "max_nodes", max_nodes, 1, use, none=True)

@@ -3,6 +3,7 @@
 auto_forward = [False]  # nn.auto_forward(): run each function as it is created
 no_grad = [False]  # nn.no_grad(): functions created now need no gradient
 recompute = [False]  # nn.recompute() / nn.set_global_recompute(): variables created now are recomputed in backward
+recompute_used = [False]  # some variable was ever marked recompute: until then graph walks need not look for one
 graph_version = [0]  # bumped whenever a graph edge changes; cached traversal orders check it
 # bumped whenever a buffer a solver holds views of may have been replaced, refilled or released, or a need_grad
 # flag changed: solvers re-check their parameters only when it moved

@@ -21,6 +21,9 @@ from ._operators import OperatorMixin
 from ._walk import run_backward, run_forward, walk
 from .function import located
 
+_new_object = object.__new__
+_of_shape = NdArray._of_shape
+
 
 class Variable(OperatorMixin):
     """``nn.Variable(shape, need_grad=False)``: a node of a computation graph holding data and grad."""
@@ -44,8 +47,8 @@ class Variable(OperatorMixin):
     @classmethod
     def _new(cls, shape, need_grad):
         """A parentless Variable of ``shape`` (a tuple of ints), skipping ``__init__``'s checks."""
-        v = cls.__new__(cls)
-        v._start(NdArray._of_shape(shape), need_grad)
+        v = _new_object(cls)
+        v._start(_of_shape(shape), need_grad)
         return v
 
     def _start(self, data, need_grad) -> None:
@@ -57,7 +60,10 @@ class Variable(OperatorMixin):
         self.name = ""
         self._order = None  # the graph's walk, cached (``_walk``)
         self._consumers = []
-        self._recompute = _state.recompute[0]
+        if _state.recompute[0]:
+            self._recompute = _state.recompute_used[0] = True
+        else:
+            self._recompute = False
 
     @classmethod
     def _wrap_ndarray(cls, nd: NdArray, need_grad=False):
@@ -157,6 +163,8 @@ class Variable(OperatorMixin):
     @recompute.setter
     def recompute(self, value: bool):
         self._recompute = bool(value)
+        if value:
+            _state.recompute_used[0] = True
         _state.graph_version[0] += 1  # buffer clearing plans depend on it
 
     @property

@@ -52,7 +52,9 @@ class _Walk:
         self._backward = None
         self.runs = {}  # the compiled plans, kept by ``_compiled``
         # some intermediate variable is marked ``recompute``: forward frees it, backward recomputes it step by step
-        self.recomputes = any(o is not None and o._recompute for func in order for o in func.outputs)
+        self.recomputes = _state.recompute_used[0] and any(
+            o is not None and o._recompute for func in order for o in func.outputs
+        )
 
     def forward_steps(self, root, clear_buffer, clear_no_need_grad) -> list:
         key = (clear_buffer is True or bool(clear_buffer), clear_no_need_grad is True or bool(clear_no_need_grad))
@@ -132,7 +134,7 @@ def _forward_step(func, root, free) -> tuple:
     else:
         kind, compute = (_ONE if len(func.inputs) == 1 else _MANY), func.compute
     dt = func.dtype
-    dtd = np.dtype(dt) if dt is not None else None
+    dtd = (_DTYPES.get(dt) or _dtype_of(dt)) if dt is not None else None
     return (
         func,
         kind,
@@ -165,6 +167,7 @@ def _backward_plan(root, order) -> list:
     global _Unary
     if _Unary is None:
         from ._ops._base import Unary as _Unary
+    unary_grad = _Unary.grad
     reached = {id(root)}
     steps = []
     for func in reversed(order):
@@ -173,44 +176,56 @@ def _backward_plan(root, order) -> list:
         if True not in need:
             continue
         outrefs = func._outputs
-        outputs = [r() for r in outrefs]
-        if not any(o is not None and id(o) in reached for o in outputs):
-            continue
-        # siblings no gradient reaches stay weakly held: the plan must not keep unused outputs alive
-        unreached = tuple(r for r, o in zip(outrefs, outputs) if o is None or id(o) not in reached)
-        modes = []
-        for x, n in zip(inputs, need):
-            if not n:
-                modes.append(_SKIP)
-            elif x._parent is None:
-                modes.append(_ACCUMULATE_LEAF)
+        if len(outrefs) == 1:
+            o = outrefs[0]()
+            if o is None or id(o) not in reached:
+                continue
+            outputs = [o]
+            unreached = ()
+        else:
+            outputs = [r() for r in outrefs]
+            # siblings no gradient reaches stay weakly held: the plan must not keep unused outputs alive
+            unreached = tuple([r for r, o in zip(outrefs, outputs) if o is None or id(o) not in reached])
+            if len(unreached) == len(outrefs):
+                continue
+        stores = []
+        for i, x in enumerate(inputs):
+            if not need[i]:
+                continue
+            if x._parent is None:
+                stores.append((i, x, _ACCUMULATE_LEAF))
             elif id(x) in reached:
-                modes.append(_ACCUMULATE)
+                stores.append((i, x, _ACCUMULATE))
             else:
-                modes.append(_OVERWRITE)
+                stores.append((i, x, _OVERWRITE))
                 reached.add(id(x))
-        strong = None if unreached else tuple(outputs)
-        if not func._plain_backward:
+        stores = tuple(stores)
+        cls = type(func)
+        if not cls._plain_backward:
             kind, grad_of = _GENERIC, func._input_grads
-        elif len(inputs) == 1 and len(outrefs) == 1 and type(func).grad is _Unary.grad:
+        elif len(inputs) == 1 and len(outrefs) == 1 and cls.grad is unary_grad:
             kind, grad_of = _UNARY, func.backward_unary
         else:
             kind, grad_of = _PLAIN, func.grad
-        stores = tuple((i, x, mode) for i, (x, mode) in enumerate(zip(inputs, modes)) if mode is not _SKIP)
         uses = func.grad_uses
         # inputs whose data backward reads: all when "x" in grad_uses, narrowed by grad_depends_input_data to those
         # a needed gradient depends on; the others get stand-ins with their shapes (a shape change bumps the version)
         stubs = fetch = None
         if "x" not in uses:
             stubs = [_Shaped(x._data._shape) for x in inputs]
-        elif kind is not _GENERIC:
+        elif kind is not _GENERIC and not cls._reads_all_inputs:
             n = len(inputs)
             reads = [any(need[i] and func.grad_depends_input_data(i, j) for i in range(n)) for j in range(n)]
             if not all(reads):
                 stubs = [None if r else _Shaped(x._data._shape) for x, r in zip(inputs, reads)]
                 fetch = tuple((j, x) for j, x in enumerate(inputs) if reads[j])
         # outputs whose buffers clear_buffer releases once the function's backward has run
-        cleared = () if unreached else tuple(o for o in outputs if o is not root and not o._persistent)
+        if unreached:
+            cleared = ()
+        elif len(outputs) == 1:
+            cleared = () if o is root or o._persistent else (o,)
+        else:
+            cleared = tuple([o for o in outputs if o is not root and not o._persistent])
         # leaves whose gradient the op may write straight into their buffers (each must appear once among the
         # inputs, its gradient shaped as its data: only a change that bumps the version could break that later);
         # backward stores their gradients itself, so they leave ``stores``
@@ -229,12 +244,22 @@ def _backward_plan(root, order) -> list:
             if into is not None:
                 stores = tuple(s for s in stores if (s[0], s[1]) not in into)
         # the plan holds the bound method, array module and dtype, as forward's does; the weak output references
-        # and the unreached ones go last, read only when some output was not reached (then ``strong`` is None)
+        # and the unreached ones go last, read only when some output was not reached (then the outputs are None)
+        dt = func.dtype
+        dtd = _DTYPES.get(dt) or _dtype_of(dt)
         steps.append(
-            (func, kind, grad_of, func.xp, func.dtype, np.dtype(func.dtype), inputs, strong, need, stores, into)
+            (func, kind, grad_of, func.xp, dt, dtd, inputs, None if unreached else tuple(outputs), need, stores, into)
             + (stubs, fetch, "y" in uses, cleared, (outrefs, unreached))
         )
     return steps
+
+
+_DTYPES: dict = {}  # compute dtype (a numpy scalar type) -> its np.dtype, which plans compare arrays' dtypes with
+
+
+def _dtype_of(dt):
+    d = _DTYPES[dt] = np.dtype(dt)
+    return d
 
 
 def _release_plan(root, order, mode):
@@ -316,9 +341,24 @@ def run_backward(steps, root, clear_buffer, pre, post, recomputes=False) -> None
     ``recomputes``: first recompute the freed data of ``recompute`` variables each step reads.
     """
     recorder = _state.clear_recorder[0]
-    for step in steps:
-        func, kind, grad_of, xp, dt, dtd, inputs, outputs, need, stores, into = step[:11]
-        stubs, fetch, uses_y, cleared, weak = step[11:]
+    for (
+        func,
+        kind,
+        grad_of,
+        xp,
+        dt,
+        dtd,
+        inputs,
+        outputs,
+        need,
+        stores,
+        into,
+        stubs,
+        fetch,
+        uses_y,
+        cleared,
+        weak,
+    ) in steps:
         if outputs is None:  # some output no gradient reached: it counts as zero
             outrefs, unreached = weak
             outputs = [r() for r in outrefs]
@@ -334,19 +374,20 @@ def run_backward(steps, root, clear_buffer, pre, post, recomputes=False) -> None
         if kind is _GENERIC:
             gxs = grad_of(inputs, outputs, need)
         else:
-            if stubs is None:  # backward reads the inputs' data
-                xs = [_input_array(func, x, j, dt, dtd) for j, x in enumerate(inputs)]
-            elif fetch is None:
-                xs = stubs
-            else:  # some inputs' data: those a needed gradient depends on
-                xs = list(stubs)
-                for j, x in fetch:
-                    xs[j] = _input_array(func, x, j, dt, dtd)
             if kind is _UNARY:
                 o = outputs[0]
+                xa = _input_array(func, inputs[0], 0, dt, dtd) if stubs is None else stubs[0]
                 ya = _array_of(o._data) if uses_y else None
-                gxs = (grad_of(xp, xs[0], ya, _array_of(o._grad)),)
+                gxs = (grad_of(xp, xa, ya, _array_of(o._grad)),)
             else:
+                if stubs is None:  # backward reads the inputs' data
+                    xs = [_input_array(func, x, j, dt, dtd) for j, x in enumerate(inputs)]
+                elif fetch is None:
+                    xs = stubs
+                else:  # some inputs' data: those a needed gradient depends on
+                    xs = list(stubs)
+                    for j, x in fetch:
+                        xs[j] = _input_array(func, x, j, dt, dtd)
                 ys = [o._data._get() if o is not None else None for o in outputs] if uses_y else None
                 if len(outputs) == 1:
                     gys = [_array_of(outputs[0]._grad)]

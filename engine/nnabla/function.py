@@ -40,7 +40,7 @@ import numpy as np
 
 from . import _state
 from ._array import NdArray
-from .context import get_current_context
+from .context import _current as _contexts
 
 _REGISTRY: dict[str, type] = {}
 
@@ -123,36 +123,50 @@ class Function:
 
     def __init__(self, ctx=None, **args):
         spec = self.args_spec
-        for key, value in args.items():
-            if key not in spec:
-                raise FunctionTypeError(f"{self.type_name}: unexpected argument {key!r} (takes {list(spec) or 'none'})")
-            default = spec[key]
-            if value is not default and type(value) is not type(default) and default is not None:
-                _check_arg_type(self, key, value, default)
-        full = dict(spec)
-        full.update(args)
-        self.args = full
+        if args:
+            for key, value in args.items():
+                if key not in spec:
+                    raise FunctionTypeError(
+                        f"{self.type_name}: unexpected argument {key!r} (takes {list(spec) or 'none'})"
+                    )
+                default = spec[key]
+                if value is not default and type(value) is not type(default) and default is not None:
+                    _check_arg_type(self, key, value, default)
+            self.args = {**spec, **args}
+        else:
+            self.args = dict(spec)
         self._start(ctx)
-        try:
-            self.init()
-        except FunctionError:
-            raise
-        except _BAD_ARGUMENT as e:
-            raise _argument_error(self, e) from None
+        if self._has_init:
+            try:
+                self.init()
+            except FunctionError:
+                raise
+            except _BAD_ARGUMENT as e:
+                raise _argument_error(self, e) from None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         same = lambda name: getattr(cls, name) is getattr(Function, name)  # noqa: E731
         cls._plain_forward = same("_compute_outputs") and same("_arrays_of") and same("_as_outputs")
         cls._plain_backward = same("_input_grads") and same("_arrays_of")
+        cls._has_init = not same("init")
+        # backward reads every input's data whenever it reads any (the plan then needs no per-input check)
+        cls._reads_all_inputs = same("grad_depends_input_data")
+
+    _has_init = False
+    _reads_all_inputs = True
+    # unlinked: apply sets these when it links the function into a graph
+    _outputs: tuple = ()
+    rank = 0
 
     def _start(self, ctx) -> None:
         """Bind the context (array module and compute dtype), unlinked from any graph."""
-        self.context = ctx if ctx is not None else get_current_context()
-        self.xp, self.dtype = self.context.resolve()
+        if ctx is None:
+            ctx = _contexts[-1]  # get_current_context(), read directly: every function asks
+        self.context = ctx
+        resolved = ctx._resolved
+        self.xp, self.dtype = resolved if resolved is not None else ctx.resolve()
         self.inputs = []
-        self._outputs = ()
-        self.rank = 0
         self.tags = {}
 
     def init(self) -> None:
@@ -233,12 +247,18 @@ class Function:
     # -- internal array plumbing ----------------------------------------------------------------
     def _arrays_of(self, variables):
         """Input arrays (of Variables or NdArrays) in the compute dtype, except inputs listed in ``keep_dtype``."""
-        arrays = [(v._data if type(v) is not NdArray else v)._get() for v in variables]
         dt = self.dtype
-        for a in arrays:
+        arrays = []
+        same = True
+        for v in variables:
+            nd = v._data if type(v) is not NdArray else v
+            a = nd._array
+            if a is None or nd._fill is not None:
+                a = nd._get()
             if a.dtype.type is not dt:
-                return self._cast(arrays)
-        return arrays
+                same = False
+            arrays.append(a)
+        return arrays if same else self._cast(arrays)
 
     def _cast(self, arrays):
         dt = self.dtype
@@ -268,11 +288,36 @@ class Function:
 
     def _shapes_checked(self, shapes):
         try:
-            result = [_as_shape(s) for s in self.output_shapes(*shapes)]
+            result = self.output_shapes(*shapes)
+            if type(result) is not list:
+                result = list(result)
         except FunctionError as e:
             if not str(e).startswith(self.type_name):  # raised by a function this one is composed of
                 raise type(e)(f"{self.type_name}: {e}") from None
             raise
+        except _BAD_ARGUMENT as e:
+            kind = FunctionTypeError if isinstance(e, TypeError) else FunctionError
+            raise kind(
+                f"{self.type_name}: invalid inputs of shapes {', '.join(map(str, shapes)) or '(none)'} "
+                f"with args {self.args}: {e}"
+            ) from None
+        for s in result:  # the common case in one pass: tuples of non-negative ints
+            if type(s) is not tuple:
+                break
+            for d in s:
+                if type(d) is not int or d < 0:
+                    break
+            else:
+                continue
+            break
+        else:
+            return result
+        return self._shapes_normalized(shapes, result)
+
+    def _shapes_normalized(self, shapes, result):
+        """Output shapes as tuples of ints, refusing fractional and negative sizes."""
+        try:
+            result = [_as_shape(s) for s in result]
         except _BAD_ARGUMENT as e:
             kind = FunctionTypeError if isinstance(e, TypeError) else FunctionError
             raise kind(
@@ -290,7 +335,10 @@ class Function:
 
     def _compute_outputs(self, variables):
         """Forward on the inputs' arrays: the output arrays, floats in the compute dtype."""
-        return self._as_outputs(self.compute(self.xp, *self._arrays_of(variables)))
+        ys = self.compute(self.xp, *self._arrays_of(variables))
+        if type(ys) is np.ndarray and ys.dtype.type is self.dtype:
+            return (ys,)  # the common case: one array already in the compute dtype
+        return self._as_outputs(ys)
 
     def _input_grads(self, inputs, outputs, need):
         """Gradients for ``inputs`` from the outputs' gradients (``None`` where an output has none)."""
@@ -458,22 +506,25 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
     ``n_outputs`` other than -1 must be the number of outputs the function makes: NNabla would add dangling
     extra outputs, which are refused here rather than created.
     """
-    global _Variable
-    Variable = _Variable
-    if Variable is None:
-        from ._variable import Variable
-
-        _Variable = Variable
+    Variable = _Variable or _variable_class()
     imperative = False
+    shapes = []
     for x in inputs:
-        if type(x) is not Variable:
-            if type(x) is NdArray:
-                imperative = True
-            elif not isinstance(x, Variable):
-                return _apply_to_other(func, inputs, n_outputs)
-    shapes = func._shapes_checked([x.shape for x in inputs])
+        t = type(x)
+        if t is Variable:
+            shapes.append(x._data._shape)
+        elif t is NdArray:
+            imperative = True
+            shapes.append(x._shape)
+        elif isinstance(x, Variable):
+            shapes.append(x.shape)
+        else:
+            return _apply_to_other(func, inputs, n_outputs)
+    shapes = func._shapes_checked(shapes)
     if n_outputs != -1 and n_outputs != len(shapes):
         _reject_n_outputs(func, n_outputs, len(shapes))
+    if imperative:  # no graph node: an error raises at the user's call itself, so no creation site is kept
+        return _run_now(func, inputs, outputs)
     if capture_sites[0]:
         # the first frame outside the engine; only its code and instruction offset are kept: the line is worked
         # out when asked. apply's caller is engine code (F.<name>, Function.__call__, a PF): starting two frames
@@ -488,50 +539,84 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
                 func._site = (code, f.f_lasti)
                 break
             f = f.f_back
-    if imperative:
-        ys = func._compute_outputs(inputs)
-        if outputs is not None:
-            for o, y in zip(outputs, ys):
-                o.copy_from(NdArray._wrap(y)) if isinstance(o, NdArray) else o._data._set_array(y)
-            return outputs[0] if len(outputs) == 1 else tuple(outputs)
-        result = [NdArray._wrap(y) for y in ys]
-        return result[0] if len(result) == 1 else tuple(result)
 
     need_grad = False
-    if func.differentiable:
-        for x in inputs:
-            if x._need_grad:
-                need_grad = True
-                break
     rank = 0
     for x in inputs:
+        if x._need_grad:
+            need_grad = True
         p = x._parent
         if p is not None and p.rank >= rank:
             rank = p.rank + 1
-    outs = []
-    for k, s in enumerate(shapes):
-        if outputs is not None and k < len(outputs) and outputs[k] is not None:
-            o = outputs[k]
-            if o.shape != s:
-                o.reset_shape(s, force=True)
-            if o._need_grad != need_grad:
-                o._need_grad = need_grad
-                _state.param_version[0] += 1
-        else:
-            o = Variable._new(s, need_grad)
+    if need_grad and not func.differentiable:
+        need_grad = False
+    new = Variable._new
+    if outputs is None:
+        outs = [new(s, need_grad) for s in shapes]
+    else:
+        outs = []
+        for k, s in enumerate(shapes):
+            o = outputs[k] if k < len(outputs) else None
+            if o is None:
+                o = new(s, need_grad)
+            else:
+                if o.shape != s:
+                    o.reset_shape(s, force=True)
+                if o._need_grad != need_grad:
+                    o._need_grad = need_grad
+                    _state.param_version[0] += 1
+            outs.append(o)
+    if outputs is not None or func._outputs:
+        # existing variables get a new parent, or a function already in a graph is linked again: cached walks
+        # may be stale. A new function making new variables is in no graph walked so far, and changes none.
+        _state.graph_version[0] += 1
+    for o in outs:
         o._parent = func
-        outs.append(o)
     func.inputs = list(inputs)
     func._outputs = tuple([weakref.ref(o) for o in outs])
     func.rank = rank
     ref = weakref.ref(func)
     for x in inputs:
         x._consumers.append(ref)
-    _state.graph_version[0] += 1
     if auto_forward or _state.auto_forward[0]:
-        for o, y in zip(outs, func._compute_outputs(inputs)):
-            o._data._set_array(y)
+        ys = func._compute_outputs(inputs)
+        if len(outs) == 1:
+            _set_array(outs[0]._data, ys[0])
+        else:
+            for o, y in zip(outs, ys):
+                _set_array(o._data, y)
     return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def _run_now(func, inputs, outputs):
+    """Imperative mode: compute on the inputs' arrays and return NdArrays (or write into ``outputs``)."""
+    ys = func._compute_outputs(inputs)
+    if outputs is not None:
+        for o, y in zip(outputs, ys):
+            o.copy_from(NdArray._wrap(y)) if isinstance(o, NdArray) else o._data._set_array(y)
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+    if len(ys) == 1:
+        return NdArray._wrap(ys[0])
+    return tuple([NdArray._wrap(y) for y in ys])
+
+
+def _set_array(nd, a) -> None:
+    """NdArray._set_array, by hand where no solver watches the buffer."""
+    if nd._watched:
+        nd._set_array(a)
+    else:
+        nd._array = a
+        nd._shape = a.shape
+        nd._dtype = a.dtype.type
+        nd._fill = None
+
+
+def _variable_class():
+    global _Variable
+    from ._variable import Variable
+
+    _Variable = Variable
+    return Variable
 
 
 def _apply_to_other(func, inputs, n_outputs):

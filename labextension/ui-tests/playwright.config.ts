@@ -29,11 +29,12 @@ export default defineConfig({
       ]
     }
   },
+  // a fresh venv (make test-extension) on a busy machine: the first start compiles what it imports
   webServer: [
     {
       command: 'bash start-lab.sh lab',
       url: `http://127.0.0.1:${port}/lab`,
-      timeout: 120_000,
+      timeout: 300_000,
       reuseExistingServer: false,
       stdout: 'ignore',
       stderr: 'pipe'
@@ -41,7 +42,7 @@ export default defineConfig({
     {
       command: 'bash start-lab.sh notebook',
       url: `http://127.0.0.1:${notebookPort}/tree`,
-      timeout: 120_000,
+      timeout: 300_000,
       reuseExistingServer: false,
       stdout: 'ignore',
       stderr: 'pipe'

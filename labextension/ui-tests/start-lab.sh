@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Start JupyterLab (or, with the argument `notebook`, Jupyter Notebook 7) for the browser tests: the built
-# extension (labextension/dist/nnabla-nb) is put on a temporary JUPYTER_PATH, every Jupyter directory is
+# Start JupyterLab (or, with the argument `notebook`, Jupyter Notebook 7) for the browser tests from $VENV, a venv
+# with nnabla-nb installed (`make test-extension`: from the wheel into a fresh venv; `make extension`: .venv), so
+# the extension is the one installed in $VENV/share/jupyter/labextensions. Every other Jupyter directory is
 # temporary, no token, no browser. Playwright's webServer runs this; its environment gives VENV and
 # LAB_PORT / LAB_ROOT (JupyterLab) or NB_PORT / NB_ROOT (Notebook 7).
 set -euo pipefail
@@ -14,13 +15,12 @@ case "$APP" in
   *) echo "usage: start-lab.sh [lab|notebook]" >&2 && exit 2 ;;
 esac
 
-if [ ! -f "$ext/dist/nnabla-nb/package.json" ]; then
-  echo "labextension/dist/nnabla-nb is not built: run 'make -C labextension build' first" >&2
+if [ ! -f "$VENV/share/jupyter/labextensions/nnabla-nb/package.json" ]; then
+  echo "$VENV has no nnabla-nb extension: run 'make extension' (.venv) or 'make test-extension' (from the wheel)" >&2
   exit 1
 fi
 rm -rf "$ROOT"
 mkdir -p "$ROOT"/{notebooks,data/labextensions,config,runtime,settings,workspaces}
-ln -s "$ext/dist/nnabla-nb" "$ROOT/data/labextensions/nnabla-nb"
 export JUPYTER_PATH="$ROOT/data"
 export JUPYTER_CONFIG_DIR="$ROOT/config"
 export JUPYTER_DATA_DIR="$ROOT/data"

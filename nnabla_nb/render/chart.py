@@ -81,8 +81,19 @@ def _columns(x: np.ndarray, y: np.ndarray, width: int) -> tuple:
     return x[keep], y[keep]
 
 
-def curves_svg(series: dict, width: int = 480, height: int = 200, log_y: bool | None = None) -> str:
-    """An SVG chart of ``series`` (name -> (iterations, values)); ``log_y`` None chooses (``wants_log``)."""
+def curves_svg(
+    series: dict,
+    width: int = 480,
+    height: int = 200,
+    log_y: bool | None = None,
+    x_label: str = "iteration",
+    integer_x: bool = True,
+    legend_values: bool = True,
+) -> str:
+    """An SVG chart of ``series`` (name -> (iterations, values)); ``log_y`` None chooses (``wants_log``).
+
+    Training curves take the defaults; a chart of a function (``nnabla_nb.explain``) names its axis
+    ``x_label``, allows fractional ``x`` ticks (``integer_x=False``) and keeps the legend to the names."""
     series = {k: (np.asarray(s, np.float64), np.asarray(v, np.float64)) for k, (s, v) in series.items()}
     series = {k: (s[np.isfinite(v)], v[np.isfinite(v)]) for k, (s, v) in series.items()}
     series = {k: sv for k, sv in series.items() if len(sv[1])}
@@ -137,7 +148,7 @@ def curves_svg(series: dict, width: int = 480, height: int = 200, log_y: bool | 
             parts.append(
                 f'<text x="{left - 4}" y="{y + 4:.1f}" fill="{INK}" text-anchor="end">{escape(num(float(t)))}</text>'
             )
-    xticks = [t for t in nice_ticks(x0, x1, 6) if float(t).is_integer()] or [x0, x1]
+    xticks = [t for t in nice_ticks(x0, x1, 6) if float(t).is_integer() or not integer_x] or [x0, x1]
     for t in xticks:
         x = float(tx(t))
         parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{bottom_y}" y2="{bottom_y + 4}" stroke="{INK}"/>')
@@ -146,7 +157,7 @@ def curves_svg(series: dict, width: int = 480, height: int = 200, log_y: bool | 
         )
     parts.append(
         f'<path d="M{left},{top}V{bottom_y}H{left + plot_w}" fill="none" stroke="{INK}"/>'
-        f'<text x="{left + plot_w}" y="{bottom_y + 28}" fill="{INK}" text-anchor="end">iteration</text>'
+        f'<text x="{left + plot_w}" y="{bottom_y + 28}" fill="{INK}" text-anchor="end">{escape(x_label)}</text>'
     )
     if log:
         parts.append(f'<text x="{left}" y="{bottom_y + 28}" fill="{INK}">log scale</text>')
@@ -160,7 +171,7 @@ def curves_svg(series: dict, width: int = 480, height: int = 200, log_y: bool | 
         else:
             points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px, py))
             parts.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="1.5"/>')
-        label = f"{name}: {num(float(v[-1]))}"
+        label = f"{name}: {num(float(v[-1]))}" if legend_values else str(name)
         ly = height - 4
         parts.append(f'<rect x="{lx}" y="{ly - 8}" width="14" height="3" fill="{color}"/>')
         parts.append(f'<text x="{lx + 18}" y="{ly}" fill="{INK}">{escape(label)}</text>')

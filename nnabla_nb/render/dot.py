@@ -29,6 +29,10 @@ FLAGGED = {"color": "#c62828", "penwidth": "2.5"}
 HIGHLIGHT = {  # backward_steps: the function of the step, and the variables that hold a gradient so far
     "current": {"fillcolor": "#ffd54f", "color": "#e65100", "penwidth": "2.5"},
     "reached": {"fillcolor": "#d7f0d2", "color": "#2f7d32"},
+    # graph_diff: what a converter removed, added or changed (nnabla_nb/diff.py)
+    "removed": {"fillcolor": "#f8d0d0", "color": "#c62828", "penwidth": "2", "style": "filled,dashed"},
+    "added": {"fillcolor": "#d3f2d3", "color": "#2e7d32", "penwidth": "2"},
+    "changed": {"fillcolor": "#fbe8c0", "color": "#b26a00", "penwidth": "2"},
 }
 
 

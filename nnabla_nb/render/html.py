@@ -1,7 +1,8 @@
-"""GraphModel -> HTML that survives an untrusted notebook: the SVG as a data-URI ``<img>`` and, folded in a
-``<details>``, the text listing (nodes, edges, statistics); inline styles only (no script, no style block, no
-inline svg, no generated ids). It is the fallback of frontends without the extension, stored in every saved
-graph output next to the SVG: kept small (percent-encoded picture, a ``<pre>`` listing rather than a table)."""
+"""GraphModel -> HTML that survives an untrusted notebook: the SVG as a data-URI ``<img>`` and, folded in
+``<details>``, the text listing (nodes, edges, statistics) and the cards of the function types drawn; inline
+styles only (no script, no style block, no inline svg, no generated ids). It is the fallback of frontends
+without the extension, stored in every saved graph output next to the SVG: kept small (percent-encoded
+picture, a ``<pre>`` listing rather than a table, one card per function type)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,25 @@ def svg_img(svg: str, alt: str) -> str:
     return f'<img class="{PICTURE_CLASS}" src="{svg_uri(svg)}" alt="{escape(alt)}" style="max-width:100%;height:auto">'
 
 
+def cards_html(model: GraphModel) -> str:
+    """A folded list of the cards of the function types drawn (one per type): meaning, forward, gradient,
+    the formulas as ``$...$`` LaTeX that Jupyter's MathJax typesets (plain LaTeX where nothing does)."""
+    from .json import function_cards
+
+    cards = function_cards(model)
+    if not cards:
+        return ""
+    items = "".join(
+        f'<div style="margin:4px 0"><b>{escape(t)}</b> <code>{escape(c["name"])}</code>: {escape(c["meaning"])}'
+        f"<br>forward: ${escape(c['forward'])}$<br>gradient: ${escape(c['gradient'])}$</div>"
+        for t, c in cards.items()
+    )
+    return (
+        f'<details><summary style="cursor:pointer">function cards ({len(cards)} types)</summary>'
+        f'<div style="font-family:sans-serif">{items}</div></details>'
+    )
+
+
 def to_html(model: GraphModel, svg: str) -> str:
     title = summary(model)
     return (
@@ -42,5 +62,5 @@ def to_html(model: GraphModel, svg: str) -> str:
         f"<div>{escape(title)}</div>"
         f"{svg_img(svg, title)}"
         f'<details><summary style="cursor:pointer">{len(model.nodes)} nodes, {len(model.edges)} edges</summary>'
-        f'<pre style="margin:2px 0">{escape_lines(to_text(model))}</pre></details></div>'
+        f'<pre style="margin:2px 0">{escape_lines(to_text(model))}</pre></details>{cards_html(model)}</div>'
     )

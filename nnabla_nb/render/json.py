@@ -72,7 +72,19 @@ def to_json(model: GraphModel, static_view: dict | None = None) -> dict:
     }
     if static_view is not None:
         doc["static_view"] = static_view
+    cards = function_cards(model)
+    if cards:
+        doc["cards"] = cards
     return doc
+
+
+def function_cards(model: GraphModel) -> dict:
+    """Type name -> card (``nnabla_nb.cards``) of each function type in ``model``: one per type, not per node."""
+    from ..cards import CARDS
+    from ..explain import card_json
+
+    types = sorted({n.type for n in model.nodes if n.kind == "function" and n.type in CARDS})
+    return {t: card_json(t) for t in types}
 
 
 def dumps(model: GraphModel) -> str:

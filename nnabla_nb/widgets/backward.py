@@ -18,6 +18,7 @@ import traitlets
 
 from nnabla import NdArray
 
+from ..errors import check_bool, check_parameters, check_variable, usage
 from ..graph import GraphModel, array_stats, build, grad_flags, namespace_names, read_grad
 from ..render import node_sizes, to_svg
 from ..render.common import shape, stats_line
@@ -218,6 +219,10 @@ class BackwardSteps(ipywidgets.VBox):
 def backward_steps(loss, params=None, widget: bool | None = None):
     """Step through ``loss.backward()`` one function at a time (a slider widget, or every step as folded static
     HTML without a widget frontend). Runs backward once and restores every gradient: nothing changes."""
+    use = usage(backward_steps)
+    check_variable("nnabla_nb.backward_steps", "loss", loss, use)
+    check_parameters("nnabla_nb.backward_steps", "params", params, use)
+    check_bool("nnabla_nb.backward_steps", "widget", widget, use, none=True)
     record = record_backward(loss, params=params)
     if use_widget(widget):
         return BackwardSteps(record)

@@ -24,9 +24,10 @@ _mode: list = [None]  # None: detect; True/False: forced by set_widget_mode
 
 def set_widget_mode(mode: bool | None) -> None:
     """Force widget mode on (True) or off (False) for every kit widget, or go back to detection (None)."""
-    if mode not in (True, False, None):
-        raise ValueError(f"set_widget_mode: expected True, False or None, got {mode!r}")
-    _mode[0] = mode
+    from ..errors import check_bool, usage
+
+    check_bool("nnabla_nb.set_widget_mode", "mode", mode, usage(set_widget_mode), none=True)
+    _mode[0] = None if mode is None else bool(mode)
 
 
 def _ipython():

@@ -27,6 +27,7 @@ import traitlets
 import nnabla as nn
 
 from ..display import BOX, CELL, MUTED
+from ..errors import check_bool, check_parameters, check_positive, usage
 from ..graph import read_grad
 from ..render.common import num, shape
 from ..render.escape import escape, printable
@@ -256,6 +257,7 @@ class GradsView(_GradsBase, ipywidgets.VBox):
     exploding = traitlets.Float(EXPLODING, min=0.0, help="max |g| above this is flagged 'exploding'").tag(sync=False)
 
     def __init__(self, params=None, follow: bool = False, max_fps: float = 10.0, **kwargs):
+        check_grads_arguments(params, follow, max_fps)
         self._params_arg = params
         self._live = None
         self._table = ipywidgets.HTML()
@@ -309,6 +311,7 @@ class GradsTable(_GradsBase):
     ``stop()`` (or the end of a ``with`` block) replaces by a final static table."""
 
     def __init__(self, params=None, follow: bool = False, max_fps: float = 10.0, display=None):
+        check_grads_arguments(params, follow, max_fps)
         self._params_arg = params
         self.vanishing, self.exploding = VANISHING, EXPLODING
         self._display = display
@@ -358,6 +361,14 @@ class GradsTable(_GradsBase):
         return self.static().text
 
 
+def check_grads_arguments(params, follow, max_fps) -> None:
+    """What ``grads``, ``GradsView`` and ``GradsTable`` accept (an ArgumentError with ``grads``'s usage else)."""
+    use = usage(grads)
+    check_parameters("nnabla_nb.grads", "params", params, use, scope=True)
+    check_bool("nnabla_nb.grads", "follow", follow, use)
+    check_positive("nnabla_nb.grads", "max_fps", max_fps, use)
+
+
 def _display(obj):
     from IPython.display import display
 
@@ -368,6 +379,8 @@ def grads(params=None, follow: bool = False, max_fps: float = 10.0, widget: bool
     """Gradient table of ``params`` (dict, scope name, or None: every parameter): norms, mean |g|, |g|/|w|,
     vanishing/exploding flags, histograms. ``follow=True`` refreshes after each backward until ``stop()``
     (``with nnabla_nb.grads(follow=True): ...`` stops at the end of the block)."""
+    check_grads_arguments(params, follow, max_fps)
+    check_bool("nnabla_nb.grads", "widget", widget, usage(grads), none=True)
     if use_widget(widget):
         return GradsView(params, follow=follow, max_fps=max_fps)
     return GradsTable(params, follow=follow, max_fps=max_fps)

@@ -13,6 +13,7 @@ import traitlets
 import nnabla as nn
 
 from ..display import BOX, MUTED, _stats_cells, _table, picture_html
+from ..errors import check_bool, check_type, usage
 from ..graph import array_stats, read_grad
 from ..render.common import num, shape
 from ..render.escape import escape, printable
@@ -227,6 +228,8 @@ class ParamsTree(ipywidgets.VBox):
 def params(scope: str | None = None, widget: bool | None = None):
     """The parameters under ``scope`` as an expandable tree (a ``ParamsTree`` widget, or static HTML when no
     widget frontend is there; ``widget`` forces either)."""
+    check_type("nnabla_nb.params", "scope", scope, str, "a scope name", usage(params), none=True)
+    check_bool("nnabla_nb.params", "widget", widget, usage(params), none=True)
     if use_widget(widget):
         return ParamsTree(scope)
     return params_static(scope)

@@ -22,6 +22,7 @@ import ipywidgets
 import numpy as np
 import traitlets
 
+from ..errors import check_bool, check_int, check_positive, check_type, describe, fail, usage
 from ..render.chart import curves_svg
 from ..render.common import num
 from ..render.escape import escape
@@ -130,12 +131,9 @@ class Progress:
         display=None,
         stream=None,
     ):
-        if isinstance(iterable, int):
-            iterable = range(iterable)
+        iterable, total, metrics = _checked(iterable, total, metrics, max_fps, widget, log_y)
         if total is None and iterable is not None and hasattr(iterable, "__len__"):
             total = len(iterable)
-        if max_fps <= 0:
-            raise ValueError(f"progress: max_fps must be > 0, got {max_fps}")
         self.iterable = iterable
         self.total = total
         self.log_y = log_y
@@ -166,7 +164,7 @@ class Progress:
     # -- counting -----------------------------------------------------------------------------------
     def __iter__(self):
         if self.iterable is None:
-            raise TypeError("progress: no iterable given; call update() instead")
+            fail("nnabla_nb.progress", "no iterable was given to loop over: call p.update() each step", USE, True)
         self._begin()
         clock = self.clock
         try:
@@ -188,6 +186,8 @@ class Progress:
 
     def update(self, n: int = 1) -> None:
         """Count ``n`` more iterations (for loops that do not iterate over the progress)."""
+        if type(n) is not int or n < 0:
+            check_int("progress.update", "n", n, 0, "usage: p.update(n=1)")
         self._begin()
         self.n += n
         if self.clock() >= self._next:
@@ -211,18 +211,22 @@ class Progress:
             s = series.get(name)
             if s is None:
                 s = series[name] = Series()
-            s.append(n, _scalar(value))
+            s.append(n, _metric(name, value))
         self._logged += len(metrics)
         if self.clock() >= self._next:
             self._redraw()
 
     def record(self, name: str, step: int, value) -> None:
         """Record ``value`` of metric ``name`` at iteration ``step`` (no redraw)."""
+        use = "usage: p.record(name, step, value)"
+        check_type("progress.record", "name", name, str, "a metric name (str)", use)
+        step = check_int("progress.record", "step", step, 0, use)
+        value = _metric(name, value, "progress.record")
         self._begin()
         series = self.series.get(name)
         if series is None:
             series = self.series[name] = Series()
-        series.append(step, _scalar(value))
+        series.append(step, value)
         self._logged += 1
 
     @property
@@ -234,6 +238,8 @@ class Progress:
         """An ``nnabla.monitor.MonitorSeries`` whose logged (interval-averaged) values are also drawn here."""
         from nnabla.monitor import MonitorSeries
 
+        use = usage(self.monitor_series, "p.monitor_series")
+        check_type("progress.monitor_series", "name", name, str, "a series name (str)", use)
         return self.watch(MonitorSeries(name, monitor, interval=interval, verbose=verbose))
 
     def watch(self, series):
@@ -241,6 +247,10 @@ class Progress:
 
         The series still writes its file and log lines as before; only its instance's ``add`` is wrapped.
         """
+        from nnabla.monitor import MonitorSeries
+
+        use = "usage: p.watch(series)"
+        check_type("progress.watch", "series", series, MonitorSeries, "an nnabla.monitor.MonitorSeries", use)
         original = series.add
         progress = self
 
@@ -390,6 +400,38 @@ def _scalar(value) -> float:
     return float(a) if a.ndim == 0 else float(a.mean())
 
 
+def _metric(name: str, value, where: str = "progress.log") -> float:
+    """``_scalar(value)``, or an ArgumentError naming the metric when it is no number."""
+    try:
+        if value is not None:  # numpy would make None a NaN
+            return _scalar(value)
+    except (TypeError, ValueError):
+        pass
+    return fail(where, f"metric {name!r} must be a number or an array of numbers, got {describe(value)}", LOG_USE)
+
+
+LOG_USE = "usage: p.log(name=value, ...)  e.g. p.log(loss=loss.d)"
+
+
+def _checked(iterable, total, metrics, max_fps, widget, log_y) -> tuple:
+    """``progress``'s arguments checked (an ArgumentError with its usage line), an int iterable made a range."""
+    if isinstance(iterable, int) and not isinstance(iterable, bool):
+        iterable = range(check_int("nnabla_nb.progress", "iterable", iterable, 0, USE))
+    elif iterable is not None and not hasattr(iterable, "__iter__"):
+        what = f"iterable must be something to loop over or a count, got {describe(iterable)}"
+        fail("nnabla_nb.progress", what, USE, type_error=True)
+    total = check_int("nnabla_nb.progress", "total", total, 0, USE, none=True)
+    if isinstance(metrics, str):  # one name
+        metrics = (metrics,)
+    metrics = tuple(metrics) if hasattr(metrics, "__iter__") else metrics
+    if not isinstance(metrics, tuple) or not all(isinstance(m, str) for m in metrics):
+        fail("nnabla_nb.progress", f"metrics must be a list of metric names (str), got {describe(metrics)}", USE, True)
+    check_positive("nnabla_nb.progress", "max_fps", max_fps, USE)
+    check_bool("nnabla_nb.progress", "widget", widget, USE, none=True)
+    check_bool("nnabla_nb.progress", "log_y", log_y, USE, none=True)
+    return iterable, total, metrics
+
+
 def _duration(seconds: float, precise: bool = False) -> str:
     if precise and seconds < 60:
         return f"{seconds:.1f}s"
@@ -418,3 +460,6 @@ def progress(
     a positive curve spans more than two decades). A run stopped early is marked interrupted (``p.interrupted``).
     """
     return Progress(iterable, total=total, metrics=metrics, max_fps=max_fps, widget=widget, log_y=log_y)
+
+
+USE = usage(progress)

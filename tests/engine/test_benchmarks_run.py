@@ -1,5 +1,6 @@
 """The benchmark scripts still run (quick mode), so they cannot rot unnoticed."""
 
+import json
 import os
 import subprocess
 import sys
@@ -19,3 +20,34 @@ def test_benchmark_runs_quick(script):
     )
     assert result.returncode == 0, result.stderr
     assert "x numpy" in result.stdout, result.stdout  # the ratio line
+
+
+def test_peer_worker_runs_on_our_engine():
+    """The NNabla-API worker of bench_peers.py (the same file real NNabla runs) times and probes our engine."""
+    worker = os.path.join(BENCHMARKS, "peers", "nnabla_api.py")
+    env = dict(os.environ, PYTHONPATH=os.path.join(BENCHMARKS, "..", "engine"))
+    for mode, names in [("time", "lenet,backward_chain,imperative_call"), ("memory", "lenet")]:
+        result = subprocess.run(
+            [sys.executable, worker, mode, names, "--quick"], capture_output=True, text=True, timeout=300, env=env
+        )
+        assert result.returncode == 0, result.stderr
+        numbers = json.loads(result.stdout.strip().splitlines()[-1])
+        assert sorted(numbers) == sorted(names.split(",")) and all(v > 0 for v in numbers.values()), numbers
+
+
+def test_peer_report_prints_ratios_only():
+    sys.path.insert(0, BENCHMARKS)
+    try:
+        import bench_peers
+    finally:
+        sys.path.remove(BENCHMARKS)
+    times = {
+        "ours": {"lenet": [2.0, 4.0, 3.0]},
+        "nnabla": {"lenet": [6.0, 6.0, 7.0]},
+        "torch": {"lenet": [1.0, 2.0, 1.5]},
+    }
+    memory = {"ours": {"lenet": 100}, "nnabla": {"lenet": 200}, "torch": {"lenet": 0}}
+    text = bench_peers.report({"time": times, "memory": memory, "rounds": 3, "threads": 2})
+    lines = [line for line in text.splitlines() if line.startswith("LeNet")]
+    assert lines[0].split()[-2:] == ["0.50", "2.00"]  # median 3 / median 6, median 3 / median 1.5
+    assert lines[1].split()[-2:] == ["0.50", "n/a"]

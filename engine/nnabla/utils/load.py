@@ -9,7 +9,10 @@ built into a Variable graph of the requested batch size), ``info.executors`` (na
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
+
+import numpy as np
 
 import nnabla as nn
 from nnabla.core import graph_def
@@ -56,6 +59,63 @@ class Monitor(_Record):
 
 class Dataset(_Record):
     pass
+
+
+def _dataset(d, index: int, prepare: bool) -> Dataset:
+    """A dataset of the file, its ``data_iterator`` a function making a DataIterator (None without ``prepare``).
+
+    NNabla's rules: an explicit cache (``create_cache_explicitly``) is written now unless its index is there, then
+    read by ``data_iterator_cache``; otherwise the CSV is read (into ``cache_dir``, created now, if named) unless
+    ``cache_dir`` already holds files, which are then read. Each dataset has one random state, seeded with its
+    position in the file, shared by the iterators it makes.
+    """
+    from nnabla.utils.data_iterator import data_iterator_cache, data_iterator_csv_dataset
+
+    uri, batch_size, shuffle, normalize = d.uri, d.batch_size, d.shuffle, not d.no_image_normalization
+    cache_dir = d.cache_dir or None
+    rng = np.random.RandomState(index)
+    make = None
+    if prepare:
+
+        def from_cache():
+            return data_iterator_cache(cache_dir, batch_size, shuffle, rng=rng, normalize=normalize)
+
+        if cache_dir and d.create_cache_explicitly:
+            if d.overwrite_cache or not os.path.exists(os.path.join(cache_dir, "cache_index.csv")):
+                os.makedirs(cache_dir, exist_ok=True)
+                logger.log(99, f'Creating cache data for "{uri}"')
+                with data_iterator_csv_dataset(
+                    uri, batch_size, shuffle, rng=rng, normalize=False, cache_dir=cache_dir, with_memory_cache=False
+                ):
+                    pass
+            rng = np.random.RandomState(index)
+            make = from_cache
+        elif not cache_dir or d.overwrite_cache or not os.path.isdir(cache_dir) or not os.listdir(cache_dir):
+            if cache_dir:
+                os.makedirs(cache_dir, exist_ok=True)
+
+            def make():
+                return data_iterator_csv_dataset(
+                    uri, batch_size, shuffle, rng=rng, normalize=normalize, cache_dir=cache_dir
+                )
+        else:
+            make = from_cache
+    return Dataset(
+        name=d.name,
+        uri=uri,
+        cache_dir=d.cache_dir,
+        normalize=normalize,
+        variables=list(d.variable),
+        shuffle=shuffle,
+        batch_size=batch_size,
+        no_image_normalization=d.no_image_normalization,
+        data_iterator=make,
+    )
+
+
+def _data_iterators(names, datasets) -> OrderedDict:
+    """Name -> the named dataset's ``data_iterator`` (NNabla's ``optimizer.data_iterators``)."""
+    return OrderedDict((n, datasets[n].data_iterator if n in datasets else None) for n in names)
 
 
 def _file_context(proto):
@@ -161,7 +221,9 @@ def load(
 ) -> Info:
     """Read ``filenames`` (a path, a file object or a list of them) as NNabla's ``nnabla.utils.load.load``.
 
-    Datasets are described (``info.datasets``) but no data iterator is made for them: ``data_iterator`` is None.
+    Each of ``info.datasets`` has ``data_iterator``, a function making its DataIterator (None when
+    ``prepare_data_iterator`` is False; None asks the file's ``training_config.max_epoch``); optimizers and
+    monitors hold those functions in ``data_iterators``.
     """
     files = filenames if isinstance(filenames, (list, tuple)) else [filenames]
     states = []
@@ -203,19 +265,13 @@ def load(
         with nn.context_scope(default_context):
             network(batch_size=batch_size or network.batch_size or 1)
         info.networks[name] = network
-    for d in proto.dataset:
-        info.datasets[d.name] = Dataset(
-            name=d.name,
-            uri=d.uri,
-            cache_dir=d.cache_dir,
-            variables=list(d.variable),
-            shuffle=d.shuffle,
-            batch_size=d.batch_size,
-            no_image_normalization=d.no_image_normalization,
-            data_iterator=None,
-        )
+    if prepare_data_iterator is None:  # NNabla's rule: iterators when the file says it trains
+        prepare_data_iterator = info.training_config.max_epoch > 0 if hasattr(info, "training_config") else False
+    for index, d in enumerate(proto.dataset):
+        info.datasets[d.name] = _dataset(d, index, prepare_data_iterator)
     for o in proto.optimizer:
         info.optimizers[o.name] = _optimizer(o, info.networks)
+        info.optimizers[o.name].data_iterators = _data_iterators(o.dataset_name, info.datasets)
     apply_optimizer_states(states, info.optimizers)
     for m in proto.monitor:
         network = info.networks.get(m.network_name)
@@ -227,6 +283,7 @@ def load(
             dataset_name=list(m.dataset_name),
             data_variables=OrderedDict((v.variable_name, v.data_name) for v in m.data_variable),
             monitor_variables=[v.variable_name for v in m.monitor_variable],
+            data_iterators=_data_iterators(m.dataset_name, info.datasets),
         )
     for e in proto.executor:
         info.executors[e.name] = _executor(e, info.networks)

@@ -2,7 +2,12 @@
 
 import { displayName } from './dot';
 import { IVisibleNode } from './fold';
-import { formatNumber, formatShape, formatValue, IGraphDoc, IGraphNode, IStats } from './schema';
+import { ICard, formatNumber, formatShape, formatValue, IGraphDoc, IGraphNode, IStats } from './schema';
+
+/** What typesets LaTeX in an element's text (JupyterLab's MathJax, `IRenderMime.ILatexTypesetter`). */
+export interface ITypesetter {
+  typeset(element: HTMLElement): void;
+}
 
 function h(tag: string, text?: string, cls?: string): HTMLElement {
   const el = document.createElement(tag);
@@ -57,12 +62,45 @@ function statsTable(data: IStats | null, grad: IStats | null, gradGiven: boolean
   return t;
 }
 
-/** Fill `pane` with the details of visible node `v`. `onUnfold` expands a folded scope. */
+/** The card of a function: its meaning, then forward and gradient formulas. Everything is set as text: with a
+ * typesetter the formulas go in as `$...$` and are typeset in place; without one they read as monospace LaTeX. */
+export function renderCard(card: ICard, latex?: ITypesetter | null): HTMLElement {
+  const box = h('div', undefined, 'jp-NNablaGraph-card');
+  box.dataset.card = card.name;
+  box.appendChild(h('div', card.meaning, 'jp-NNablaGraph-card-meaning'));
+  for (const [field, tex] of [
+    ['forward', card.forward],
+    ['gradient', card.gradient]
+  ] as const) {
+    box.appendChild(h('div', field, 'jp-NNablaGraph-card-field'));
+    const formula = h('div', latex ? `$${tex}$` : tex, 'jp-NNablaGraph-card-formula');
+    formula.dataset.field = field;
+    if (!latex) {
+      formula.style.fontFamily = 'var(--jp-code-font-family)';
+      formula.style.fontSize = 'var(--jp-code-font-size)';
+      formula.style.whiteSpace = 'pre-wrap';
+      formula.style.wordBreak = 'break-word';
+    }
+    box.appendChild(formula);
+  }
+  if (latex) {
+    try {
+      latex.typeset(box);
+    } catch {
+      // a typesetter that fails leaves the LaTeX as text, still readable
+    }
+  }
+  return box;
+}
+
+/** Fill `pane` with the details of visible node `v`. `onUnfold` expands a folded scope; `latex` (optional)
+ * typesets a function's card. */
 export function renderDetails(
   pane: HTMLElement,
   doc: IGraphDoc,
   v: IVisibleNode,
-  onUnfold: (scope: string) => void
+  onUnfold: (scope: string) => void,
+  latex?: ITypesetter | null
 ): void {
   pane.replaceChildren();
   const byId = new Map(doc.nodes.map(n => [n.id, n]));
@@ -114,6 +152,11 @@ export function renderDetails(
   const preds = doc.edges.filter(e => e.target === n.id).map(e => byId.get(e.source)!).filter(Boolean);
   const succs = doc.edges.filter(e => e.source === n.id).map(e => byId.get(e.target)!).filter(Boolean);
   if (n.kind === 'function') {
+    const card = n.type ? doc.cards?.[n.type] : undefined;
+    if (card && typeof card.forward === 'string' && typeof card.gradient === 'string') {
+      pane.appendChild(h('h4', `what ${card.name} computes`));
+      pane.appendChild(renderCard(card, latex));
+    }
     if (Object.keys(n.args).length) {
       pane.appendChild(h('h4', 'arguments'));
       pane.appendChild(table(argRows(n.args)));

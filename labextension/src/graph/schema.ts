@@ -52,6 +52,14 @@ export interface IStaticView {
   hidden: number;
 }
 
+/** A function card (nnabla_nb/cards/): `forward` and `gradient` are LaTeX, to be shown as text or typeset. */
+export interface ICard {
+  name: string;
+  meaning: string;
+  forward: string;
+  gradient: string;
+}
+
 export interface IGraphDoc {
   version: number;
   root: string;
@@ -63,6 +71,8 @@ export interface IGraphDoc {
   hidden: number;
   /** The static picture's folding choice: the renderer opens folded the same way (fold.ts `initialFolded`). */
   static_view?: IStaticView;
+  /** One card per function type in `nodes` (absent in documents of older kits). */
+  cards?: Record<string, ICard>;
 }
 
 /** A kit statistic as a JS number (the strings become NaN / ±Infinity). */
@@ -128,14 +138,5 @@ export function formatArgs(args: Record<string, unknown>, limit = 40): string {
   return text.length > limit ? text.slice(0, limit - 1) + '\u2026' : text;
 }
 
-/** Light validation: enough to fail with a message instead of a stack trace. */
-export function checkDoc(data: unknown): IGraphDoc {
-  const doc = data as IGraphDoc;
-  if (!doc || !Array.isArray(doc.nodes) || !Array.isArray(doc.edges)) {
-    throw new Error('not an nnabla graph document (no nodes/edges)');
-  }
-  if (doc.version !== 1) {
-    throw new Error(`unsupported nnabla graph document version ${String(doc.version)}`);
-  }
-  return doc;
-}
+/** The document in `data`, checked in full (validate.ts); a `GraphDocError` says what is wrong otherwise. */
+export { validateDoc as checkDoc, GraphDocError } from './validate';

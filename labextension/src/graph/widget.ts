@@ -62,6 +62,7 @@ export class GraphView extends Widget implements IRenderMime.IRenderer {
   constructor(options: IRenderMime.IRendererOptions) {
     super();
     this._mimeType = options.mimeType || MIME_TYPE;
+    this._latex = options.latexTypesetter ?? null;
     this.addClass('jp-NNablaGraph');
     const toolbar = document.createElement('div');
     toolbar.className = 'jp-NNablaGraph-toolbar';
@@ -334,7 +335,7 @@ export class GraphView extends Widget implements IRenderMime.IRenderer {
       return;
     }
     this._elements.get(id)?.classList.add('jp-mod-selected');
-    renderDetails(this._details, this._doc!, v, scope => this._unfold(scope));
+    renderDetails(this._details, this._doc!, v, scope => this._unfold(scope), this._latex);
     const close = button('\u00D7', 'Close details', () => this._select(null));
     close.classList.add('jp-NNablaGraph-close');
     this._details.prepend(close);
@@ -390,6 +391,7 @@ export class GraphView extends Widget implements IRenderMime.IRenderer {
   }
 
   private _mimeType: string;
+  private _latex: IRenderMime.ILatexTypesetter | null;
   private _doc: IGraphDoc | null = null;
   private _folded = new Set<string>();
   private _view: IVisibleGraph | null = null;

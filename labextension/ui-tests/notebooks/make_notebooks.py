@@ -113,6 +113,44 @@ def write_static(path: Path) -> None:
     nbformat.write(new_notebook(cells=[cell], metadata=KERNEL), path)
 
 
+MIME = "application/vnd.nnabla.graph+json"
+# markup that would run if any renderer parsed names as HTML: it sets window.__injected
+HOSTILE = '<img src=x onerror="window.__injected=1"><script>window.__injected=1</script>'
+
+
+def _hostile_document(good: dict, change) -> dict:
+    import copy
+
+    doc = copy.deepcopy(good)
+    for node in doc["nodes"]:
+        node["name"] = node["label"] = HOSTILE
+    doc["scopes"] = [dict(s, name=HOSTILE) for s in doc["scopes"]]
+    change(doc)
+    return doc
+
+
+def write_hostile(path: Path) -> None:
+    """Saved graph outputs of an untrusted notebook as someone hostile could write them: markup in every name,
+    and broken documents (a dangling edge, a newer version, a cycle), then a well-formed document with the same
+    names and the kit's own small graph. The renderer shows an error for each broken one, the names as text."""
+    namespace: dict = {}
+    exec(SMALL[0].rsplit("\n", 1)[0], namespace)
+    good = namespace["nnabla_nb"].graph(namespace["loss"], values=True, grads=True)._repr_mimebundle_()[MIME]
+    broken = {
+        "dangling edge": lambda d: d["edges"].append({"source": HOSTILE[:60], "target": d["root"]}),
+        "newer version": lambda d: d.update(version=99),
+        "cycle": lambda d: d["edges"].append({"source": d["root"], "target": d["nodes"][0]["id"]}),
+        "well-formed": lambda d: None,
+    }
+    cells = []
+    for what, change in broken.items():
+        data = {MIME: _hostile_document(good, change), "text/plain": f"a hostile graph document: {what}"}
+        cells.append(new_code_cell(f"# {what}", outputs=[new_output("display_data", data=data)]))
+    data = {MIME: good, "text/plain": "the kit's small graph"}
+    cells.append(new_code_cell("# a good graph after them", outputs=[new_output("display_data", data=data)]))
+    nbformat.write(new_notebook(cells=cells, metadata=KERNEL), path)
+
+
 LESSON = Path(__file__).resolve().parents[3] / "tutorials" / "visualization.ipynb"
 
 
@@ -132,4 +170,5 @@ if __name__ == "__main__":
     write(root / "graph_large.ipynb", LARGE)
     write(root / "widgets.ipynb", WIDGETS)
     write_static(root / "graph_static.ipynb")
+    write_hostile(root / "graph_hostile.ipynb")
     write_lesson(root / "visualization.ipynb")

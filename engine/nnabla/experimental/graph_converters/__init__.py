@@ -12,14 +12,17 @@ from .batch_normalization_folding import (
     BatchNormalizationFoldingOppositeModifierInner,
 )
 from .batch_normalization_self_folding import BatchNormalizationSelfFoldingModifier
-from .channel_last import ChannelFirstModifier, ChannelLastModifier
-from .fused_batch_normalization import FusedBatchNormalizationModifier, UnfusedBatchNormalizationModifier
+from .channel_first import ChannelFirstModifier
+from .channel_last import ChannelLastModifier
+from .fused_batch_normalization import FusedBatchNormalizationModifier
 from .graph_converter import FunctionModifier, GraphConverter
 from .identity import IdentityModifier
 from .no_grad import NoGradModifier
 from .prune import PruningModifier
+from .quantize import QuantizeNonQNNToRecordingModifier, QuantizeRecordingToTrainingModifier
 from .remove_function import RemoveFunctionModifier
 from .test_mode import TestModeModifier
+from .unfused_batch_normalization import UnfusedBatchNormalizationModifier
 
 __all__ = [
     "AddBiasModifier",
@@ -36,6 +39,8 @@ __all__ = [
     "IdentityModifier",
     "NoGradModifier",
     "PruningModifier",
+    "QuantizeNonQNNToRecordingModifier",
+    "QuantizeRecordingToTrainingModifier",
     "RemoveFunctionModifier",
     "TestModeModifier",
     "UnfusedBatchNormalizationModifier",
