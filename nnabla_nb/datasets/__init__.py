@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from .mnist import MNIST_FILES, read_mnist, write_digits_as_mnist
 
+# CIFAR-10's stand-in goes here, next to MNIST's: `from .cifar10 import ...`, its names added to __all__.
+
 __all__ = [
     "MNIST_FILES",
     "read_mnist",
     "write_digits_as_mnist",
 ]
-
-# CIFAR-10's stand-in: its import and names go here, next to MNIST's.

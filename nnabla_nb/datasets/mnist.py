@@ -171,8 +171,10 @@ def write_digits_as_mnist(
     images, labels = _digits()
     rng = np.random.RandomState(seed)
     train_sources, test_sources = _split(labels, rng)
-    if os.path.exists(marker):
+    try:
         os.unlink(marker)  # the files change from here on: no marker until all four are written
+    except FileNotFoundError:
+        pass
     for split, count, sources in (("train", train_size, train_sources), ("test", test_size, test_sources)):
         drawn, drawn_labels = _draw(sources, images, count, rng)
         _write_atomic(paths[split][0], _idx_bytes(drawn))
