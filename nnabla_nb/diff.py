@@ -131,7 +131,7 @@ class GraphDiff:
         na = sum(1 for n in self.after.nodes if n.kind == "function")
         return (
             f"graph diff: {nb} functions before, {na} after: {len(self.removed)} removed, {len(self.added)} added, "
-            f"{len(self.changed)} changed; parameters {len(self.removed_parameters)} removed, "
+            f"{len(self.changed)} changed; parameters in the graph: {len(self.removed_parameters)} removed, "
             f"{len(self.added_parameters)} added"
         )
 

@@ -17,7 +17,7 @@ import numpy as np
 from . import cards as _cards
 from .render.chart import curves_svg
 from .render.escape import escape, printable
-from .render.html import svg_img
+from .render.html import latex, svg_img
 
 BOX = "font-family:sans-serif;font-size:13px;line-height:1.5"
 CELL = "text-align:left;vertical-align:top;padding:2px 8px 2px 0"
@@ -203,7 +203,7 @@ class Explanation:
     @property
     def html(self) -> str:
         c = self.card
-        rows = [("forward", f"${escape(c.forward)}$"), ("gradient", f"${escape(c.gradient)}$")]
+        rows = [("forward", latex(c.forward)), ("gradient", latex(c.gradient))]
         body = "".join(f'<tr><th style="{CELL}">{k}</th><td style="{CELL}">{v}</td></tr>' for k, v in rows)
         if self.args:
             args = ", ".join(f"<code>{escape(k)}={escape(v)}</code>" for k, v in self.args)
