@@ -177,7 +177,7 @@ class GraphDiff:
             f'<th style="{cell}">before</th><th style="{cell}">after</th></tr><tr>'
             f'<td style="{cell}">{svg_img(svg_b, "the graph before")}</td>'
             f'<td style="{cell}">{svg_img(svg_a, "the graph after")}</td></tr></table>'
-            f'<details><summary style="cursor:pointer">{len(self.functions)} functions in forward order</summary>'
+            f'<details><summary style="cursor:pointer">the functions of both graphs, in forward order</summary>'
             f'<pre style="margin:2px 0">{escape(self.listing)}</pre></details></div>'
         )
 
