@@ -124,10 +124,9 @@ def test_explain_picture_is_the_engine_forward_and_gradient():
 
 
 def test_every_plotted_card_draws_finite_curves():
-    drawn = [name for name in CARDS if explain(name).curves is not None]
+    drawn = {name: e.curves for name in CARDS if (e := explain(name)).curves is not None}
     assert {"Tanh", "ReLU", "Sigmoid", "GELU", "Exp", "ATanh", "Sinc"} <= set(drawn) and len(drawn) >= 40
-    for name in drawn:
-        d = explain(name).curves
+    for name, d in drawn.items():
         assert np.all(np.isfinite(d["y"])) and np.all(np.isfinite(d["dy"])), name
 
 
