@@ -131,7 +131,7 @@ class GraphDiff:
         na = sum(1 for n in self.after.nodes if n.kind == "function")
         return (
             f"graph diff: {nb} functions before, {na} after: {len(self.removed)} removed, {len(self.added)} added, "
-            f"{len(self.changed)} changed; parameters {len(self.removed_parameters)} removed, "
+            f"{len(self.changed)} changed; parameters in the graph: {len(self.removed_parameters)} removed, "
             f"{len(self.added_parameters)} added"
         )
 
@@ -177,7 +177,7 @@ class GraphDiff:
             f'<th style="{cell}">before</th><th style="{cell}">after</th></tr><tr>'
             f'<td style="{cell}">{svg_img(svg_b, "the graph before")}</td>'
             f'<td style="{cell}">{svg_img(svg_a, "the graph after")}</td></tr></table>'
-            f'<details><summary style="cursor:pointer">{len(self.functions)} functions in forward order</summary>'
+            f'<details><summary style="cursor:pointer">the functions of both graphs, in forward order</summary>'
             f'<pre style="margin:2px 0">{escape(self.listing)}</pre></details></div>'
         )
 

@@ -17,7 +17,7 @@ import numpy as np
 from . import cards as _cards
 from .render.chart import curves_svg
 from .render.escape import escape, printable
-from .render.html import svg_img
+from .render.html import latex, svg_img
 
 BOX = "font-family:sans-serif;font-size:13px;line-height:1.5"
 CELL = "text-align:left;vertical-align:top;padding:2px 8px 2px 0"
@@ -104,19 +104,19 @@ def _signature(type_name: str) -> tuple[list, list]:
         params = inspect.signature(f).parameters.values() if f is not None else None
     except (TypeError, ValueError):
         params = None
-    if params is not None and not any(p.kind is p.VAR_KEYWORD for p in params):
-        inputs = []
-        for p in params:
-            if p.name in ("n_outputs", "outputs") or p.kind is p.VAR_POSITIONAL:
-                if p.kind is p.VAR_POSITIONAL:
-                    inputs.append("*" + p.name)
-                continue
-            if p.name in cls.args_spec or p.name not in [n.strip("*?") for n in cls.inputs_spec]:
-                args.append((p.name, "required" if p.default is p.empty else repr(p.default)))
-            else:
-                inputs.append(p.name + ("=None" if p.default is None else ""))
-    else:
-        args = [(k, repr(v)) for k, v in cls.args_spec.items()]
+    if params is None or any(p.kind is p.VAR_KEYWORD for p in params):  # F.concatenate(*x, **kw): the op's
+        return inputs, [(k, repr(v)) for k, v in cls.args_spec.items()]
+    input_names = {name.strip("*?") for name in cls.inputs_spec}
+    inputs = []
+    for p in params:
+        if p.kind is p.VAR_POSITIONAL:
+            inputs.append("*" + p.name)
+        elif p.name in ("n_outputs", "outputs"):
+            continue
+        elif p.name in input_names and p.name not in cls.args_spec:
+            inputs.append(p.name + ("=None" if p.default is None else ""))
+        else:  # an argument, also one NNabla's Python wrapper names its own way (F.sum's axis)
+            args.append((p.name, "required" if p.default is p.empty else repr(p.default)))
     return inputs, args
 
 
@@ -203,7 +203,7 @@ class Explanation:
     @property
     def html(self) -> str:
         c = self.card
-        rows = [("forward", f"${escape(c.forward)}$"), ("gradient", f"${escape(c.gradient)}$")]
+        rows = [("forward", latex(c.forward)), ("gradient", latex(c.gradient))]
         body = "".join(f'<tr><th style="{CELL}">{k}</th><td style="{CELL}">{v}</td></tr>' for k, v in rows)
         if self.args:
             args = ", ".join(f"<code>{escape(k)}={escape(v)}</code>" for k, v in self.args)

@@ -14,7 +14,7 @@ CARDS = {
         r"\bar{x} = \operatorname{transpose}(\bar{y}, \mathrm{axes}^{-1})",
     ),
     "Concatenate": Card(
-        "Joins the inputs along an existing axis.",
+        "Joins the inputs along an existing axis (by default the last one).",
         r"y = [x_0, x_1, \dots]_{\text{axis}}",
         r"\bar{x}_i = \text{the slice of } \bar{y} \text{ where } x_i \text{ sits}",
     ),

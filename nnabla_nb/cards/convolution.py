@@ -1,4 +1,4 @@
-r"""Cards of the convolutions (engine/nnabla/_ops/convolution.py). $st$ is NNabla's convolution (a
+r"""Cards of the convolutions (engine/nnabla/_ops/convolution.py). $\ast$ is NNabla's convolution (a
 cross-correlation with pad, stride, dilation, group); $\star$ the correlation that gives its gradients."""
 
 from . import Card

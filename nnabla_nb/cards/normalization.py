@@ -1,57 +1,51 @@
 r"""Cards of the normalizations (engine/nnabla/_ops/normalization.py). Each standardizes over some axes,
-$\hat{x} = (x - \mu) / \sqrt{\sigma^2 + \epsilon}$, then scales and shifts; through the batch statistics the
-gradient of $\hat{x}$ is $rac{1}{\sqrt{\sigma^2 + \epsilon}}ig(ar{\hat{x}} - \operatorname{mean}(ar{\hat{x}})
-- \hat{x}\operatorname{mean}(ar{\hat{x}}\hat{x})ig)$, the means taken over the normalized axes."""
+$\hat{x} = (x - \mu) / \sqrt{\sigma^2 + \epsilon}$, then scales by $\gamma$ and shifts by $\beta$. Through the
+batch statistics the gradient is $\bar{x} = \frac{1}{\sqrt{\sigma^2 + \epsilon}}\big(g - \operatorname{mean}(g)
+- \hat{x}\operatorname{mean}(g\,\hat{x})\big)$ with $g = \gamma\,\bar{y}$, the means over the normalized axes."""
 
 from . import Card
+
+STANDARDIZE = (
+    r"\hat{x} = \frac{x - \mu}{\sqrt{\sigma^{2} + \epsilon}},\quad y = \gamma\,\hat{x} + \beta,\quad \mu, \sigma^{2} "
+)
+THROUGH_STATS = (
+    r"\bar{x} = \frac{1}{\sqrt{\sigma^{2} + \epsilon}}\Big(g - \operatorname{mean}(g) - "
+    r"\hat{x}\operatorname{mean}(g\,\hat{x})\Big),"
+    r"\ g = \gamma\,\bar{y},\quad \bar{\gamma} = \sum \bar{y}\,\hat{x},\quad \bar{\beta} = \sum \bar{y}"
+)
 
 CARDS = {
     "BatchNormalization": Card(
         "Standardizes each channel with the batch statistics (training) or the running ones (inference).",
-        r"\hat{x} = \frac{x - \mu}{\sqrt{\sigma^{2} + \epsilon}},\quad y = \gamma\,\hat{x} + \beta,\quad \mu, "
-        r"\sigma^{2} \text{ over every axis but axes}",
-        r"\bar{x} = \frac{\gamma}{\sqrt{\sigma^{2} + \epsilon}}\Big(\bar{y} - \operatorname{mean}(\bar{y}) - "
-        r"\hat{x}\operatorname{mean}(\bar{y}\,\hat{x})\Big),\quad \bar{\gamma} = \sum \bar{y}\,\hat{x},\quad "
-        r"\bar{\beta} = \sum \bar{y}\ (\text{batch\_stat}); \text{ with running stats } \bar{x} = "
-        r"\frac{\gamma\,\bar{y}}{\sqrt{\sigma^{2} + \epsilon}}",
+        STANDARDIZE + r"\text{ over every axis but axes}",
+        THROUGH_STATS + r"\ (\text{batch\_stat});\ "
+        r"\text{with running stats } \bar{x} = \frac{\gamma\,\bar{y}}{\sqrt{\sigma^{2} + \epsilon}}",
     ),
     "FusedBatchNormalization": Card(
         "Batch normalization, plus an optional residual z, then ReLU, as one node.",
         r"y = \max\big(0,\ \gamma\,\hat{x} + \beta + z\big)",
-        r"\bar{h} = \bar{y}\,\mathbb{1}[y > 0],\ \bar{z} = \bar{h},\ \text{then batch normalization's gradient of } "
-        r"\bar{h}",
+        r"\bar{h} = \bar{y}\,\mathbb{1}[y > 0],\ \bar{z} = \bar{h},\ "
+        r"\text{then batch normalization's gradient of } \bar{h}",
     ),
     "TensorNormalization": Card(
         "Standardizes x over every axis but axes with the batch statistics (no running statistics).",
-        r"\hat{x} = \frac{x - \mu}{\sqrt{\sigma^{2} + \epsilon}},\quad y = \gamma\,\hat{x} + \beta,\quad \mu, "
-        r"\sigma^{2} \text{ over every axis but axes}",
-        r"\bar{x} = \frac{\gamma}{\sqrt{\sigma^{2} + \epsilon}}\Big(\bar{y} - \operatorname{mean}(\bar{y}) - "
-        r"\hat{x}\operatorname{mean}(\bar{y}\,\hat{x})\Big),\quad \bar{\gamma} = \sum \bar{y}\,\hat{x},\quad "
-        r"\bar{\beta} = \sum \bar{y}",
+        STANDARDIZE + r"\text{ over every axis but axes}",
+        THROUGH_STATS,
     ),
     "LayerNormalization": Card(
         "Standardizes each sample over all its features.",
-        r"\hat{x} = \frac{x - \mu}{\sqrt{\sigma^{2} + \epsilon}},\quad y = \gamma\,\hat{x} + \beta,\quad \mu, "
-        r"\sigma^{2} \text{ per sample}",
-        r"\bar{x} = \frac{\gamma}{\sqrt{\sigma^{2} + \epsilon}}\Big(\bar{y} - \operatorname{mean}(\bar{y}) - "
-        r"\hat{x}\operatorname{mean}(\bar{y}\,\hat{x})\Big),\quad \bar{\gamma} = \sum \bar{y}\,\hat{x},\quad "
-        r"\bar{\beta} = \sum \bar{y}",
+        STANDARDIZE + r"\text{ per sample}",
+        THROUGH_STATS,
     ),
     "InstanceNormalization": Card(
         "Standardizes each sample and channel over the remaining (spatial) axes.",
-        r"\hat{x} = \frac{x - \mu}{\sqrt{\sigma^{2} + \epsilon}},\quad y = \gamma\,\hat{x} + \beta,\quad \mu, "
-        r"\sigma^{2} \text{ per sample and channel}",
-        r"\bar{x} = \frac{\gamma}{\sqrt{\sigma^{2} + \epsilon}}\Big(\bar{y} - \operatorname{mean}(\bar{y}) - "
-        r"\hat{x}\operatorname{mean}(\bar{y}\,\hat{x})\Big),\quad \bar{\gamma} = \sum \bar{y}\,\hat{x},\quad "
-        r"\bar{\beta} = \sum \bar{y}",
+        STANDARDIZE + r"\text{ per sample and channel}",
+        THROUGH_STATS,
     ),
     "GroupNormalization": Card(
         "Standardizes each sample over groups of num_groups channels.",
-        r"\hat{x} = \frac{x - \mu}{\sqrt{\sigma^{2} + \epsilon}},\quad y = \gamma\,\hat{x} + \beta,\quad \mu, "
-        r"\sigma^{2} \text{ per sample and channel group}",
-        r"\bar{x} = \frac{\gamma}{\sqrt{\sigma^{2} + \epsilon}}\Big(\bar{y} - \operatorname{mean}(\bar{y}) - "
-        r"\hat{x}\operatorname{mean}(\bar{y}\,\hat{x})\Big),\quad \bar{\gamma} = \sum \bar{y}\,\hat{x},\quad "
-        r"\bar{\beta} = \sum \bar{y}",
+        STANDARDIZE + r"\text{ per sample and channel group}",
+        THROUGH_STATS,
     ),
     "WeightStandardization": Card(
         "Standardizes a weight over all axes but its output-channel axis.",
@@ -66,10 +60,7 @@ CARDS = {
     ),
     "SyncBatchNormalization": Card(
         "Batch normalization with the batch statistics shared across processes (one process here).",
-        r"\hat{x} = \frac{x - \mu}{\sqrt{\sigma^{2} + \epsilon}},\quad y = \gamma\,\hat{x} + \beta,\quad \mu, "
-        r"\sigma^{2} \text{ over the batches of all processes}",
-        r"\bar{x} = \frac{\gamma}{\sqrt{\sigma^{2} + \epsilon}}\Big(\bar{y} - \operatorname{mean}(\bar{y}) - "
-        r"\hat{x}\operatorname{mean}(\bar{y}\,\hat{x})\Big),\quad \bar{\gamma} = \sum \bar{y}\,\hat{x},\quad "
-        r"\bar{\beta} = \sum \bar{y}",
+        STANDARDIZE + r"\text{ over the batches of all processes}",
+        THROUGH_STATS,
     ),
 }

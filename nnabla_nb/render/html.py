@@ -36,6 +36,13 @@ def svg_img(svg: str, alt: str) -> str:
     return f'<img class="{PICTURE_CLASS}" src="{svg_uri(svg)}" alt="{escape(alt)}" style="max-width:100%;height:auto">'
 
 
+def latex(tex: str) -> str:
+    """LaTeX as inline math for HTML: ``$...$`` (MathJax typesets it where Jupyter runs it), the text escaped
+    and its backslashes written ``&#92;``: the same characters once parsed, and no ``\\n`` of ``\\ne`` or
+    ``\\nabla`` in the markup, which would read as an escaped line break to a check of the saved notebook."""
+    return "$" + escape(tex).replace("\\", "&#92;") + "$"
+
+
 def cards_html(model: GraphModel) -> str:
     """A folded list of the cards of the function types drawn (one per type): meaning, forward, gradient,
     the formulas as ``$...$`` LaTeX that Jupyter's MathJax typesets (plain LaTeX where nothing does)."""
@@ -46,7 +53,7 @@ def cards_html(model: GraphModel) -> str:
         return ""
     items = "".join(
         f'<div style="margin:4px 0"><b>{escape(t)}</b> <code>{escape(c["name"])}</code>: {escape(c["meaning"])}'
-        f"<br>forward: ${escape(c['forward'])}$<br>gradient: ${escape(c['gradient'])}$</div>"
+        f"<br>forward: {latex(c['forward'])}<br>gradient: {latex(c['gradient'])}</div>"
         for t, c in cards.items()
     )
     return (

@@ -44,7 +44,7 @@ def test_batch_normalization_folding(folded):
         "  ReLU",
         "  Affine (fc/affine)",
     ]
-    assert d.text.startswith("graph diff: 4 functions before, 3 after: 1 removed, 0 added, 1 changed")
+    assert d.text.startswith("graph diff: 4 functions before, 3 after: 1 removed, 0 added, 1 changed; parameters in")
 
 
 def test_bundle_is_static_deterministic_and_marked(folded):

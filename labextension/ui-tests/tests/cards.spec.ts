@@ -14,7 +14,8 @@ with nn.parameter_scope("<img src=x onerror=window.__xss=1>"):
     y = F.tanh(PF.affine(x, 4))
 nnabla_nb.graph(y)`,
   'nnabla_nb.explain(F.tanh)',
-  '%load_ext nnabla_nb\n%nnabla explain F.nope'
+  '%load_ext nnabla_nb\n%nnabla explain F.nope',
+  'nnabla_nb.graph_diff(F.relu(F.tanh(x)), F.leaky_relu(F.tanh(x), alpha=0.2))'
 ];
 
 function notebook(): object {
@@ -74,6 +75,15 @@ test.describe('function cards', () => {
 
     const bad = page.locator('.jp-CodeCell').nth(2).locator('.jp-OutputArea-output');
     await expect(bad).toContainText("%nnabla: explain: no function named 'F.nope'");
+
+    // graph_diff: two static pictures side by side, the replaced function listed
+    const diff = page.locator('.jp-CodeCell').nth(3).locator('.jp-OutputArea-output');
+    await expect(diff).toContainText('1 removed, 1 added, 0 changed');
+    await expect(diff.locator('img')).toHaveCount(2);
+    for (const img of await diff.locator('img').all()) {
+      expect(await img.evaluate(i => (i as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+    }
+    await diff.screenshot({ path: `${SHOTS}/cards-diff-light.png` });
 
     await page.evaluate(() =>
       (window as any).jupyterapp.commands.execute('apputils:change-theme', { theme: 'JupyterLab Dark' })
