@@ -563,7 +563,13 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
     func.rank = rank
     ref = weakref.ref(func)
     for x in inputs:
-        x._consumers.append(ref)
+        consumers = x._consumers
+        consumers.append(ref)
+        n = len(consumers)
+        if n >= 64 and not n & (n - 1):
+            # at each power of two, forget the functions gone since: a parameter used by a graph rebuilt every
+            # iteration (dynamic mode) would otherwise collect a reference per iteration
+            consumers[:] = [r for r in consumers if r() is not None]
     if auto_forward or _state.auto_forward[0]:
         ys = func._compute_outputs(inputs)
         if len(outs) == 1:
