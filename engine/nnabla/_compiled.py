@@ -36,6 +36,9 @@ def backward_run(walk, clear_buffer: bool):
     run = walk.runs.get(clear_buffer)
     if run is not None and run is not True:
         return run or None  # () where some step is walked: hooks' kind of steps, unreached outputs
+    if run is None:  # the first use walks the steps (``_second_use``), so the plan is not checked yet
+        walk.runs[clear_buffer] = True
+        return None
     steps = walk._backward
     # every step must be inlined and reach all its outputs (the rest run through the loop)
     if not all(s[1] is not _GENERIC and s[7] is not None for s in steps):

@@ -89,7 +89,7 @@ class Variable(OperatorMixin):
         if g is None or g._shape != self._data._shape:
             if g is not None and g._watched:
                 _state.param_version[0] += 1
-            g = self._grad = NdArray(self._data._shape)
+            g = self._grad = _of_shape(self._data._shape)
         return g
 
     @property

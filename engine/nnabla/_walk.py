@@ -17,11 +17,13 @@ import weakref
 import numpy as np
 
 from . import _state
+from ._array import NdArray
 from .function import _Shaped
 
 _Unary = None  # _ops._base.Unary, bound when the first backward plan is made (the ops import the Variable module)
 
 _ndarray = np.ndarray
+_wrap = NdArray._wrap
 
 # how forward computes a function's outputs
 _GENERIC = 0  # the class overrides _compute_outputs (or backward's _input_grads): call it
@@ -171,10 +173,6 @@ def _backward_plan(root, order) -> list:
     reached = {id(root)}
     steps = []
     for func in reversed(order):
-        inputs = tuple(func.inputs)
-        need = [x._need_grad for x in inputs]
-        if True not in need:
-            continue
         outrefs = func._outputs
         if len(outrefs) == 1:
             o = outrefs[0]()
@@ -188,10 +186,14 @@ def _backward_plan(root, order) -> list:
             unreached = tuple([r for r, o in zip(outrefs, outputs) if o is None or id(o) not in reached])
             if len(unreached) == len(outrefs):
                 continue
+        inputs = tuple(func.inputs)
+        need = []
         stores = []
         for i, x in enumerate(inputs):
-            if not need[i]:
+            if not x._need_grad:
+                need.append(False)
                 continue
+            need.append(True)
             if x._parent is None:
                 stores.append((i, x, _ACCUMULATE_LEAF))
             elif id(x) in reached:
@@ -199,6 +201,8 @@ def _backward_plan(root, order) -> list:
             else:
                 stores.append((i, x, _OVERWRITE))
                 reached.add(id(x))
+        if not stores:  # no input needs a gradient
+            continue
         stores = tuple(stores)
         cls = type(func)
         if not cls._plain_backward:
@@ -212,7 +216,7 @@ def _backward_plan(root, order) -> list:
         # a needed gradient depends on; the others get stand-ins with their shapes (a shape change bumps the version)
         stubs = fetch = None
         if "x" not in uses:
-            stubs = [_Shaped(x._data._shape) for x in inputs]
+            stubs = [_SHAPED.get(x._data._shape) or _shaped(x._data._shape) for x in inputs]
         elif kind is not _GENERIC and not cls._reads_all_inputs:
             n = len(inputs)
             reads = [any(need[i] and func.grad_depends_input_data(i, j) for i in range(n)) for j in range(n)]
@@ -252,6 +256,14 @@ def _backward_plan(root, order) -> list:
             + (stubs, fetch, "y" in uses, cleared, (outrefs, unreached))
         )
     return steps
+
+
+_SHAPED: dict = {}  # shape -> its stand-in (immutable, so plans share them)
+
+
+def _shaped(shape):
+    stub = _SHAPED[shape] = _Shaped(shape)
+    return stub
 
 
 _DTYPES: dict = {}  # compute dtype (a numpy scalar type) -> its np.dtype, which plans compare arrays' dtypes with
@@ -418,7 +430,9 @@ def run_backward(steps, root, clear_buffer, pre, post, recomputes=False) -> None
                 continue
             if mode is _OVERWRITE:
                 gnd = x._grad
-                if gnd is None or gnd._watched:
+                if gnd is None:  # a graph's first pass
+                    x._grad = _wrap(gx)
+                elif gnd._watched:
                     x._grad_nd()._set_array(gx)
                 else:  # (the dtype is read only once the buffer is released: the dtype to reallocate)
                     _set_array(gnd, gx, dt)

@@ -550,34 +550,26 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
             rank = p.rank + 1
     if need_grad and not func.differentiable:
         need_grad = False
-    new = Variable._new
-    if outputs is None:
-        outs = [new(s, need_grad) for s in shapes]
-    else:
-        outs = []
-        for k, s in enumerate(shapes):
-            o = outputs[k] if k < len(outputs) else None
-            if o is None:
-                o = new(s, need_grad)
-            else:
-                if o.shape != s:
-                    o.reset_shape(s, force=True)
-                if o._need_grad != need_grad:
-                    o._need_grad = need_grad
-                    _state.param_version[0] += 1
-            outs.append(o)
-    if outputs is not None or func._outputs:
-        # existing variables get a new parent, or a function already in a graph is linked again: cached walks
-        # may be stale. A new function making new variables is in no graph walked so far, and changes none.
-        _state.graph_version[0] += 1
-    for o in outs:
+    if outputs is None and len(shapes) == 1:  # the common case, without the general loops
+        o = Variable._new(shapes[0], need_grad)
         o._parent = func
+        outs = (o,)
+        if func._outputs:  # a function already in a graph, linked again: cached walks may be stale
+            _state.graph_version[0] += 1
+        func._outputs = (weakref.ref(o),)
+    else:
+        outs = _outputs_of(func, shapes, need_grad, outputs, Variable)
     func.inputs = list(inputs)
-    func._outputs = tuple([weakref.ref(o) for o in outs])
     func.rank = rank
     ref = weakref.ref(func)
     for x in inputs:
-        x._consumers.append(ref)
+        consumers = x._consumers
+        consumers.append(ref)
+        n = len(consumers)
+        if n >= 64 and not n & (n - 1):
+            # at each power of two, forget the functions gone since: a parameter used by a graph rebuilt every
+            # iteration (dynamic mode) would otherwise collect a reference per iteration
+            consumers[:] = [r for r in consumers if r() is not None]
     if auto_forward or _state.auto_forward[0]:
         ys = func._compute_outputs(inputs)
         if len(outs) == 1:
@@ -586,6 +578,29 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
             for o, y in zip(outs, ys):
                 _set_array(o._data, y)
     return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def _outputs_of(func, shapes, need_grad, outputs, Variable) -> list:
+    """New output Variables of ``shapes``, or those of ``outputs`` (reshaped, need_grad set), linked to ``func``."""
+    if outputs is not None or func._outputs:
+        # existing variables get a new parent, or a function already in a graph is linked again: cached walks
+        # may be stale. A new function making new variables is in no graph walked so far, and changes none.
+        _state.graph_version[0] += 1
+    outs = []
+    for k, s in enumerate(shapes):
+        o = outputs[k] if outputs is not None and k < len(outputs) else None
+        if o is None:
+            o = Variable._new(s, need_grad)
+        else:
+            if o.shape != s:
+                o.reset_shape(s, force=True)
+            if o._need_grad != need_grad:
+                o._need_grad = need_grad
+                _state.param_version[0] += 1
+        o._parent = func
+        outs.append(o)
+    func._outputs = tuple([weakref.ref(o) for o in outs])
+    return outs
 
 
 def _run_now(func, inputs, outputs):

@@ -159,3 +159,13 @@ def test_dynamic_mode_records_a_graph_that_backward_follows():
     y.backward()
     np.testing.assert_allclose(x.g, 2 * (1 - np.tanh(2 * x.d) ** 2), rtol=1e-5)
     assert y.parent.creation_site[0] == __file__
+
+
+def test_a_leaf_used_by_graphs_rebuilt_in_a_loop_forgets_the_functions_gone():
+    w = nn.Variable.from_numpy_array(np.ones(2, np.float32), need_grad=True)
+    kept = F.tanh(w)
+    with nn.auto_forward():
+        for _ in range(1000):
+            F.mul_scalar(w, 2.0)
+    assert len(w._consumers) < 130
+    assert w.function_references == [kept.parent]
