@@ -52,9 +52,10 @@ def engines(args) -> dict:
     }
 
 
-def run_worker(engine, mode: str, names: list, quick: bool) -> dict:
+def run_worker(engine, mode: str, names: list, args) -> dict:
     python, script, env = engine
-    cmd = [python, str(script), mode, ",".join(names)] + (["--quick"] if quick else [])
+    cmd = [python, str(script), mode, ",".join(names)] + (["--quick"] if args.quick else [])
+    cmd += ["--cpu"] if args.clock == "cpu" else []
     done = subprocess.run(cmd, env=env, cwd=str(PEERS), capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
@@ -69,14 +70,14 @@ def measure(args) -> dict:
     times = {e: {w: [] for w in workloads} for e in names}
     for r in range(args.rounds):
         for e in names[r % len(names) :] + names[: r % len(names)]:
-            for w, us in run_worker(table[e], "time", workloads, args.quick).items():
+            for w, us in run_worker(table[e], "time", workloads, args).items():
                 times[e][w].append(us)
         print(f"  round {r + 1}/{args.rounds} done", file=sys.stderr)
     memory = {e: {} for e in names}
     for w in [w for w in harness.MEMORY if w in workloads]:
         for e in names:
-            memory[e].update(run_worker(table[e], "memory", [w], args.quick))
-    return {"time": times, "memory": memory, "threads": args.threads, "rounds": args.rounds}
+            memory[e].update(run_worker(table[e], "memory", [w], args))
+    return {"time": times, "memory": memory, "threads": args.threads, "rounds": args.rounds, "clock": args.clock}
 
 
 def report(result: dict) -> str:
@@ -84,8 +85,8 @@ def report(result: dict) -> str:
     median = {e: {w: statistics.median(v) for w, v in ws.items()} for e, ws in times.items()}
     width = max(len(label) for label in LABELS.values())
     lines = [
-        f"ours / peer, medians of {result['rounds']} interleaved rounds, {result['threads']} threads each "
-        "(below 1.00: ours is faster)",
+        f"ours / peer, medians of {result['rounds']} interleaved rounds, {result['threads']} threads each, "
+        f"{result.get('clock', 'wall')} clock (below 1.00: ours is faster)",
         f"{'workload':<{width}}  {'vs NNabla 1.36':>14}  {'vs PyTorch':>10}",
     ]
     for w in median["ours"]:
@@ -106,6 +107,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2, help="threads every engine may use")
     parser.add_argument("--workloads", type=lambda s: s.split(","), help=f"a subset of {','.join(harness.TIMED)}")
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="cpu: each process's CPU time, steadier on a busy machine (use with --threads 1)",
+    )
     parser.add_argument("--json", help="also write every round's numbers to this file")
     parser.add_argument("--quick", action="store_true", help="short timed blocks: checks that the script works")
     args = parser.parse_args(argv)

@@ -1,8 +1,10 @@
 """What every engine's worker shares: the workloads' sizes, the timer, the peak-memory probe and the protocol.
 
-A worker is started as ``python <worker> time|memory WORKLOAD[,WORKLOAD...] [--quick]`` and prints one JSON
+A worker is started as ``python <worker> time|memory WORKLOAD[,WORKLOAD...] [--quick] [--cpu]`` and prints one JSON
 object on its last line: workload -> microseconds per unit (a training step, an inference, one function call),
 or workload -> bytes of peak memory above the process's resident size just before the measured step.
+``--cpu`` times with the process's CPU time instead of the wall clock: on a machine that other jobs keep busy,
+waiting for a core then costs nothing (with one thread per engine; spinning threads would count).
 It must run on Python 3.10 (real NNabla 1.36's wheels) and with numpy 1.24 or torch alone.
 """
 
@@ -41,20 +43,23 @@ TIMED = list(UNITS)
 MEMORY = ["mnist_mlp", "lenet", "resnet_train"]
 
 
+clock = time.process_time if "--cpu" in sys.argv else time.perf_counter
+
+
 def per_unit_us(run, units_per_run: int = 1, seconds: float = 1.0, blocks: int = 5) -> float:
     """Median over ``blocks`` timed blocks of microseconds per unit; ``run()`` does ``units_per_run`` units."""
     run()  # first call: lazy set-up, caches, allocator warm-up
     run()
-    start = time.perf_counter()
+    start = clock()
     run()
-    once = max(time.perf_counter() - start, 1e-6)
+    once = max(clock() - start, 1e-6)
     repeats = max(1, int(seconds / blocks / once))
     times = []
     for _ in range(blocks):
-        start = time.perf_counter()
+        start = clock()
         for _ in range(repeats):
             run()
-        times.append((time.perf_counter() - start) / (repeats * units_per_run) * 1e6)
+        times.append((clock() - start) / (repeats * units_per_run) * 1e6)
     return statistics.median(times)
 
 

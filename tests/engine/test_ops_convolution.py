@@ -177,6 +177,47 @@ CASES = [
 ]
 
 
+# Wider geometry for the channel-last column path, checked against the loop references (not in real NNabla's
+# recorded table, which covers the rows above)
+GEOMETRY_CASES = [
+    case(
+        "conv2d_group_stride_dilation",
+        F.convolution,
+        ref_conv,
+        [(2, 6, 9, 8), (4, 3, 3, 2), (4,)],
+        pad=(2, 1),
+        stride=(2, 1),
+        dilation=(2, 3),
+        group=2,
+    ),
+    case("conv2d_one_group_per_channel", F.convolution, ref_conv, [(1, 4, 6, 6), (8, 1, 3, 3)], pad=(1, 1), group=4),
+    case("conv2d_pad_wider_than_kernel", F.convolution, ref_conv, [(1, 2, 3, 4), (3, 2, 2, 2)], pad=(3, 2)),
+    Case(
+        "conv2d_channel_last_group_stride_dilation",
+        lambda x, w: F.convolution(x, w, pad=(1, 2), stride=(1, 2), dilation=(2, 1), group=3, channel_last=True),
+        lambda x, w: channel_last(ref_conv)(x, w, pad=(1, 2), stride=(1, 2), dilation=(2, 1), group=3),
+        [randn(2, 6, 7, 6), randn(3, 2, 3, 2, seed=1)],
+        atol=1e-5,
+    ),
+    case(
+        "deconv2d_group_stride_dilation_pad",
+        F.deconvolution,
+        ref_deconv,
+        [(2, 4, 4, 3), (4, 3, 3, 2), (6,)],
+        group=2,
+        stride=(2, 3),
+        dilation=(1, 2),
+        pad=(1, 1),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", GEOMETRY_CASES, ids=str)
+def test_geometry_forward_and_grad(case):
+    check_forward(case)
+    check_grad(case)
+
+
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_forward(case):
     check_forward(case)
@@ -239,3 +280,41 @@ def test_identity_kernel():
 def test_errors(build, match):
     with pytest.raises(FunctionError, match=match):
         build()
+
+
+def test_results_do_not_share_the_reused_column_buffer():
+    """The columns live in a buffer reused by the next convolution: no output or gradient may point into it."""
+    x1, w1 = (
+        nn.Variable.from_numpy_array(randn(2, 3, 6, 6), need_grad=True),
+        nn.Variable.from_numpy_array(randn(4, 3, 3, 3, seed=1), need_grad=True),
+    )
+    y1 = F.convolution(x1, w1, pad=(1, 1))
+    y2 = F.convolution(F.relu(y1), nn.Variable.from_numpy_array(randn(5, 4, 3, 3, seed=2)), pad=(2, 2))
+    y2.forward()
+    first = y1.d.copy()
+    y2.backward()
+    np.testing.assert_array_equal(y1.d, first)
+    np.testing.assert_allclose(first, ref_conv(x1.d, w1.d, pad=(1, 1)), atol=1e-5)
+    gx, gw = x1.g.copy(), w1.g.copy()
+    F.convolution(nn.Variable.from_numpy_array(randn(3, 3, 9, 9, seed=3)), w1, pad=(1, 1)).forward()
+    np.testing.assert_array_equal(x1.g, gx)
+    np.testing.assert_array_equal(w1.g, gw)
+
+
+@pytest.mark.parametrize("fn", [F.convolution, F.deconvolution], ids=["convolution", "deconvolution"])
+def test_batch_in_slices_gives_the_same_results(fn, monkeypatch):
+    """A batch whose columns exceed the budget goes through in slices: same output and gradients as in one go."""
+    from nnabla._ops import convolution
+
+    def run():
+        x = nn.Variable.from_numpy_array(randn(5, 4, 6, 5), need_grad=True)
+        w = nn.Variable.from_numpy_array(randn(4, 2, 3, 2, seed=1), need_grad=True)
+        y = fn(x, w, pad=(1, 1), stride=(2, 1), group=2)
+        y.forward()
+        y.backward(randn(*y.shape, seed=2))
+        return y.d.copy(), x.g.copy(), w.g.copy()
+
+    whole = run()
+    monkeypatch.setattr(convolution, "COLUMNS_BUDGET", 100)  # about one sample per slice
+    for a, b in zip(run(), whole):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -128,6 +128,15 @@ def test_erf_known_values():
     np.testing.assert_allclose(y.d, [0.0, 0.5204998778, -0.8427007929, 0.9999779095], rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 2e-7), (np.float64, 1e-15)])
+def test_erf_over_its_whole_range_in_both_precisions(dtype, rtol):
+    x = np.concatenate([np.linspace(-7, 7, 2001), [-np.inf, np.inf, 0.0, 1e-30]]).astype(dtype)
+    with nn.context_scope(nn.Context(["cpu:" + ("float" if dtype == np.float32 else "double")])):
+        y = F.erf(nn.NdArray.from_numpy_array(x)).data
+    assert y.dtype == dtype and y.shape == x.shape
+    np.testing.assert_allclose(y, [math.erf(v) for v in x.astype(np.float64)], rtol=rtol, atol=1e-30)
+
+
 def test_clip_grad_by_value_clips_the_gradient_and_gives_bounds_zero():
     x = randn(2, 3)
     lo, hi = np.full((2, 3), -0.5, np.float32), np.full((2, 3), 0.8, np.float32)

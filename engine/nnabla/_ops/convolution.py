@@ -1,14 +1,18 @@
 """Convolutions: Convolution, Deconvolution and their depthwise forms, N-D with pad, stride, dilation and groups.
 
-Everything is built from three primitives on channel-first arrays ``(B, C, *spatial)``:
-``conv_nd`` (im2col: a strided window view, then one matmul per group), ``conv_transpose_nd`` (its adjoint in
-the input: matmul, then col2im) and ``conv_weight_grad_nd``. A deconvolution is the transpose of a convolution,
-so it uses the same three with the roles swapped.
+Everything is built from three primitives on channel-last arrays ``(B, *spatial, C)``: ``conv_cl`` (im2col into
+a reused buffer, then one matrix product per slice of the batch, stacked over groups), ``conv_transpose_cl`` (its
+adjoint in the input: the product with the weight's transpose, then col2im) and ``conv_weight_grad_cl``.
+Channel-first ops convert on the way in (while padding) and on the way out (with the bias added). A deconvolution
+is the transpose of a convolution, so it uses the same three with the roles swapped.
 """
 
 from __future__ import annotations
 
 import itertools
+import threading
+
+import numpy as np
 
 from ..function import Function, FunctionError, register
 
@@ -62,46 +66,143 @@ def conv_out_size(size, kernel, pad, stride, dilation):
     return int((size + 2 * pad - span) / stride) + 1
 
 
-def _im2col(xp, x, kernel, pad, stride, dilation, group):
-    """(B, C, *S) -> columns (group, C/group * prod(kernel), B * prod(out)), and ``out``."""
-    out = tuple(conv_out_size(s, k, p, st, d) for s, k, p, st, d in zip(x.shape[2:], kernel, pad, stride, dilation))
-    view = windows(xp, pad_spatial(xp, x, pad), kernel, stride, dilation, out)
-    n = len(kernel)
-    # (B, C, *K, *O) -> (C, *K, B, *O): one reshape copy gives the matrix each group multiplies
-    order = (1,) + tuple(range(2, 2 + n)) + (0,) + tuple(range(2 + n, 2 + 2 * n))
-    return view.transpose(order).reshape(group, -1, x.shape[0] * _prod(out)), out
+# -- convolution as one matrix product on channel-last columns -----------------------------------------------------
+# The primitives take channel-last arrays (B, *S, C): a window's channels are then contiguous in memory, so the
+# columns (B * prod(out), prod(kernel) * C) copy whole runs, and the product with the weight comes out channel-last
+# with no transposing copy. Groups are one stacked product (G, ...). The columns live in a scratch buffer reused
+# from call to call: a fresh one of this size would cost more in page faults than the copy itself.
+
+_scratch = threading.local()
 
 
-def conv_nd(xp, x, w, group, pad, stride, dilation):
-    """Convolution of x (B, C, *S) with w (OC, C/group, *K) -> (B, OC, *out)."""
-    kernel = w.shape[2:]
-    cols, out = _im2col(xp, x, kernel, pad, stride, dilation, group)
-    oc = w.shape[0]
-    y = xp.matmul(w.reshape(group, oc // group, -1), cols)
-    return y.reshape((oc, x.shape[0]) + out).swapaxes(0, 1)
+def scratch(xp, shape, dtype, slot="columns"):
+    """A scratch array of ``shape`` (one per thread, array module, dtype and ``slot``), overwritten by the next call."""
+    pool = _scratch.__dict__.setdefault("buffers", {})
+    key = (xp.__name__, np.dtype(dtype).str, slot)
+    size = _prod(shape)
+    buf = pool.get(key)
+    if buf is None or buf.size < size:
+        buf = pool[key] = xp.empty(size, dtype)
+    return buf[:size].reshape(shape)
 
 
-def conv_transpose_nd(xp, y, w, group, pad, stride, dilation, size):
-    """Adjoint of ``conv_nd`` in x: y (B, OC, *out) -> (B, C, *size)."""
+def padded_channel_last(xp, x, pad, channel_first):
+    """x (B, C, *S) or (B, *S, C) as a contiguous channel-last array with ``pad`` zeros around the spatial axes.
+
+    The padded copy is a scratch array: valid until the next call."""
+    src = xp.moveaxis(x, 1, -1) if channel_first else x
+    if not any(pad):
+        return xp.ascontiguousarray(src)
+    sizes = src.shape[1:-1]
+    out = scratch(xp, (src.shape[0],) + tuple(s + 2 * p for s, p in zip(sizes, pad)) + (src.shape[-1],), x.dtype, "pad")
+    for axis, (p, s) in enumerate(zip(pad, sizes), 1):
+        if p:
+            out[(slice(None),) * axis + (slice(0, p),)] = 0
+            out[(slice(None),) * axis + (slice(p + s, None),)] = 0
+    out[(slice(None),) + tuple(slice(p, p + s) for p, s in zip(pad, sizes))] = src
+    return out
+
+
+def columns(xp, xpad, kernel, stride, dilation, out, group):
+    """im2col of channel-last padded x: (group, B * prod(out), prod(kernel) * C / group), in the scratch buffer."""
+    n, item = len(kernel), xpad.strides[-1]
+    cg = xpad.shape[-1] // group
+    steps = xpad.strides[1 : 1 + n]
+    shape = (group, xpad.shape[0]) + tuple(out) + tuple(kernel) + (cg,)
+    strides = (
+        (cg * item, xpad.strides[0])
+        + tuple(st * s for st, s in zip(steps, stride))
+        + tuple(st * d for st, d in zip(steps, dilation))
+        + (item,)
+    )
+    cols = scratch(xp, shape, xpad.dtype)
+    cols[...] = xp.lib.stride_tricks.as_strided(xpad, shape=shape, strides=strides)
+    return cols.reshape(group, xpad.shape[0] * _prod(out), -1)
+
+
+def weight_matrix(xp, w, group):
+    """w (OC, C / group, *K) as (group, prod(K) * C / group, OC / group), rows in the columns' order."""
     oc, cg = w.shape[:2]
+    n = w.ndim - 2
+    wg = w.reshape((group, oc // group, cg) + w.shape[2:])
+    return wg.transpose((0,) + tuple(range(3, 3 + n)) + (2, 1)).reshape(group, -1, oc // group)
+
+
+def _by_group(xp, a, group):
+    """Channel-last a (B, *O, OC) as (group, B * prod(O), OC / group)."""
+    rows = a.reshape(-1, group, a.shape[-1] // group)
+    return rows.transpose(1, 0, 2) if group > 1 else rows.reshape((1,) + rows.shape[::2])
+
+
+def _from_groups(xp, y, lead):
+    """(group, rows, channels per group) -> channel-last (*lead, group * channels)."""
+    y = y[0] if y.shape[0] == 1 else y.transpose(1, 0, 2)
+    return y.reshape(tuple(lead) + (-1,))
+
+
+# elements of im2col columns per product: the batch goes through in slices that fit, so the scratch memory stays
+# small (4 MiB in float32) whatever the batch, while each product stays large enough for the BLAS to run at speed
+COLUMNS_BUDGET = 1 << 20
+
+
+def _batch_slices(batch, per_sample):
+    step = max(1, COLUMNS_BUDGET // max(per_sample, 1))
+    return [slice(lo, min(lo + step, batch)) for lo in range(0, batch, step)]
+
+
+def conv_cl(xp, x, w, group, pad, stride, dilation, channel_first=False):
+    """Convolution of x (B, *S, C), or (B, C, *S) with ``channel_first``, by w (OC, C/group, *K) -> (B, *out, OC)."""
     kernel = w.shape[2:]
-    n = len(kernel)
-    batch, out = y.shape[0], y.shape[2:]
-    yg = y.swapaxes(0, 1).reshape(group, oc // group, -1)
-    cols = xp.matmul(w.reshape(group, oc // group, -1).transpose(0, 2, 1), yg)
-    cols = cols.reshape((cg * group,) + tuple(kernel) + (batch,) + tuple(out))
-    order = (1 + n,) + (0,) + tuple(range(1, 1 + n)) + tuple(range(2 + n, 2 + 2 * n))
+    sizes, channels = (x.shape[2:], x.shape[1]) if channel_first else (x.shape[1:-1], x.shape[-1])
+    out = tuple(conv_out_size(*geometry) for geometry in zip(sizes, kernel, pad, stride, dilation))
+    wm = weight_matrix(xp, w, group)
+    y = xp.empty((x.shape[0],) + out + (w.shape[0],), dtype=x.dtype)
+    for part in _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels):
+        cols = columns(xp, padded_channel_last(xp, x[part], pad, channel_first), kernel, stride, dilation, out, group)
+        if group == 1:
+            xp.matmul(cols, wm, out=y[part].reshape(1, -1, w.shape[0]))
+        else:
+            y[part] = _from_groups(xp, xp.matmul(cols, wm), y[part].shape[:-1])
+    return y
+
+
+def conv_transpose_cl(xp, y, w, group, pad, stride, dilation, size):
+    """Adjoint of ``conv_cl`` in x: y (B, *out, OC) -> (B, *size, C), channel-last (col2im of W^T y)."""
+    kernel = w.shape[2:]
+    batch, out = y.shape[0], y.shape[1:-1]
+    oc, cg = w.shape[:2]
+    # one product per kernel offset, stacked (prod(K), G, rows, Cg): each offset's block is contiguous, so col2im
+    # adds whole rows
+    wk = w.reshape((group, oc // group, cg, -1)).transpose(3, 0, 1, 2)
     padded = tuple(s + 2 * p for s, p in zip(size, pad))
-    return crop_spatial(fold(xp, cols.transpose(order), padded, stride, dilation), pad, size)
+    full = xp.zeros((batch,) + padded + (group, cg), dtype=y.dtype)
+    offsets = list(itertools.product(*(range(kk) for kk in kernel)))
+    for part in _batch_slices(batch, _prod(out) * len(offsets) * cg * group):
+        yp = y[part]
+        gcols = scratch(xp, (len(offsets), group, yp.shape[0] * _prod(out), cg), y.dtype)
+        xp.matmul(_by_group(xp, yp, group)[None], wk, out=gcols)
+        target_part = full[part]
+        for i, k in enumerate(offsets):
+            target = tuple(slice(ki * d, ki * d + (o - 1) * s + 1, s) for ki, d, o, s in zip(k, dilation, out, stride))
+            block = gcols[i].reshape((group, yp.shape[0]) + tuple(out) + (cg,))
+            target_part[(slice(None),) + target] += block[0][..., None, :] if group == 1 else xp.moveaxis(block, 0, -2)
+    full = full.reshape(full.shape[:-2] + (-1,))
+    return full[(slice(None),) + tuple(slice(p, p + s) for p, s in zip(pad, size))]
 
 
-def conv_weight_grad_nd(xp, x, gy, group, pad, stride, dilation, kernel):
-    """Gradient of ``conv_nd`` in w: x (B, C, *S), gy (B, OC, *out) -> (OC, C/group, *kernel)."""
-    cols, _ = _im2col(xp, x, kernel, pad, stride, dilation, group)
-    oc = gy.shape[1]
-    gyg = gy.swapaxes(0, 1).reshape(group, oc // group, -1)
-    gw = xp.matmul(gyg, cols.transpose(0, 2, 1))
-    return gw.reshape((oc, x.shape[1] // group) + tuple(kernel))
+def conv_weight_grad_cl(xp, x, gy, group, pad, stride, dilation, kernel, channel_first=False):
+    """Gradient of ``conv_cl`` in w: x (B, *S, C) (or channel-first), gy (B, *out, OC) -> (OC, C/group, *kernel)."""
+    out = gy.shape[1:-1]
+    channels = x.shape[1] if channel_first else x.shape[-1]
+    gw = None
+    for part in _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels):
+        cols = columns(xp, padded_channel_last(xp, x[part], pad, channel_first), kernel, stride, dilation, out, group)
+        g = xp.matmul(cols.transpose(0, 2, 1), _by_group(xp, gy[part], group))  # (G, prod(K) * Cg, OCg)
+        gw = g if gw is None else xp.add(gw, g, out=gw)
+    n, cg = len(kernel), channels // group
+    gw = gw.reshape((group,) + tuple(kernel) + (cg, gw.shape[-1]))
+    gw = gw.transpose((0, n + 2, n + 1) + tuple(range(1, 1 + n)))
+    return gw.reshape((-1, cg) + tuple(kernel))
 
 
 def _prod(values):
@@ -140,7 +241,7 @@ class _ConvFamily(Function):
     linear_inputs, bilinear, additive_inputs = (0, 1), True, (2,)
 
     inputs_spec = ("x", "weight", "bias?")
-    transposed = False  # Deconvolution: the forward pass is conv_transpose_nd
+    transposed = False  # Deconvolution: the forward pass is conv_transpose_cl
     depthwise = False
 
     def _spatial_args(self, xs, ws):
@@ -167,20 +268,27 @@ class _ConvFamily(Function):
     def _channel_last(self):
         return self.args.get("channel_last", False)
 
-    def _to_channel_first(self, xp, a):
-        ba = self.plan["base_axis"]
-        if self._channel_last():
-            a = xp.moveaxis(a, -1, ba)
-        return a.reshape((-1,) + a.shape[ba:])
+    def _batched(self, a):
+        """The batch axes (those before base_axis) flattened into one."""
+        return a.reshape((-1,) + a.shape[self.plan["base_axis"] :])
 
-    def _from_channel_first(self, xp, a):
-        a = a.reshape(self.plan["lead"] + a.shape[1:])
-        if self._channel_last():
-            a = xp.moveaxis(a, len(self.plan["lead"]), -1)
-        return xp.ascontiguousarray(a)
+    def _as_channel_last(self, xp, a):
+        a = self._batched(a)
+        return a if self._channel_last() else xp.ascontiguousarray(xp.moveaxis(a, 1, -1))
+
+    def _output(self, xp, y, b=None):
+        """Channel-last y (B, *S, C) in the op's layout and batch axes, contiguous, plus the bias if any."""
+        if not self._channel_last():
+            y = xp.moveaxis(y, -1, 1)
+        shape = self.plan["lead"] + y.shape[1:]
+        if b is None:
+            return xp.ascontiguousarray(y).reshape(shape)
+        out = xp.empty(y.shape, dtype=y.dtype)
+        xp.add(y, b.reshape((1, -1) + (1,) * (y.ndim - 2)) if not self._channel_last() else b, out=out)
+        return out.reshape(shape)
 
     def _weight_in(self, xp, w):
-        """The weight in conv_nd's form (channels, channels per group, *kernel)."""
+        """The weight in the primitives' form (channels, channels per group, *kernel)."""
         if self.depthwise:
             return w.reshape((w.shape[0], 1) + w.shape[1:])
         if self._channel_last():
@@ -198,38 +306,35 @@ class _ConvFamily(Function):
 
     # forward and backward -----------------------------------------------------------------------------------------
     def compute(self, xp, x, w, b=None):
-        xc = self._to_channel_first(xp, x)
         wc = self._weight_in(xp, w)
         if self.transposed:
-            y = conv_transpose_nd(xp, xc, wc, *self._geometry(), self.plan["out_size"])
+            y = conv_transpose_cl(xp, self._as_channel_last(xp, x), wc, *self._geometry(), self.plan["out_size"])
         else:
-            y = conv_nd(xp, xc, wc, *self._geometry())
-        if b is not None:
-            y = y + b.reshape((1, -1) + (1,) * (y.ndim - 2))
-        return self._from_channel_first(xp, y)
+            y = conv_cl(xp, self._batched(x), wc, *self._geometry(), channel_first=not self._channel_last())
+        return self._output(xp, y, b)
 
     def grad(self, xp, xs, ys, gys, need):
         x, w = xs[0], xs[1]
         wc = self._weight_in(xp, w) if need[0] else None  # (the gradient of one input reads only the other)
-        gy = self._to_channel_first(xp, gys[0])
+        gy = self._as_channel_last(xp, gys[0])
         geometry = self._geometry()
+        first = not self._channel_last()
         gx = gw = gb = None
         if need[0]:
             if self.transposed:
-                gx = conv_nd(xp, gy, wc, *geometry)
+                gx = conv_cl(xp, gy, wc, *geometry)
             else:
-                gx = conv_transpose_nd(xp, gy, wc, *geometry, self.plan["in_size"])
-            gx = self._from_channel_first(xp, gx)
+                gx = conv_transpose_cl(xp, gy, wc, *geometry, self.plan["in_size"])
+            gx = self._output(xp, gx)
         if need[1]:
-            xc = self._to_channel_first(xp, x)
             kernel = tuple(w.shape[1:] if self.depthwise else w.shape[1:-1] if self._channel_last() else w.shape[2:])
             if self.transposed:
-                gwc = conv_weight_grad_nd(xp, gy, xc, *geometry, kernel)
+                gwc = conv_weight_grad_cl(xp, gy, self._as_channel_last(xp, x), *geometry, kernel)
             else:
-                gwc = conv_weight_grad_nd(xp, xc, gy, *geometry, kernel)
+                gwc = conv_weight_grad_cl(xp, self._batched(x), gy, *geometry, kernel, channel_first=first)
             gw = self._weight_out(xp, gwc, w.shape)
         if len(xs) > 2 and need[2]:
-            gb = gy.sum(axis=(0,) + tuple(range(2, gy.ndim)))
+            gb = gy.reshape(-1, gy.shape[-1]).sum(axis=0)
             return gx, gw, gb
         return (gx, gw) if len(xs) == 2 else (gx, gw, None)
 

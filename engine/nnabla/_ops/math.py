@@ -251,16 +251,15 @@ class ATanh(Unary):
         return gy / (1 - x * x)
 
 
-_scalar_erf = np.frompyfunc(math.erf, 1, 1)
-
-
-def _erf(xp, x):
-    # numpy has no erf ufunc; cupy has one in cupyx.scipy.special
+def special(xp):
+    """The special-function module that matches the array module: scipy.special for numpy, cupyx's for cupy."""
     if xp is np:
-        return np.asarray(_scalar_erf(x), dtype=x.dtype)
-    from cupyx.scipy import special
+        import scipy.special
 
-    return special.erf(x)
+        return scipy.special
+    import cupyx.scipy.special
+
+    return cupyx.scipy.special
 
 
 @register
@@ -268,7 +267,7 @@ class Erf(Unary):
     """y = erf(x), the Gauss error function."""
 
     def compute(self, xp, x):
-        return _erf(xp, x)
+        return special(xp).erf(x)
 
     def backward_unary(self, xp, x, y, gy):
         return gy * (2 / math.sqrt(math.pi)) * xp.exp(-x * x)

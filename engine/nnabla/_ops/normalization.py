@@ -25,6 +25,29 @@ def _shape_str(shape):
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+def _collapse(shape, kept):
+    """Merge runs of adjacent axes that are all kept or all reduced: the same statistics on fewer, longer axes
+    (a per-channel broadcast over (B, C, H * W) runs whole rows; over (B, C, H, W) it runs rows of W)."""
+    view, reduced = [], []
+    for i, n in enumerate(shape):
+        r = i not in kept
+        if view and reduced[-1] == r:
+            view[-1] *= n
+        else:
+            view.append(n)
+            reduced.append(r)
+    return tuple(view), tuple(i for i, r in enumerate(reduced) if r)
+
+
+def _dot(xp, a, b, raxes):
+    """sum(a * b) over ``raxes``, keeping them as length-1 axes, without an array for the product."""
+    letters = "abcdefghijklmnopqrstuvwxyz"[: a.ndim]
+    kept = "".join(c for i, c in enumerate(letters) if i not in raxes)
+    return xp.einsum(f"{letters},{letters}->{kept}", a, b).reshape(
+        tuple(1 if i in raxes else n for i, n in enumerate(a.shape))
+    )
+
+
 def _write_back(holder, values) -> None:
     """Overwrite an input's data in place, keeping its dtype (running statistics are inputs NNabla updates)."""
     nd = holder if type(holder) is NdArray else holder._data
@@ -170,6 +193,7 @@ class BatchNormalization(RunningStatistics, Standardize):
         axes = [normalize_axis(self, a, len(xs), "axes") for a in _as_list(self.args["axes"])]
         self.raxes = tuple(i for i in range(len(xs)) if i not in axes)
         self.view = xs
+        self.channels_view = _collapse(xs, axes)  # (view, reduced axes) for the per-channel arithmetic
         param = tuple(n if i in axes else 1 for i, n in enumerate(xs))
         self._check_param(shapes, self.beta_index, "beta", param)
         self._check_param(shapes, self.gamma_index, "gamma", param)
@@ -182,18 +206,51 @@ class BatchNormalization(RunningStatistics, Standardize):
     def _running(self, xs):
         return xs[self.mean_index], xs[self.var_index]
 
+    def _per_channel(self, a, like):
+        return None if a is None else a.reshape(like.shape)
+
+    def _centered(self, xp, x):
+        """x on the collapsed view minus its batch mean (a new array), the mean, the biased variance, 1 / std."""
+        view, raxes = self.channels_view
+        xv = x.reshape(view)
+        mean = xv.mean(axis=raxes, keepdims=True)
+        centered = xv - mean
+        var = _dot(xp, centered, centered, raxes) / (xv.size // mean.size)
+        return centered, mean, var, 1 / xp.sqrt(var + self.args["eps"])
+
     def compute(self, xp, x, *rest):
         xs = (x,) + rest
         beta, gamma = self._params(xs)
         if self.args["batch_stat"]:
-            mean, var, _, xhat = self._standardize(xp, x)
+            y, mean, var, inv_std = self._centered(xp, x)
+            scale = inv_std if gamma is None else inv_std * self._per_channel(gamma, mean)
+            y *= scale  # in place: the centered copy becomes the output
+            if beta is not None:
+                y += self._per_channel(beta, mean)
+            stat = self._stat_shape(x.shape)
+            mean, var = mean.reshape(stat), var.reshape(stat)
             self._batch_stats = (mean, var, x.size // var.size)
         else:
             rmean, rvar = self._running(xs)
+            view = self.channels_view[0]
             mean, var = rmean, rvar
-            xhat = (x - rmean) / xp.sqrt(rvar + self.args["eps"])
-        y = self._affine(xhat, x.shape, beta, gamma)
+            # (x - mean) / std * gamma + beta as one scale and one shift per channel
+            scale = 1 / xp.sqrt(rvar + self.args["eps"])
+            if gamma is not None:
+                scale = scale * gamma
+            shift = -rmean * scale if beta is None else beta - rmean * scale
+            shape = self._channel_shape(view)
+            y = x.reshape(view) * scale.reshape(shape)
+            y += shift.reshape(shape)
+        y = y.reshape(x.shape)
         return (y, mean, var) if self.n_outputs == 3 else y
+
+    def _stat_shape(self, x_shape):
+        return tuple(1 if i in self.raxes else n for i, n in enumerate(x_shape))
+
+    def _channel_shape(self, view):
+        raxes = self.channels_view[1]
+        return tuple(1 if i in raxes else n for i, n in enumerate(view))
 
     def _compute_outputs(self, variables):
         ys = super()._compute_outputs(variables)
@@ -210,8 +267,45 @@ class BatchNormalization(RunningStatistics, Standardize):
         return ys
 
     def grad(self, xp, xs, ys, gys, need):
+        through_stats = len(gys) == 3 and (gys[1] is not None or gys[2] is not None)
+        if xp is not self.xp or through_stats:  # a gradient graph (nn.grad), or one through the mean and variance
+            return self._composed_grad(xp, xs, gys, need)
+        x = xs[0]
+        beta, gamma = self._params(xs)
+        view, raxes = self.channels_view
+        gy = gys[0].reshape(view)
+        gbeta = gy.sum(axis=raxes, keepdims=True)
         if self.args["batch_stat"]:
-            return super().grad(xp, xs, ys, gys, need)
+            centered, _, _, inv_std = self._centered(xp, x)
+            ggamma = _dot(xp, gy, centered, raxes) * inv_std  # sum(gy * xhat)
+            if need[0]:
+                # dx = k (gy - mean(gy) - xhat mean(gy xhat)), k = gamma / std: one scale per channel of
+                # gy, of the centered x, and one shift
+                k = inv_std if gamma is None else inv_std * self._per_channel(gamma, inv_std)
+                count = x.size // inv_std.size
+                gx = centered
+                gx *= -k * inv_std * ggamma / count
+                gx += gy * k
+                gx -= k * gbeta / count
+        else:
+            rmean, rvar = (self._per_channel(a, gbeta) for a in self._running(xs))
+            inv_std = 1 / xp.sqrt(rvar + self.args["eps"])
+            ggamma = (_dot(xp, gy, x.reshape(view), raxes) - rmean * gbeta) * inv_std
+            if need[0]:
+                gx = gy * (inv_std if gamma is None else inv_std * self._per_channel(gamma, inv_std))
+        out = [None] * len(xs)
+        if need[0]:
+            out[0] = gx.reshape(x.shape)
+        if self.beta_index is not None and need[self.beta_index]:
+            out[self.beta_index] = gbeta.reshape(beta.shape)
+        if self.gamma_index is not None and need[self.gamma_index]:
+            out[self.gamma_index] = ggamma.reshape(gamma.shape)
+        return tuple(out)
+
+    def _composed_grad(self, xp, xs, gys, need):
+        """The same gradients without in-place arithmetic, so that ``nn.grad`` can build them as a graph."""
+        if self.args["batch_stat"]:
+            return Standardize.grad(self, xp, xs, None, gys, need)
         x = xs[0]
         beta, gamma = self._params(xs)
         rmean, rvar = self._running(xs)

@@ -7,6 +7,7 @@ is clipped to the input (padding never wins a max and adds nothing to a sum).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from ..function import REQUIRED, Function, FunctionError, apply, register
@@ -99,9 +100,47 @@ class MaxPooling(_Pooling):
         lead = view.shape[: view.ndim - 2 * nk]
         return view.reshape(lead + (-1,) + self.plan["out"]), len(lead)
 
+    def _offsets(self, padded):
+        """Per kernel offset (in the windows' flattened order): the view of ``padded`` it reads for every output."""
+        a, out = self.args, self.plan["out"]
+        lead = (slice(None),) * (padded.ndim - len(out))
+        for k in itertools.product(*(range(n) for n in a["kernel"])):
+            yield padded[lead + tuple(slice(i, i + (o - 1) * s + 1, s) for i, o, s in zip(k, out, a["stride"]))]
+
+    def _padded(self, xp, x):
+        a, plan = self.args, self.plan
+        return pad_spatial(xp, self._spatial_last(xp, x), a["pad"], plan["after"], value=-xp.inf)
+
+    def _max(self, xp, views):
+        best = views[0].copy()
+        for v in views[1:]:
+            xp.maximum(best, v, out=best)
+        return best
+
     def compute(self, xp, x):
-        cols, axis = self._flat_windows(xp, x)
-        return self._restore(xp, cols.max(axis=axis))
+        return self._restore(xp, self._max(xp, list(self._offsets(self._padded(xp, x)))))
+
+    def grad(self, xp, xs, ys, gys, need):
+        a, plan = self.args, self.plan
+        padded = self._padded(xp, xs[0])
+        views = list(self._offsets(padded))
+        best = self._max(xp, views)
+        gy = self._spatial_last(xp, gys[0])
+        gx = xp.zeros(padded.shape, dtype=gy.dtype)
+        disjoint = all(s >= k for s, k in zip(a["stride"], a["kernel"]))  # each input in one window at most
+        taken = None
+        for v, target in zip(views, self._offsets(gx)):
+            hit = v == best
+            if taken is None:
+                taken = hit
+            else:
+                hit &= ~taken  # only a window's first maximum gets the gradient, as in NNabla
+                taken |= hit
+            if disjoint:
+                target[...] = hit * gy
+            else:
+                target += hit * gy
+        return (self._restore(xp, crop_spatial(gx, a["pad"], plan["size"])),)
 
     def select(self, xp, xs, u):
         """u at each window's first maximum of x: the derivative of y along u (double backward)."""
@@ -109,14 +148,6 @@ class MaxPooling(_Pooling):
         first = xp.expand_dims(cols.argmax(axis=axis), axis)
         view = self._windows(xp, self._spatial_last(xp, u), 0).reshape(cols.shape)
         return self._restore(xp, xp.take_along_axis(view, first, axis).squeeze(axis))
-
-    def grad(self, xp, xs, ys, gys, need):
-        cols, axis = self._flat_windows(xp, xs[0])
-        first = xp.expand_dims(cols.argmax(axis=axis), axis)
-        positions = xp.arange(cols.shape[axis]).reshape((-1,) + (1,) * len(self.plan["out"]))
-        gy = xp.expand_dims(self._spatial_last(xp, gys[0]), axis)
-        routed = xp.where(first == positions, gy, 0).reshape(cols.shape[:axis] + self.args["kernel"] + self.plan["out"])
-        return (self._restore(xp, self._fold(xp, routed)),)
 
 
 @register
