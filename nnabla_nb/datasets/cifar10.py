@@ -373,8 +373,8 @@ LESSON_STEPS = 400
 def lesson_model(path: str | None = None) -> str:
     """The cifar10 lesson's trained network as an ``.nnp`` file: its path, trained and saved first if missing.
 
-    Training repeats the lesson's steps (seeds 0, the lesson's data, network, solver and steps; about half a
-    CPU minute). The current parameters are put back afterwards; ``nn.seed`` and ``np.random.seed`` are left
+    Training repeats the lesson's steps (seeds 0, the lesson's data, network, solver and steps; about two
+    CPU minutes). The current parameters are put back afterwards; ``nn.seed`` and ``np.random.seed`` are left
     reseeded.
     """
     import nnabla.solvers as S

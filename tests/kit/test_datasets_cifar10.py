@@ -129,3 +129,39 @@ def test_default_folder_is_nnabla_data_home(tmp_path, monkeypatch):
     images, labels = cifar10.load(train=False)
     assert images.shape == (10, 3, 32, 32) and sorted(labels.ravel().tolist()) == list(range(10))
     assert cifar10.lesson_model_path().startswith(os.path.join(str(tmp_path), "nnabla_data"))
+
+
+TUTORIALS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tutorials")
+
+
+def _notebook(name):
+    import nbformat
+
+    return nbformat.read(os.path.join(TUTORIALS, name), as_version=4)
+
+
+def _printed(nb, prefix):
+    lines = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            lines += [line for line in out.get("text", "").splitlines() if line.startswith(prefix)]
+    return lines
+
+
+def test_cifar10_lesson_shows_the_code_lesson_model_repeats():
+    """lesson_model() rebuilds the lesson's model when the lesson has not run: the same definitions and numbers."""
+    import inspect
+
+    sources = "\n".join(c.source for c in _notebook("cifar10.ipynb").cells if c.cell_type == "code")
+    for definition in (cifar10.Cifar10DataSource, cifar10.resnet_prediction, cifar10.train):
+        assert inspect.getsource(definition).strip() in sources, definition.__name__
+    assert f"batch_size = {cifar10.LESSON_BATCH_SIZE}\n" in sources
+    assert f"Cifar10DataSource(train=True, shuffle=True, size={cifar10.LESSON_TRAIN_SIZE})" in sources
+    assert f"tdata, {cifar10.LESSON_STEPS}, on_step)" in sources
+    assert "nn.seed(0)\nnp.random.seed(0)" in sources and "S.Adam(alpha=0.003)" in sources
+
+
+def test_finetuning_starts_from_the_model_the_cifar10_lesson_saved():
+    saved = _printed(_notebook("cifar10.ipynb"), "parameters' checksum:")
+    loaded = _printed(_notebook("finetuning.ipynb"), "parameters' checksum:")
+    assert len(saved) == 1 and saved == loaded
