@@ -374,7 +374,7 @@ class Variable(OperatorMixin):
         steps = walked.backward_steps(self)
         saved = self._grad
         if grad is not None:
-            self._grad = _initial_grad(grad, self._data._shape)
+            self._grad = _initial_grad(grad, self._data._shape, self._data._dtype)
         else:
             self._grad_nd()
         try:
@@ -430,15 +430,20 @@ def _replaced(nd) -> None:
         _state.param_version[0] += 1
 
 
-def _initial_grad(grad, shape) -> NdArray:
-    """The root's gradient for one backward pass: an NdArray given is used as is, values are broadcast."""
+def _initial_grad(grad, shape, data_dtype=np.float32) -> NdArray:
+    """The root's gradient for one backward pass: an NdArray given is used as is, values are broadcast.
+
+    A root computed in half precision (a ``type_config='half'`` context) starts a half-precision backward, as
+    NNabla's does: small gradients underflow and large ones overflow, which is what loss scaling is for.
+    """
     if isinstance(grad, NdArray):
         return grad
+    dtype = np.float16 if data_dtype is np.float16 else np.float32
     if isinstance(grad, np.ndarray) and grad.ndim:
-        return NdArray._wrap(np.array(np.broadcast_to(grad, shape), np.float32))
+        return NdArray._wrap(np.array(np.broadcast_to(grad, shape), dtype))
     if shape == () and type(grad) in (int, float):  # a loss: one call instead of two
-        return NdArray._wrap(np.array(grad, np.float32))
-    arr = np.empty(shape, np.float32)
+        return NdArray._wrap(np.array(grad, dtype))
+    arr = np.empty(shape, dtype)
     arr.fill(grad)
     return NdArray._wrap(arr)
 
