@@ -300,16 +300,17 @@ def trace(cell: str, shell, user_ns):
 
 
 def _explain(args, user_ns):
-    from .explain import explain
+    from .explain import explain, resolve
 
     try:  # a name (F.tanh, tanh or Tanh) first; else an expression of the kernel (a Variable: its function)
-        return explain(args.function)
+        return explain(resolve(args.function))
     except ValueError as e:
         error = e
     try:
-        return explain(eval(args.function, user_ns))  # noqa: S307 - typed by the user in their own kernel
+        target = eval(args.function, user_ns)  # noqa: S307 - typed by the user in their own kernel
+        return explain(resolve(target))
     except Exception:
-        raise UsageError(f"explain: {error}") from None
+        raise UsageError(str(error)) from None
 
 
 # the subcommands, in the order the help lists them

@@ -147,7 +147,7 @@ def test_magic_explain(capsys):
     assert run_line("explain y", {"F": F, "y": y}).text.startswith("F.relu(x")
     assert run_line("explain F.nope", {"F": F}) is None
     message = capsys.readouterr().out
-    assert "no function named 'F.nope'" in message and "Traceback" not in message
+    assert message.startswith("%nnabla explain: no function named 'F.nope'") and "Traceback" not in message
 
 
 # -- cards in the graph bundle ---------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ test.describe('function cards', () => {
     await explainOut.screenshot({ path: `${SHOTS}/cards-explain-light.png` });
 
     const bad = page.locator('.jp-CodeCell').nth(2).locator('.jp-OutputArea-output');
-    await expect(bad).toContainText("%nnabla: explain: no function named 'F.nope'");
+    await expect(bad).toContainText("%nnabla explain: no function named 'F.nope'");
 
     // graph_diff: two static pictures side by side, the replaced function listed
     const diff = page.locator('.jp-CodeCell').nth(3).locator('.jp-OutputArea-output');
