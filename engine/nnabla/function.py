@@ -296,11 +296,7 @@ class Function:
                 raise type(e)(f"{self.type_name}: {e}") from None
             raise
         except _BAD_ARGUMENT as e:
-            kind = FunctionTypeError if isinstance(e, TypeError) else FunctionError
-            raise kind(
-                f"{self.type_name}: invalid inputs of shapes {', '.join(map(str, shapes)) or '(none)'} "
-                f"with args {self.args}: {e}"
-            ) from None
+            raise self._invalid_inputs(shapes, e) from None
         for s in result:  # the common case in one pass: tuples of non-negative ints
             if type(s) is not tuple:
                 break
@@ -314,16 +310,20 @@ class Function:
             return result
         return self._shapes_normalized(shapes, result)
 
+    def _invalid_inputs(self, shapes, error: Exception) -> FunctionError:
+        """The named error for inputs or arguments that ``output_shapes`` refused (``error``)."""
+        kind = FunctionTypeError if isinstance(error, TypeError) else FunctionError
+        return kind(
+            f"{self.type_name}: invalid inputs of shapes {', '.join(map(str, shapes)) or '(none)'} "
+            f"with args {self.args}: {error}"
+        )
+
     def _shapes_normalized(self, shapes, result):
         """Output shapes as tuples of ints, refusing fractional and negative sizes."""
         try:
             result = [_as_shape(s) for s in result]
         except _BAD_ARGUMENT as e:
-            kind = FunctionTypeError if isinstance(e, TypeError) else FunctionError
-            raise kind(
-                f"{self.type_name}: invalid inputs of shapes {', '.join(map(str, shapes)) or '(none)'} "
-                f"with args {self.args}: {e}"
-            ) from None
+            raise self._invalid_inputs(shapes, e) from None
         for s in result:
             for d in s:
                 if d < 0:

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { openNotebook, SHOTS } from './helpers';
+import { codeNotebook, openNotebook, SHOTS } from './helpers';
 
 /** Function cards: the graph's details pane shows the clicked function's card; explain shows one with its plot. */
 const CELLS = [
@@ -18,30 +18,10 @@ nnabla_nb.graph(y)`,
   'nnabla_nb.graph_diff(F.relu(F.tanh(x)), F.leaky_relu(F.tanh(x), alpha=0.2))'
 ];
 
-function notebook(): object {
-  return {
-    type: 'notebook',
-    format: 'json',
-    content: {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
-      cells: CELLS.map((source, i) => ({
-        cell_type: 'code',
-        id: `cell${i}`,
-        source,
-        metadata: {},
-        outputs: [],
-        execution_count: null
-      }))
-    }
-  };
-}
-
 test.describe('function cards', () => {
   test('details pane and explain show the card, light and dark', async ({ page }) => {
     await page.goto('/lab');
-    const put = await page.request.put('/api/contents/cards.ipynb', { data: notebook() });
+    const put = await page.request.put('/api/contents/cards.ipynb', { data: codeNotebook(CELLS) });
     expect(put.ok()).toBeTruthy();
     await openNotebook(page, 'cards.ipynb', true);
 

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { openNotebook, SHOTS } from './helpers';
+import { codeNotebook, openNotebook, SHOTS } from './helpers';
 
 /** Data views: an image grid with labels, a data iterator shown without advancing it, a confusion matrix. */
 const CELLS = [
@@ -19,26 +19,6 @@ it`,
   `nnabla_nb.confusion(np.eye(3)[[0, 1, 2, 2, 1, 0]], [0, 1, 2, 1, 1, 0], classes=["a", "b", "<b>c</b>"])`
 ];
 
-function notebook(): object {
-  return {
-    type: 'notebook',
-    format: 'json',
-    content: {
-      nbformat: 4,
-      nbformat_minor: 5,
-      metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
-      cells: CELLS.map((source, i) => ({
-        cell_type: 'code',
-        id: `cell${i}`,
-        source,
-        metadata: {},
-        outputs: [],
-        execution_count: null
-      }))
-    }
-  };
-}
-
 const output = (page: any, i: number) => page.locator('.jp-CodeCell').nth(i).locator('.jp-OutputArea-output');
 
 async function picturesDrawn(locator: any, count: number): Promise<void> {
@@ -51,7 +31,7 @@ async function picturesDrawn(locator: any, count: number): Promise<void> {
 test.describe('data views', () => {
   test('image grid, data iterator and confusion matrix, light and dark', async ({ page }) => {
     await page.goto('/lab');
-    const put = await page.request.put('/api/contents/dataviews.ipynb', { data: notebook() });
+    const put = await page.request.put('/api/contents/dataviews.ipynb', { data: codeNotebook(CELLS) });
     expect(put.ok()).toBeTruthy();
     await openNotebook(page, 'dataviews.ipynb', true);
 

@@ -17,3 +17,24 @@ export async function openNotebook(page: Page, name: string, run: boolean): Prom
     });
   }
 }
+
+/** A notebook of code cells, unexecuted, as the contents API takes it (PUT /api/contents/NAME). */
+export function codeNotebook(sources: string[]): object {
+  return {
+    type: 'notebook',
+    format: 'json',
+    content: {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+      cells: sources.map((source, i) => ({
+        cell_type: 'code',
+        id: `cell${i}`,
+        source,
+        metadata: {},
+        outputs: [],
+        execution_count: null
+      }))
+    }
+  };
+}
