@@ -363,13 +363,14 @@ class Variable(OperatorMixin):
         """Propagate gradients from this variable to the leaves.
 
         ``grad`` is this variable's gradient for this pass only (its own grad is left as it was); ``None``
-        starts from the gradient it already holds.
+        starts from the gradient it already holds. ``communicator_callbacks`` (``Communicator.all_reduce_callback``)
+        are called after each function's backward and at the end.
         """
-        if communicator_callbacks:  # None, [] and () mean none
-            raise ValueError(
-                "Variable.backward: communicator_callbacks are not supported (there is no distributed training "
-                f"here); got {communicator_callbacks!r}"
-            )
+        callbacks = ()
+        if communicator_callbacks is not None:
+            from .communicator import backward_callbacks
+
+            callbacks, function_post_hook = backward_callbacks(communicator_callbacks, function_post_hook)
         walked = walk(self)
         steps = walked.backward_steps(self)
         saved = self._grad
@@ -395,6 +396,8 @@ class Variable(OperatorMixin):
                 _hooks(_state.function_post_hooks, function_post_hook),
                 walked.recomputes,
             )
+            for callback in callbacks:
+                callback.on_finish_backward()
         except Exception as e:
             _reraise_located(e, _stepping(e, run_backward), "backward")
         finally:

@@ -312,13 +312,13 @@ def test_inplace_gives_the_out_of_place_results(name):
     assert INPLACE[name](leaf(a0), leaf(b0), True).parent.info.args["inplace"] is True
 
 
-def test_communicator_callbacks_are_refused_unless_empty():
+def test_communicator_callbacks_must_be_communicator_callbacks():
     x = leaf()
     y = F.sum(F.tanh(x))
     y.forward()
     y.backward(communicator_callbacks=None)
     y.backward(communicator_callbacks=[])
-    with pytest.raises(ValueError, match="communicator_callbacks are not supported"):
+    with pytest.raises(TypeError, match="communicator_callbacks must be a CommunicatorBackwardCallback.*object"):
         y.backward(communicator_callbacks=[object()])
 
 
