@@ -131,7 +131,10 @@ class MpiCollectives:
         self.comm = comm  # an mpi4py communicator of the group's processes
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
-        self._MPI = mpi()
+
+    @property
+    def _MPI(self):
+        return mpi()
 
     def all_true(self, flags) -> list:
         """Per flag, whether it is true on every process of the group (one small reduction)."""
@@ -203,10 +206,7 @@ class NcclCollectives:
         }
 
     all_true = MpiCollectives.all_true
-
-    @property
-    def _MPI(self):
-        return mpi()
+    _MPI = MpiCollectives._MPI
 
     def _args(self, buf):
         import cupy
