@@ -324,6 +324,42 @@ def check_create_communicator_and_rank_zero_monitors():
     assert (index, float(value)) == ("0", 10.0)  # rank 0's
 
 
+def check_sync_batch_normalization_is_batch_normalization_of_the_whole_batch():
+    import nnabla as nn
+    import nnabla.functions as F
+
+    comm = comm_of(np.float32)
+    rng = np.random.RandomState(5)
+    x_all, w_all = rng.randn(3 * comm.size, 4, 2, 2), rng.randn(3 * comm.size, 4, 2, 2)
+    shard = slice(3 * comm.rank, 3 * comm.rank + 3)
+
+    def run(normalize, x_values, w_values):
+        x = nn.Variable.from_numpy_array(x_values, need_grad=True)
+        beta = nn.Variable.from_numpy_array(np.linspace(-1, 1, 4).reshape(1, 4, 1, 1), need_grad=True)
+        gamma = nn.Variable.from_numpy_array(np.linspace(0.5, 2, 4).reshape(1, 4, 1, 1), need_grad=True)
+        mean, var = (
+            nn.Variable.from_numpy_array(np.zeros((1, 4, 1, 1))),
+            nn.Variable.from_numpy_array(np.ones((1, 4, 1, 1))),
+        )
+        y = normalize(x, beta, gamma, mean, var)
+        loss = F.sum(y * nn.Variable.from_numpy_array(w_values))
+        loss.forward()
+        for v in (x, beta, gamma):
+            v.grad.zero()
+        loss.backward()
+        return y.d.copy(), x, beta, gamma, mean, var
+
+    y, *got = run(lambda *a: F.sync_batch_normalization(*a, comm=comm, axes=[1]), x_all[shard], w_all[shard])
+    y_all, *want = run(lambda *a: F.batch_normalization(*a, axes=[1]), x_all, w_all)
+    comm.all_reduce([got[1].grad, got[2].grad])  # the parameters' gradients, as in data-parallel training
+    np.testing.assert_allclose(y, y_all[shard], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got[0].g, want[0].g[shard], rtol=1e-4, atol=1e-5, err_msg="x")
+    for name, g, w in zip(["beta", "gamma"], got[1:3], want[1:3]):
+        np.testing.assert_allclose(g.g, w.g, rtol=1e-4, atol=1e-5, err_msg=name)
+    for name, g, w in zip(["running mean", "running variance"], got[3:], want[3:]):
+        np.testing.assert_allclose(g.d, w.d, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
 CHECKS = {"identity": check_identity}
 for _dt in DTYPES:
     _n = np.dtype(_dt).name
@@ -351,6 +387,7 @@ for _callback in (False, True):
     for _even in (True, False):
         _k = f"data_parallel_mlp_{'callback' if _callback else 'all_reduce'}_{'even_mean' if _even else 'uneven_sum'}"
         CHECKS[_k] = lambda c=_callback, e=_even: _data_parallel(c, e)
+CHECKS["sync_batch_normalization"] = check_sync_batch_normalization_is_batch_normalization_of_the_whole_batch
 CHECKS["create_communicator_and_rank_zero_monitors"] = check_create_communicator_and_rank_zero_monitors
 
 

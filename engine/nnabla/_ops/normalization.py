@@ -691,8 +691,10 @@ def mean_subtraction(x, mean, t, base_axis=1, update_running_mean=True):
 
 @register
 class SyncBatchNormalization(BatchNormalization):
-    """Batch normalization whose batch statistics are shared by the processes of ``comm`` (its ``group``). The
-    engine runs one process, where it is batch normalization: ``comm`` may be None or a communicator of size 1."""
+    """Batch normalization whose batch statistics are those of the whole batch of the processes of ``comm``'s
+    ``group`` (each with a batch of the same size): the mean and the variance are all-reduced in forward, and the
+    sums the input's gradient needs in backward; beta's and gamma's gradients stay this process's, for the usual
+    all-reduce of the gradients (NNabla's). With no ``comm``, or one of size 1, it is batch normalization."""
 
     double_backward = False  # as in NNabla
 
@@ -700,11 +702,84 @@ class SyncBatchNormalization(BatchNormalization):
 
     def init(self):
         super().init()
-        size = getattr(self.args["comm"], "size", 1)
-        if size != 1:
-            raise FunctionError(f"SyncBatchNormalization: comm has {size} processes; only one process is supported")
-        if self.args["group"] != "world":
-            raise FunctionError(f"SyncBatchNormalization: group={self.args['group']!r}; only 'world' is available")
+        comm, group = self.args["comm"], self.args["group"]
+        self.processes = getattr(comm, "size", 1) if comm is not None else 1
+        find_group = getattr(comm, "find_group", None)
+        if self.processes == 1 and group == "world":
+            return
+        ranks = find_group(group) if find_group is not None else []
+        if not ranks:
+            raise FunctionError(
+                f"SyncBatchNormalization: group={group!r} is not a group of comm={comm!r} "
+                "(a communicator of nnabla.communicators, initialized)"
+            )
+        self.processes = len(ranks)
+
+    def _all_reduce(self, *arrays):
+        """The sums over the group's processes of per-channel ``arrays``, in one exchange."""
+        xp = self.xp
+        flat = NdArray._wrap(xp.concatenate([a.reshape(-1) for a in arrays]))
+        self.args["comm"].all_reduce(flat, group=self.args["group"])
+        sums, offset = [], 0
+        for a in arrays:
+            sums.append(flat._get()[offset : offset + a.size].reshape(a.shape).astype(a.dtype, copy=False))
+            offset += a.size
+        return sums
+
+    def _centered(self, xp, x):
+        if self.processes == 1:
+            return super()._centered(xp, x)
+        view, raxes = self.channels_view
+        xv = x.reshape(view)
+        count = self.processes * (xv.size // _channels(xv, raxes))
+        (total,) = self._all_reduce(xv.sum(axis=raxes, keepdims=True))
+        mean = total / count
+        centered = xv - mean
+        (squares,) = self._all_reduce(_dot(xp, centered, centered, raxes))  # two passes: as exact as one process
+        var = squares / count
+        return centered, mean, var, 1 / xp.sqrt(var + self.args["eps"])
+
+    def compute(self, xp, x, *rest):
+        out = super().compute(xp, x, *rest)
+        if self.processes > 1 and self.args["batch_stat"]:
+            mean, var, count = self._batch_stats
+            self._batch_stats = (mean, var, count * self.processes)  # the running variance's unbiased count
+        return out
+
+    def grad(self, xp, xs, ys, gys, need):
+        if self.processes == 1 or not self.args["batch_stat"]:
+            return super().grad(xp, xs, ys, gys, need)
+        if xp is not self.xp or (len(gys) == 3 and (gys[1] is not None or gys[2] is not None)):
+            raise FunctionError(
+                f"SyncBatchNormalization over {self.processes} processes: no gradient graph (nn.grad) and no "
+                "gradient through the batch mean and variance outputs"
+            )
+        x = xs[0]
+        beta, gamma = self._params(xs)
+        view, raxes = self.channels_view
+        gy = gys[0].reshape(view)
+        centered, _, _, inv_std = self._centered(xp, x)
+        gbeta = gy.sum(axis=raxes, keepdims=True)
+        gdot = _dot(xp, gy, centered, raxes)  # sum(gy * (x - mean))
+        out = [None] * len(xs)
+        if need[0]:  # as batch normalization's, with the sums and the count of the whole batch
+            all_gbeta, all_gdot = self._all_reduce(gbeta, gdot)
+            k = inv_std if gamma is None else inv_std * self._per_channel(gamma, inv_std)
+            count = self.processes * (x.size // inv_std.size)
+            gx = centered
+            gx *= -k * inv_std * inv_std * all_gdot / count
+            gx += gy * k
+            gx -= k * all_gbeta / count
+            out[0] = gx.reshape(x.shape)
+        if self.beta_index is not None and need[self.beta_index]:
+            out[self.beta_index] = gbeta.reshape(beta.shape)
+        if self.gamma_index is not None and need[self.gamma_index]:
+            out[self.gamma_index] = (gdot * inv_std).reshape(gamma.shape)
+        return tuple(out)
+
+
+def _channels(xv, raxes):
+    return int(np.prod([n for i, n in enumerate(xv.shape) if i not in raxes], dtype=np.int64))
 
 
 def sync_batch_normalization(
@@ -722,8 +797,8 @@ def sync_batch_normalization(
     output_stat=False,
     n_outputs=None,
 ):
-    """Synchronized batch normalization (NNabla's ``F.sync_batch_normalization``); one process: batch
-    normalization."""
+    """Synchronized batch normalization (NNabla's ``F.sync_batch_normalization``): the batch statistics of all the
+    processes of ``comm``'s ``group``; with one process, batch normalization."""
     extra = {"comm": comm, "group": group}
     return _batch_normalization(
         SyncBatchNormalization,
