@@ -273,6 +273,52 @@ def test_a_cpu_context_uses_mpi_silently(monkeypatch, warnings_said):
     assert not warnings_said
 
 
+class DeviceArray:
+    """A device array as NCCL sees it: a pointer, a size and a dtype; reading it on the host fails the test."""
+
+    def __init__(self, values):
+        self.values = np.array(values, np.float32)
+        self.data = types.SimpleNamespace(ptr=1000 + id(self) % 1000)
+        self.size, self.dtype = self.values.size, self.values.dtype
+
+    def __itruediv__(self, scalar):
+        self.values /= scalar
+        return self
+
+    def get(self):
+        raise AssertionError("a host copy of a device array")
+
+
+class RecordingNccl:
+    """The NCCL communicator of the first of 2 processes whose peer holds twice its values."""
+
+    def __init__(self, arrays):
+        self.arrays, self.calls = arrays, []
+
+    def allReduce(self, send, recv, count, dtype, op, stream):
+        self.calls.append(("allReduce", send, recv, count, dtype, op, stream))
+        self.arrays[recv].values *= 3  # its own values and its peer's, twice as large
+
+    def bcast(self, buf, count, dtype, root, stream):
+        self.calls.append(("bcast", buf, count, dtype, root, stream))
+
+
+def test_nccl_collectives_pass_device_pointers_on_the_current_stream(monkeypatch):
+    cupy = types.ModuleType("cupy")
+    cupy.cuda = types.SimpleNamespace(get_current_stream=lambda: types.SimpleNamespace(ptr=77))
+    monkeypatch.setitem(sys.modules, "cupy", cupy)
+    a = DeviceArray([1.0, 2.0, 4.0])
+    recording = RecordingNccl({a.data.ptr: a})
+    nccl = fake_nccl()
+    nccl.NcclCommunicator = lambda size, uid, rank: recording
+    coll = M.NcclCollectives(nccl, FakeComm(0, 2))
+    coll.all_reduce(a, average=True)
+    assert recording.calls == [("allReduce", a.data.ptr, a.data.ptr, 3, nccl.NCCL_FLOAT32, nccl.NCCL_SUM, 77)]
+    np.testing.assert_allclose(a.values, [1.5, 3.0, 6.0])  # the mean, divided on the device
+    coll.bcast(a, 1)
+    assert recording.calls[-1] == ("bcast", a.data.ptr, 3, nccl.NCCL_FLOAT32, 1, 77)
+
+
 @pytest.mark.parametrize("available", [True, False])
 def test_nccl_is_read_from_cupy(monkeypatch, available):
     nccl = fake_nccl(available)
