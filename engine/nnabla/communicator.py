@@ -256,9 +256,9 @@ class _MultiProcess(Communicator):
         ranks = [int(r) for r in ranks]
         if name in self._groups:
             raise RuntimeError(f"{self._name}.new_group: group_name = {name} already exists")
-        if not ranks or max(ranks) >= self._size or min(ranks) < 0:
+        if not ranks or max(ranks) >= self._size or min(ranks) < 0 or len(set(ranks)) != len(ranks):
             raise RuntimeError(
-                f"{self._name}.new_group: ranks {ranks} must be a non-empty list of ranks from 0 to "
+                f"{self._name}.new_group: ranks {ranks} must be a non-empty list of distinct ranks from 0 to "
                 f"{self._size - 1} (the size of the communicator is {self._size})"
             )
         self._groups[name] = ranks

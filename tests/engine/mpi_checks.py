@@ -4,6 +4,9 @@ Every process runs every check in ``CHECKS`` in order and writes ``OUT_DIR/rank<
 it passed, else the traceback. tests/engine/test_communicators.py starts the processes and reads the files. Each
 process makes its data from its rank, so each can compute the numpy reference of every collective by itself.
 
+``CHECK_EXTENSION=cudnn`` runs the checks on a GPU context (``mpiexec -n 1``: NCCL; more processes than GPUs: MPI
+on host copies).
+
 Scenarios other than the checks: ``raise`` (rank 1 raises while rank 0 waits in all_reduce) and ``stall`` (rank
 1 sleeps instead; the watch dog's settings come from the environment).
 """
@@ -18,6 +21,7 @@ import traceback
 
 import numpy as np
 
+EXTENSION = os.environ.get("CHECK_EXTENSION", "cpu")
 SHAPES = [(3, 4), (7,), (1,), (2, 3, 5), (5, 1)]  # sizes that no pack size or process count divides evenly
 
 
@@ -43,7 +47,8 @@ def comm_of(dtype):
 
     if dtype not in _COMMS:
         config = "half" if dtype == np.float16 else "float"
-        _COMMS[dtype] = C.MultiProcessDataParallelCommunicator(get_extension_context("cpu", type_config=config))
+        ctx = get_extension_context(EXTENSION, type_config=config)
+        _COMMS[dtype] = C.MultiProcessDataParallelCommunicator(ctx)
         _COMMS[dtype].init()
     return _COMMS[dtype]
 
@@ -58,7 +63,10 @@ def check_identity():
     size, rank = comm.size, comm.rank
     assert size == int(os.environ["PMI_SIZE"]) and rank == int(os.environ["PMI_RANK"])
     assert comm.local_rank == rank  # one host
-    assert comm.name == "MultiProcessDataParallelCommunicator"
+    names = ["MultiProcessDataParallelCommunicator"] + (
+        ["MultiProcessDataParallelCommunicatorNccl"] if EXTENSION != "cpu" else []
+    )
+    assert comm.name in names, comm.name
     assert comm.list_groups() == {"world": list(range(size))}
     assert comm.find_group("world") == list(range(size)) and comm.find_group("nowhere") == []
 
@@ -148,11 +156,13 @@ def check_barrier_waits_for_the_last_process():
 
 def check_groups():
     comm = comm_of(np.float32)
-    last = comm.size - 1
-    assert comm.new_group(("ends", [0, last])) == "ends"
-    assert comm.list_groups() == {"world": list(range(comm.size)), "ends": [0, last]}
-    assert comm.find_group("ends") == [0, last]
-    for bad, match in [(("ends", [0]), "already exists"), (("far", [0, comm.size]), "ranks"), (("none", []), "ranks")]:
+    ends = sorted({0, comm.size - 1})
+    assert comm.new_group(("ends", ends)) == "ends"
+    assert comm.list_groups() == {"world": list(range(comm.size)), "ends": ends}
+    assert comm.find_group("ends") == ends
+    refused = [(("ends", [0]), "already exists"), (("far", [0, comm.size]), "ranks"), (("none", []), "ranks")]
+    refused.append((("twice", [0, 0]), "distinct ranks"))
+    for bad, match in refused:
         try:
             comm.new_group(bad)
         except RuntimeError as e:
@@ -160,12 +170,12 @@ def check_groups():
         else:
             raise AssertionError(f"new_group{bad} was accepted")
     a = nd(data(comm.rank, (4,)))
-    if comm.rank in (0, last):
+    if comm.rank in ends:
         comm.all_reduce(a, group="ends")
-        close(a.data, data(0, (4,)) + data(last, (4,)), np.float32)
+        close(a.data, sum(data(r, (4,)) for r in ends), np.float32)
         b = nd(data(comm.rank, (2,)))
-        comm.bcast(b, 1, group="ends")  # the group's rank 1: the last process
-        close(b.data, data(last, (2,)), np.float32)
+        comm.bcast(b, len(ends) - 1, group="ends")  # the group's last rank: the last process
+        close(b.data, data(ends[-1], (2,)), np.float32)
     else:
         try:
             comm.all_reduce(a, group="ends")
@@ -190,7 +200,7 @@ def check_refusals():
         (lambda: comm.bcast([a], -1), RuntimeError, "src=-1 is not a rank"),
         (lambda: comm.all_reduce((a,)), TypeError, "data must be an NdArray or a list of NdArrays"),
         (lambda: comm.all_reduce([a, np.ones(2)]), TypeError, r"data[1] is a ndarray, not an NdArray"),
-        (lambda: comm.all_gather(a, [a]), RuntimeError, "the group's size"),
+        (lambda: comm.all_gather(a, [a] * (comm.size + 1)), RuntimeError, "the group's size"),
         (lambda: comm.reduce_scatter([a] * comm.size, nd(np.ones(3))), RuntimeError, "the group's size"),
         (lambda: comm.all_reduce_callback([a], 0), ValueError, "pack_size must be positive"),
         (lambda: comm.add_context_and_parameters([1, 2]), TypeError, "tuple of two elements"),
@@ -312,9 +322,12 @@ def check_create_communicator_and_rank_zero_monitors():
     import nnabla.monitor as M
     from nnabla.utils import communicator_util as U
 
-    comm = U.create_communicator(extension_module="cpu")
-    assert U.current_communicator() is comm and comm.size == int(os.environ["PMI_SIZE"])
-    assert U.single_or_rankzero() == (comm.rank == 0)
+    comm = U.create_communicator(extension_module=EXTENSION)
+    assert U.current_communicator() is comm
+    if os.environ["PMI_SIZE"] == "1":  # one process: no communicator (NNabla's rule)
+        assert comm is None and U.single_or_rankzero()
+        return
+    assert comm.size == int(os.environ["PMI_SIZE"]) and U.single_or_rankzero() == (comm.rank == 0)
     folder = os.path.join(sys.argv[1], "monitor")
     if U.single_or_rankzero():  # as NNabla's examples write their monitors
         M.MonitorSeries("Training loss", M.Monitor(folder), interval=1, verbose=False).add(0, 10.0 + comm.rank)
@@ -393,6 +406,10 @@ CHECKS["create_communicator_and_rank_zero_monitors"] = check_create_communicator
 
 # -- scenarios ----------------------------------------------------------------------------------------------
 def run_checks(out_dir):
+    import nnabla as nn
+    from nnabla.ext_utils import get_extension_context
+
+    nn.set_default_context(get_extension_context(EXTENSION))
     results = {}
     for name, check in CHECKS.items():
         try:

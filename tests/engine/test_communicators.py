@@ -1,6 +1,6 @@
 """nnabla.communicators: NNabla's communicators, run as NNabla's are, under mpiexec.
 
-The collectives and the data-parallel training are checked by 2 and by 3 processes (an odd count, so batches and
+The collectives and the data-parallel training are checked by 1, 2 and 3 processes (an odd count, so batches and
 packs split unevenly) that ``mpiexec`` (the mpich wheel's, next to this Python) starts once per count, each running
 every check of mpi_checks.py against numpy. Each launch is bounded by a timeout: a hang fails, it never stalls
 the suite. A process that raises, or stalls past the watch dog's limit, ends the whole job. In this process:
@@ -70,7 +70,7 @@ def _results(n, tmp_path_factory) -> dict:
 
 
 @pytest.mark.parametrize("check", list(mpi_checks.CHECKS))
-@pytest.mark.parametrize("n", [2, 3])
+@pytest.mark.parametrize("n", [1, 2, 3])
 def test_every_process_passes(n, check, tmp_path_factory):
     failures = {rank: results[check] for rank, results in _results(n, tmp_path_factory).items() if results[check]}
     assert not failures, "\n".join(f"rank {r}:\n{tb}" for r, tb in failures.items())
