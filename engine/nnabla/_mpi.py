@@ -46,17 +46,19 @@ _MPI_MODULE: list = []
 
 
 def mpiexec() -> str:
-    """The ``mpiexec`` of the MPI library mpi4py loads: the one installed next to this Python (the mpich wheel's),
-    else the first on PATH."""
-    import shutil
+    """The ``mpiexec`` of the mpich wheel, installed with this environment's scripts (next to its ``python``).
 
-    here = os.path.join(os.path.dirname(sys.executable), "mpiexec")
-    if os.access(here, os.X_OK):
-        return here
-    found = shutil.which("mpiexec")
-    if found is None:
-        raise RuntimeError("no mpiexec found next to this Python or on PATH: pip install 'nnabla-nb[mpi]'")
-    return found
+    Not the first on PATH: another MPI's launcher cannot start processes for the MPI library mpi4py loads here."""
+    import sysconfig
+
+    for folder in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable)):
+        path = os.path.join(folder, "mpiexec")
+        if os.access(path, os.X_OK):
+            return path
+    raise RuntimeError(
+        f"no mpiexec in this environment ({sysconfig.get_path('scripts')}): pip install 'nnabla-nb[mpi]' "
+        "(mpi4py and the mpich wheel, which carries mpiexec)"
+    )
 
 
 def abort_on_uncaught_exception(comm) -> None:

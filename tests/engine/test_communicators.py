@@ -339,3 +339,13 @@ def test_create_communicator_outside_mpiexec_is_none(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     assert U.create_communicator() is None and U.current_communicator() is None
     assert U.single_or_rankzero()
+
+
+def test_mpiexec_is_the_environments_own(monkeypatch, tmp_path):
+    import sysconfig
+
+    assert os.path.dirname(M.mpiexec()) in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable))
+    monkeypatch.setattr(sysconfig, "get_path", lambda name: str(tmp_path))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
+    with pytest.raises(RuntimeError, match=r"no mpiexec in this environment .*pip install 'nnabla-nb\[mpi\]'"):
+        M.mpiexec()
