@@ -391,7 +391,8 @@ class Progress:
         if ranks:
             counts = [(self.n, self.total, self.interrupted)] + [(v.n, v.total, v.interrupted) for v in self._views()]
             bar = "".join(
-                f'<div style="display:flex;align-items:center;gap:8px">{_bar_html(n, t, final, stopped, 160)}'
+                '<div style="display:flex;align-items:center;gap:8px">'
+                f'{_bar_html(n, t, final, stopped, 160, ";flex:none")}'
                 f'<span style="white-space:pre">{escape(line)}</span></div>'
                 for line, (n, t, stopped) in zip(ranks, counts)
             )
@@ -567,11 +568,11 @@ def _rank_line(view, compact: bool = False) -> str:
     return f"rank {view.rank}: {state}" + (f"  {values}" if values else "")
 
 
-def _bar_html(n: int, total: int | None, final: bool, stopped: bool, width: int = 320) -> str:
+def _bar_html(n: int, total: int | None, final: bool, stopped: bool, width: int = 320, style: str = "") -> str:
     frac = min(1.0, n / total) if total else (1.0 if final else 0.0)
     color = STOPPED_COLOR if final and stopped else DONE_COLOR
     return (
-        f'<div style="width:{width}px;height:8px;background:#8a8a8a40;border-radius:3px;flex:none">'
+        f'<div style="width:{width}px;height:8px;background:#8a8a8a40;border-radius:3px{style}">'
         f'<div style="width:{int(frac * width)}px;height:8px;background:{color};border-radius:3px"></div></div>'
     )
 
