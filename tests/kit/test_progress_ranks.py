@@ -125,6 +125,28 @@ def test_a_rank_stopped_early_or_silent_is_said(monkeypatch):
     assert "background:#e65100" in p0.frame(final=True).html  # rank 1's bar is orange
 
 
+def test_rank0_widget_lists_every_rank(monkeypatch):
+    import ipywidgets.comm
+
+    class Quiet:  # a kernel comm that sends nowhere
+        comm_id, kernel = "quiet", None
+        open = on_msg = on_close = close = send = lambda self, *a, **k: None
+
+    monkeypatch.setattr(ipywidgets.comm, "create_comm", lambda *a, **k: Quiet())
+    box = Mailbox()
+    shown = []
+    comm0 = types.SimpleNamespace(rank=0, size=2)
+    p0 = Progress(range(4), widget=True, clock=Clock(), comm=comm0, channel=box.channel(0),
+                  display=lambda obj, display_id=None: shown.append(obj) or types.SimpleNamespace(update=shown.append))
+    p1, _ = _rank(1, 2, box, n=4, watch={})
+    assert p1.dashboard is None and p1.widget is None  # rank 0 draws (the ranks' parameters are the same)
+    p1.update(2)
+    p1.log(loss=3.0)
+    p0.update(1)
+    assert p0.widget.status.splitlines()[1:] == ["rank 0: 1/4", "rank 1: 2/4 (did not close)  loss 3"]
+    assert "loss (rank 1)" in p0.widget.curves.decode()
+
+
 def test_one_process_and_bad_communicators():
     single = Progress(range(3), widget=False, stream=io.StringIO(), comm=types.SimpleNamespace(rank=0, size=1))
     assert single.ranks is None and single.rank == 0  # size 1: the ordinary progress
