@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install extension test test-unit test-notebooks test-packaging test-extension lint lab bench bench-peers wheel clean
+.PHONY: install extension test test-unit test-notebooks test-packaging test-extension lint lab bench bench-mpi bench-peers wheel clean
 
 # The editable install is a Python build: its hook (labextension/scripts/build_extension.py) builds the JupyterLab
 # extension when it is missing or stale and puts it into .venv's share/jupyter (without node it warns and goes on).
@@ -54,6 +54,10 @@ bench: install
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_overhead.py
 	$(BIN)/python benchmarks/bench_kit.py
+
+# all_reduce against mpi4py's Allreduce on the same buffers, and the MLP's data-parallel speedup (mpiexec -n 2)
+bench-mpi: install
+	$(BIN)/python benchmarks/bench_mpi.py
 
 # The peers, side by side: PyTorch (CPU) in its own venv under .bench/, built once; real NNabla 1.36 from the
 # shared reference tool (set NNABLA_REF to its path when the checkout sits elsewhere).

@@ -28,6 +28,8 @@ _warned = set()
 
 def mpi():
     """mpi4py's ``MPI`` module (initializing MPI once), or a clear error saying what to install."""
+    if _MPI_MODULE:
+        return _MPI_MODULE[0]
     try:
         from mpi4py import MPI
     except ImportError as e:  # mpi4py missing, or no MPI library for it to load
@@ -36,7 +38,11 @@ def mpi():
             "pip install 'nnabla-nb[mpi]' (mpi4py and mpich), then start the processes with mpiexec"
             f" ({e})"
         ) from e
+    _MPI_MODULE.append(MPI)
     return MPI
+
+
+_MPI_MODULE: list = []
 
 
 def mpiexec() -> str:
@@ -71,45 +77,51 @@ def abort_on_uncaught_exception(comm) -> None:
 
 # -- the watch dog ------------------------------------------------------------------------------------------
 class Watchdog:
-    """Times the collectives watched with ``watch``: a thread that wakes when the current one is overdue."""
+    """Times the collectives between ``arm`` and ``disarm``: a thread that sleeps until the current deadline.
+
+    Arming and disarming only set the state; the thread is woken only when it was idle or must wake earlier, so a
+    training loop's thousands of collectives cost no thread switches."""
 
     def __init__(self, abort):
         self._abort = abort  # called with the message when the job must stop
-        self._cond = threading.Condition()
+        env = os.environ.get("NNABLA_MPI_WATCH_DOG_TIMEOUT", "")
+        self._env_seconds = int(env) if env.strip().isdigit() and int(env) > 0 else None
+        self._cond = threading.Condition(threading.Lock())
         self._armed = None  # (what, seconds, deadline) while a collective is watched
+        self._idle = False  # the thread waits for the next arming
+        self._waking = 0.0  # else, when it wakes next
         self._thread = None
         self._stopped = False
 
-    @contextlib.contextmanager
-    def watch(self, what: str, seconds: float):
-        env = os.environ.get("NNABLA_MPI_WATCH_DOG_TIMEOUT")
-        if env and int(env) > 0:
-            seconds = int(env)
+    def arm(self, what: str, seconds: float) -> None:
         if self._stopped:
-            yield
             return
-        with self._cond:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="nnabla-mpi-watch-dog", daemon=True)
-                self._thread.start()
-            self._armed = (what, seconds, time.monotonic() + seconds)
-            self._cond.notify()
-        try:
-            yield
-        finally:
+        seconds = self._env_seconds or seconds
+        deadline = time.monotonic() + seconds
+        self._armed = (what, seconds, deadline)  # read by the thread when it wakes (at the latest in a second)
+        if self._thread is None or self._idle or deadline < self._waking:
             with self._cond:
-                self._armed = None
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._loop, name="nnabla-mpi-watch-dog", daemon=True)
+                    self._thread.start()
                 self._cond.notify()
+
+    def disarm(self) -> None:
+        self._armed = None
 
     def _loop(self):
         with self._cond:
             while True:
-                if self._armed is None:
-                    self._cond.wait()
+                armed = self._armed
+                if armed is None:
+                    self._idle = True
+                    self._cond.wait(1.0)
+                    self._idle = False
                     continue
-                what, seconds, deadline = self._armed
+                what, seconds, deadline = armed
                 left = deadline - time.monotonic()
                 if left > 0:
+                    self._waking = deadline
                     self._cond.wait(left)
                     continue
                 enabled = os.environ.get("NNABLA_MPI_WATCH_DOG_ENABLE", "0") not in ("", "0")
@@ -131,21 +143,21 @@ class MpiCollectives:
         self.comm = comm  # an mpi4py communicator of the group's processes
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
-        self._MPI = mpi()
 
-    def all_true(self, flags) -> list:
-        """Per flag, whether it is true on every process of the group (one small reduction)."""
-        local = np.array(flags, np.uint8)
-        if self.size > 1 and local.size:
-            self.comm.Allreduce(self._MPI.IN_PLACE, local, op=self._MPI.MIN)
-        return [bool(f) for f in local]
+    @property
+    def _MPI(self):
+        return mpi()
 
     def all_reduce(self, buf, average: bool) -> None:
-        with _on_host(buf) as host:
-            if self.size > 1:
-                self.comm.Allreduce(self._MPI.IN_PLACE, host, op=self._MPI.SUM)
-            if average:
-                host /= host.dtype.type(self.size)
+        # the hot one (every training step), written out without ``_on_host``
+        host = buf if type(buf) is np.ndarray else buf.get()
+        if self.size > 1:
+            MPI = self._MPI
+            self.comm.Allreduce(MPI.IN_PLACE, host, op=MPI.SUM)
+        if average:
+            host /= host.dtype.type(self.size)
+        if host is not buf:
+            buf.set(host)
 
     def reduce(self, buf, root: int, average: bool) -> None:
         with _on_host(buf, write=self.rank == root) as host:
@@ -190,7 +202,7 @@ class NcclCollectives:
 
     def __init__(self, nccl, comm):
         self.nccl = nccl
-        self.comm = comm  # the group's mpi4py communicator: bootstrap and flags only
+        self.comm = comm  # the group's mpi4py communicator: the bootstrap only
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
         uid = nccl.get_unique_id() if self.rank == 0 else None
@@ -201,12 +213,6 @@ class NcclCollectives:
             np.dtype(np.float16): nccl.NCCL_FLOAT16,
             np.dtype(np.float64): nccl.NCCL_FLOAT64,
         }
-
-    all_true = MpiCollectives.all_true
-
-    @property
-    def _MPI(self):
-        return mpi()
 
     def _args(self, buf):
         import cupy

@@ -144,7 +144,7 @@ class Communicator:
         """Sum ``data`` (an NdArray or a list of them) over the processes of ``group``, in place on every one;
         ``division`` divides by their number. ``inplace=True`` reduces each array by itself, ``False`` packs them
         into one buffer first (the result is the same). Arrays every process left zeroed (``zero()`` and nothing
-        written since) are skipped."""
+        written since) stay zeroed."""
         self._not_implemented("all_reduce")
 
     def reduce(self, data, dst, division=False, inplace=False, group="world") -> None:
@@ -221,7 +221,8 @@ class _MultiProcess(Communicator):
             world.Abort(1)
 
         self._watchdog = _mpi.Watchdog(abort)
-        with self._watchdog.watch("init", _INIT_TIMEOUT):
+        self._watchdog.arm("init", _INIT_TIMEOUT)
+        try:
             self._size, self._rank = world.Get_size(), world.Get_rank()
             hosts = world.allgather(MPI.Get_processor_name())
             self._local_rank = hosts[: self._rank].count(hosts[self._rank])
@@ -236,6 +237,8 @@ class _MultiProcess(Communicator):
                 cupy_module(self._ctx.device_id)  # selects this process's GPU
             self._groups["world"] = list(range(self._size))
             self._collectives["world"] = _mpi.select_collectives(self._on_gpu, world, self._no_nccl)
+        finally:
+            self._watchdog.disarm()
         if self._size > 1:
             _mpi.abort_on_uncaught_exception(world)
 
@@ -295,20 +298,19 @@ class _MultiProcess(Communicator):
         seconds = _ALL_REDUCE_TIMEOUT
         if isinstance(data, list) and self._rank != 0:
             seconds *= _OTHER_RANKS_FACTOR  # rank 0 may take longer between steps (NNabla's)
-        with self._watchdog_of("all_reduce").watch("all_reduce", seconds):
+        self._need_init("all_reduce")
+        self._watchdog.arm("all_reduce", seconds)
+        try:
             self._all_reduce("all_reduce", arrays, division, inplace, group)
-
-    def _watchdog_of(self, method):
-        self._need_init(method)
-        return self._watchdog
+        finally:
+            self._watchdog.disarm()
 
     def _all_reduce(self, method, arrays, division, inplace, group) -> None:
         coll = self._group(method, group)
-        arrays = _modified(coll, arrays)
-        if not arrays:
-            return
         bufs = [self._buffer(a) for a in arrays]
-        if inplace:
+        if not bufs:
+            return
+        if inplace or len(bufs) == 1:  # one array: no packing
             for buf in bufs:
                 coll.all_reduce(buf.array, division)
         else:
@@ -316,7 +318,7 @@ class _MultiProcess(Communicator):
             coll.all_reduce(flat, division)
             _unpack(flat, bufs)
         for buf in bufs:
-            buf.written()
+            buf.written(keep_zeroing=True)
 
     def reduce(self, data, dst, division=False, inplace=False, group="world") -> None:
         arrays = _ndarrays(self._name + ".reduce", "data", data)
@@ -325,7 +327,7 @@ class _MultiProcess(Communicator):
         bufs = [self._buffer(a) for a in arrays]
         if not bufs:
             return
-        if inplace:
+        if inplace or len(bufs) == 1:  # one array: no packing
             for buf in bufs:
                 coll.reduce(buf.array, dst, division)
         else:
@@ -342,7 +344,7 @@ class _MultiProcess(Communicator):
         bufs = [self._buffer(a) for a in arrays]
         if not bufs:
             return
-        if inplace:
+        if inplace or len(bufs) == 1:  # one array: no packing
             for buf in bufs:
                 coll.bcast(buf.array, src)
         else:
@@ -500,7 +502,7 @@ class AllReduceCallback(CommunicatorBackwardCallback):
         if not grads:
             return
         coll = self._comm._group("all_reduce_callback", self._group)
-        for g in _modified(coll, grads):
+        for g in grads:
             buf = self._comm._buffer(g, g.dtype.type if self._keep_dtype else None)
             flat = buf.array.reshape(-1) if buf.contiguous else buf.array.ravel()
             start = 0
@@ -528,7 +530,7 @@ class AllReduceCallback(CommunicatorBackwardCallback):
             flat = buf.array.reshape(-1)  # a view: the buffers packed are contiguous or written back below
             flat[start : start + n] = pack[offset : offset + n]
             offset += n
-            buf.written()
+            buf.written(keep_zeroing=True)
         self._filled = 0
         self._pieces = []
 
@@ -582,18 +584,13 @@ def _check_split(where, parts, whole, size, parts_name, whole_name):
         )
 
 
-def _modified(coll, arrays) -> list:
-    """The arrays some process wrote since ``zero()`` (NNabla skips those zeroed everywhere), in one exchange."""
-    zeroed = coll.all_true([a.zeroing() for a in arrays])
-    return [a for a, z in zip(arrays, zeroed) if not z]
-
-
 class _Buffer:
     """An NdArray's backend array in the communicator's dtype (and on the GPU for NCCL), to write into in place."""
 
-    __slots__ = ("nd", "array", "contiguous")
+    __slots__ = ("nd", "array", "contiguous", "zeroing")
 
     def __init__(self, nd, dtype, on_device):
+        self.zeroing = nd.zeroing()
         arr = nd._get()
         if on_device and isinstance(arr, np.ndarray):
             import cupy
@@ -609,13 +606,17 @@ class _Buffer:
             arr = get_array_module(arr).ascontiguousarray(arr)
         self.array = arr
 
-    def written(self) -> None:
-        """Tell the NdArray its values changed (and copy them back where a copy was worked on)."""
+    def written(self, keep_zeroing=False) -> None:
+        """Tell the NdArray its values changed (and copy them back where a copy was worked on).
+
+        ``keep_zeroing``: an array zeroed here (``zero()``, nothing written since) that is still all zeros stays
+        zeroed, as NNabla's all-reduces leave the arrays every process left zeroed. (NNabla asks every process
+        first, in a collective of its own; here they are reduced with the rest, zeros, in the same one.)"""
         nd = self.nd
         if not self.contiguous:
             nd._array[...] = self.array
-        nd._fill = None
         nd._mod[0] += 1
+        nd._fill = 0 if keep_zeroing and self.zeroing and not self.array.any() else None
 
 
 def _xp_of(arr):

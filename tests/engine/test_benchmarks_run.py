@@ -22,6 +22,20 @@ def test_benchmark_runs_quick(script):
     assert "x numpy" in result.stdout, result.stdout  # the ratio line
 
 
+def test_mpi_benchmark_runs_quick():
+    """bench_mpi.py starts its 2 processes with mpiexec and prints ratios against mpi4py and the speedup."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(BENCHMARKS, "..", "engine"), BENCHMARKS + "/.."]))
+    result = subprocess.run(
+        [sys.executable, os.path.join(BENCHMARKS, "bench_mpi.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("x mpi4py") == 4 and result.stdout.count("x speedup over 1 process") == 2, result.stdout
+
+
 def test_peer_worker_runs_on_our_engine():
     """The NNabla-API worker of bench_peers.py (the same file real NNabla runs) times and probes our engine."""
     worker = os.path.join(BENCHMARKS, "peers", "nnabla_api.py")
