@@ -15,7 +15,8 @@ same time, while each rank redraws on its own clock; one collective per ``log`` 
 every training step and would hang the others when one rank stops logging. Rank 0 takes what has arrived when
 it redraws (a probe: nothing waits) and, when it closes, waits for every rank's last message, at most
 ``FINAL_WAIT`` seconds (a rank that never closed is then shown as silent). MPI delivers the messages from one
-rank with one tag in order, so the last message means everything arrived. A point-to-point message never
+rank with one tag in order, so the last message means everything arrived. While the ranks run, rank 0's picture
+of another rank is as old as that rank's last redraw (at most ``1 / max_fps`` seconds). A point-to-point message never
 matches a collective, so the engine's own all_reduce traffic is untouched.
 
 A communicator of one process (``size`` 1, or NNabla's single-process ``DataParalellCommunicator`` over several
