@@ -1,5 +1,6 @@
 """Line charts of training curves as small SVG documents: axes with tick values, an iteration axis, one labelled
-colour per curve, a legend; a logarithmic value axis on request or when a positive curve spans decades.
+colour per curve, a legend (in rows, when one is too narrow); a logarithmic value axis on request or when a
+positive curve spans decades.
 
 The SVG is deterministic (it depends only on the numbers) and theme-neutral: no background, mid-grey text and
 axes, colours that read on light and dark pages alike. It is shown as a data-URI ``<img>`` (static HTML) or an
@@ -103,9 +104,18 @@ def curves_svg(
     left, right, top, bottom = 56, 10, 8, 34
     legend_h = 16 if series else 0
     plot_w, plot_h = width - left - right, height - top - bottom - legend_h
+    # the legend: entries left to right, a new row (the chart 16 px taller) when the next would not fit
+    labels = [f"{name}: {num(float(v[-1]))}" if legend_values else str(name) for name, (_, v) in series.items()]
+    places, lx, row = [], left, 0
+    for label in labels:
+        if lx > left and lx + 18 + 6.5 * len(label) > width:
+            lx, row = left, row + 1
+        places.append((lx, height - 4 + 16 * row))
+        lx += 30 + 6.5 * len(label)
+    full_height = height + 16 * row
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" style="{FONT}">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{full_height}" '
+        f'viewBox="0 0 {width} {full_height}" style="{FONT}">'
     ]
     if not series:
         parts.append(f'<text x="{width / 2}" y="{height / 2}" fill="{INK}" text-anchor="middle">no values yet</text>')
@@ -161,7 +171,6 @@ def curves_svg(
     )
     if log:
         parts.append(f'<text x="{left}" y="{bottom_y + 28}" fill="{INK}">log scale</text>')
-    lx = left
     for k, (name, (s, v)) in enumerate(series.items()):
         color = COLORS[k % len(COLORS)]
         cs, cv = _columns(s, v, plot_w)
@@ -171,9 +180,7 @@ def curves_svg(
         else:
             points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px, py))
             parts.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="1.5"/>')
-        label = f"{name}: {num(float(v[-1]))}" if legend_values else str(name)
-        ly = height - 4
+        lx, ly = places[k]
         parts.append(f'<rect x="{lx}" y="{ly - 8}" width="14" height="3" fill="{color}"/>')
-        parts.append(f'<text x="{lx + 18}" y="{ly}" fill="{INK}">{escape(label)}</text>')
-        lx += 30 + 6.5 * len(label)
+        parts.append(f'<text x="{lx + 18}" y="{ly}" fill="{INK}">{escape(labels[k])}</text>')
     return "".join(parts) + "</svg>"

@@ -14,8 +14,9 @@ heatmap over time of the histograms of log10|weight| and log10|gradient| (one ro
 top), the norms and a flag where the gradient's norm relative to the weight's norm is below ``VANISHING`` (the
 layer barely learns) or above ``EXPLODING`` (or not finite). Snapshots are taken at most ``DASHBOARD_FPS`` times a
 second, on a redraw, so a step between redraws costs nothing more; the final output keeps the dashboard as static
-pictures. The time and rate are the one volatile part of a saved notebook (``tutorials/sanitize.cfg`` masks them
-for nbval); the chart depends only on the values.
+pictures. ``comm=`` (a communicator of a multi-process run): rank 0 draws every rank's bar, values and curves,
+the other ranks send it what they log (``ranks.py``). The time and rate are the one volatile part of a saved
+notebook (``tutorials/sanitize.cfg`` masks them for nbval); the chart depends only on the values.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ..render.escape import escape, printable
 from ..render.html import svg_uri
 from ..render.png import data_uri, encode_png
 from .frontend import LiveOutput, Static, use_widget
+from .ranks import Ranks, checked_comm, mpi_channel, mpi_world
 
 BOX = "font-family:monospace;font-size:12px;line-height:1.45"
 BAR_WIDTH = 30  # characters of the text bar (text/plain only: the HTML and the widget draw a real bar)
@@ -124,7 +126,8 @@ class Progress:
     """Iterate like ``iterable`` (or count with ``update``); ``log(name=value)`` records metrics to plot.
 
     ``metrics`` names the curves to draw first (others appear as they are logged). ``widget``: True, False or
-    None (detect a widget frontend). ``clock``, ``display`` and ``stream`` are seams for tests.
+    None (detect a widget frontend). ``comm``: rank 0 draws every rank's progress (``ranks.py``). ``clock``,
+    ``display``, ``stream`` and ``channel`` (the ranks' messages) are seams for tests.
     """
 
     def __init__(
@@ -136,12 +139,18 @@ class Progress:
         widget: bool | None = None,
         log_y: bool | None = None,
         watch=None,
+        comm=None,
         clock=time.monotonic,
         display=None,
         stream=None,
+        channel=None,
     ):
         iterable, total, metrics = _checked(iterable, total, metrics, max_fps, widget, log_y)
+        self.ranks = _ranks(comm, channel)
+        self.rank = self.ranks.rank if self.ranks is not None else 0
         self.dashboard = Dashboard(check_parameters("nnabla_nb.progress", "watch", watch, USE)) if watch else None
+        if self.rank:  # rank 0 draws the dashboard (data-parallel ranks hold the same parameters)
+            self.dashboard = None
         self._next_dashboard = -math.inf
         if total is None and iterable is not None and hasattr(iterable, "__len__"):
             total = len(iterable)
@@ -242,8 +251,17 @@ class Progress:
 
     @property
     def history(self) -> dict:
-        """Metric name -> numpy array of its logged values."""
+        """Metric name -> numpy array of its logged values (this rank's)."""
         return {name: s.values.copy() for name, s in self.series.items()}
+
+    @property
+    def rank_history(self) -> dict:
+        """Rank -> (metric name -> numpy array of its values): every rank's on rank 0, this rank's elsewhere."""
+        out = {self.rank: self.history}
+        if self.ranks is not None:
+            for r, view in self.ranks.views.items():
+                out[r] = {name: s.values.copy() for name, s in view.series.items()}
+        return out
 
     def monitor_series(self, name: str, monitor=None, interval: int = 1, verbose: bool = False):
         """An ``nnabla.monitor.MonitorSeries`` whose logged (interval-averaged) values are also drawn here."""
@@ -296,16 +314,31 @@ class Progress:
         if self._start is not None:
             return
         self._start = self.clock()
+        if self.rank:  # rank > 0 draws nothing: its redraws send rank 0 what it logged
+            self._redraw()
+            return
         self._live = LiveOutput(display=self._display, stream=self._stream)
         if self._widget_mode:
             self.widget = ProgressWidget(total=self.total)
             self._live.show(self.widget)
         self._redraw()
 
+    def _all_series(self) -> dict:
+        """Curve name -> Series: the metrics, or with other ranks shown, each metric of each rank."""
+        if not self._views():
+            return self.series
+        ranks = {0: self.series, **{r: v.series for r, v in self.ranks.views.items()}}
+        names = list(dict.fromkeys(name for table in ranks.values() for name in table))
+        return {f"{name} (rank {r})": t[name] for name in names for r, t in ranks.items() if name in t}
+
+    def _views(self) -> list:
+        """The other ranks' views (rank 0 of a multi-process run), else []."""
+        return list(self.ranks.views.values()) if self.ranks is not None else []
+
     def _curves(self, points: int | None) -> bytes:
         """The SVG chart of the logged metrics (b"" before any)."""
         data = {}
-        for name, s in self.series.items():
+        for name, s in self._all_series().items():
             x, v = s.steps, s.values
             if points is not None and len(v) > points:
                 step = -(-len(v) // points)
@@ -318,9 +351,10 @@ class Progress:
     def _metrics_line(self) -> str:
         return "  ".join(f"{name} {num(float(s.values[-1]))}" for name, s in self.series.items() if s.n)
 
-    def status(self, final: bool = False, text_bar: bool = True) -> str:
+    def status(self, final: bool = False, text_bar: bool = True, others: bool = True) -> str:
         """The status line: (``text_bar``) a text bar, the count, the rate, and the time left (live) or the
-        elapsed time (final, "interrupted at" when the run stopped early)."""
+        elapsed time (final, "interrupted at" when the run stopped early); live, on rank 0 of a multi-process
+        run, (``others``) the other ranks' counts and values after it."""
         n, total = self.n, self.total
         count = f"{n}/{total}" if total else f"{n} it"
         bar = f"[{'#' * int(min(1.0, n / total) * BAR_WIDTH):<{BAR_WIDTH}}] " if text_bar and total else ""
@@ -334,22 +368,41 @@ class Progress:
             if total and rate:
                 parts.append("ETA " + _duration(max(0, total - n) / rate))
         metrics = self._metrics_line()
-        return "  ".join(p for p in parts + [metrics] if p)
+        line = "  ".join(p for p in parts + [metrics] if p)
+        if others and self._views() and not final:  # the other ranks on the live line (a terminal shows one line)
+            line += "".join(f" | {_rank_line(v, compact=True)}" for v in self._views())
+        return line
+
+    def rank_lines(self, final: bool = False) -> list:
+        """One line per rank (rank 0 first): its count, its state and its latest values ([] without ranks)."""
+        if not self._views():
+            return []
+        me = f"rank 0: {_state(self.n, self.total, final, self.interrupted)}"
+        mine = self._metrics_line()
+        return [me + (f"  {mine}" if mine else "")] + [_rank_line(v) for v in self._views()]
 
     def frame(self, final: bool = False) -> Static:
-        """The output for the current state: live (rate and ETA) or final (elapsed time and rate)."""
+        """The output for the current state: live (rate and ETA) or final (elapsed time and rate).
+
+        With other ranks (rank 0 of a multi-process run) each rank has a bar and a line, and the chart has each
+        rank's curves."""
         text = self.status(final)
-        total = self.total
-        frac = min(1.0, self.n / total) if total else (1.0 if final else 0.0)
-        color = STOPPED_COLOR if final and self.interrupted else DONE_COLOR
-        bar = (
-            '<div style="width:320px;height:8px;background:#8a8a8a40;border-radius:3px">'
-            f'<div style="width:{int(frac * 320)}px;height:8px;background:{color};border-radius:3px"></div></div>'
-        )
+        ranks = self.rank_lines(final)
+        if ranks:
+            counts = [(self.n, self.total, self.interrupted)] + [(v.n, v.total, v.interrupted) for v in self._views()]
+            bar = "".join(
+                '<div style="display:flex;align-items:center;gap:8px">'
+                f'{_bar_html(n, t, final, stopped, 160, ";flex:none")}'
+                f'<span style="white-space:pre">{escape(line)}</span></div>'
+                for line, (n, t, stopped) in zip(ranks, counts)
+            )
+            text += "".join(f"\n  {line}" for line in ranks)
+        else:
+            bar = _bar_html(self.n, self.total, final, self.interrupted)
         svg = self._curves(None if final else LIVE_POINTS)
         lines = []
         if final:
-            for name, s in self.series.items():
+            for name, s in self._all_series().items():
                 if s.n:
                     v = s.values
                     lines.append(
@@ -363,10 +416,13 @@ class Progress:
         board = ""
         if self.dashboard is not None:
             board, text = self.dashboard.html(), text + "\n" + self.dashboard.text()
-        html = (
-            f'<div style="{BOX}">{bar}<div>{escape(self.status(final, text_bar=False))}</div>{legend}{img}{board}</div>'
-        )
+        status = escape(self.status(final, text_bar=False, others=False))
+        html = f'<div style="{BOX}">{bar}<div>{status}</div>{legend}{img}{board}</div>'
         return Static(text, html)
+
+    def _widget_status(self, final: bool) -> str:
+        """The widget's status: the status line, then (other ranks shown) one line per rank."""
+        return "\n".join([self.status(final, text_bar=False, others=False)] + self.rank_lines(final))
 
     def _sample(self, now: float) -> bool:
         """A dashboard snapshot when one is due (at most DASHBOARD_FPS a second): True when taken."""
@@ -380,13 +436,18 @@ class Progress:
         self.redraws += 1
         now = self.clock()
         self._next = now + self.min_interval
+        if self.ranks is not None:
+            if self.rank:
+                self.ranks.send(self)
+                return
+            self._logged += self.ranks.receive()
         sampled = self._sample(now)
         if self.widget is not None:
             w = self.widget
             if sampled:
                 w.dashboard.value = self.dashboard.html()
             w.value = self.n
-            w.status = self.status(text_bar=False)
+            w.status = self._widget_status(final=False)
             if self._logged != self._drawn:
                 self._drawn = self._logged
                 w.curves = self._curves(LIVE_POINTS)
@@ -400,10 +461,15 @@ class Progress:
         self._begin()
         self._closed = True
         self._end = self.clock()
+        if self.ranks is not None:
+            if self.rank:  # its last message; rank 0 draws
+                self.ranks.send(self, final=True)
+                return
+            self._logged += self.ranks.finish()
         if self.dashboard is not None and self.dashboard.last_step != self.n:
             self.dashboard.sample(self.n)  # the final picture shows the final state
         if self.widget is not None:  # its last state, though the final output below replaces its view
-            self.widget.value, self.widget.status = self.n, self.status(final=True, text_bar=False)
+            self.widget.value, self.widget.status = self.n, self._widget_status(final=True)
             if self.interrupted:
                 self.widget._bar.bar_style = "warning"
         self._live.finish(self.frame(final=True))
@@ -462,6 +528,55 @@ def _checked(iterable, total, metrics, max_fps, widget, log_y) -> tuple:
     return iterable, total, metrics
 
 
+def _ranks(comm, channel):
+    """The exchange of a multi-process ``comm`` (``ranks.Ranks``), or None for one process (or no comm)."""
+    if comm is None:
+        return None
+    rank, size = checked_comm(comm, "nnabla_nb.progress", USE)
+    if size == 1:
+        return None
+    if channel is None:
+        world = mpi_world(comm)
+        if world is None and rank == 0:  # one process driving several devices: nobody else to hear from
+            return None
+        mine = (world.Get_rank(), world.Get_size()) if world is not None else (0, 1)
+        if mine != (rank, size):
+            what = f"comm is rank {rank} of {size}, but this process is rank {mine[0]} of {mine[1]} in MPI's COMM_WORLD"
+            fail("nnabla_nb.progress", what + ": pass the communicator of all the processes", USE)
+        channel = mpi_channel(world)
+    return Ranks(rank, size, channel, Series)
+
+
+def _state(n: int, total: int | None, final: bool, interrupted: bool) -> str:
+    count = f"{n}/{total}" if total else f"{n} it"
+    if final:
+        return ("interrupted at " if interrupted else "done: ") + count
+    return count
+
+
+def _rank_line(view, compact: bool = False) -> str:
+    """``rank 1: done: 100/100  loss 0.31`` (``compact``: ``rank 1 40/100 loss 0.31``, for the live line)."""
+    values = "  ".join(f"{name} {num(float(s.values[-1]))}" for name, s in view.series.items() if s.n)
+    if compact:
+        return " ".join(p for p in (f"rank {view.rank}", f"{view.n}/{view.total}" if view.total else "", values) if p)
+    if not view.heard:
+        state = "silent"
+    elif view.closed:
+        state = _state(view.n, view.total, True, view.interrupted)
+    else:
+        state = _state(view.n, view.total, False, False) + " (did not close)"
+    return f"rank {view.rank}: {state}" + (f"  {values}" if values else "")
+
+
+def _bar_html(n: int, total: int | None, final: bool, stopped: bool, width: int = 320, style: str = "") -> str:
+    frac = min(1.0, n / total) if total else (1.0 if final else 0.0)
+    color = STOPPED_COLOR if final and stopped else DONE_COLOR
+    return (
+        f'<div style="width:{width}px;height:8px;background:#8a8a8a40;border-radius:3px{style}">'
+        f'<div style="width:{int(frac * width)}px;height:8px;background:{color};border-radius:3px"></div></div>'
+    )
+
+
 def _duration(seconds: float, precise: bool = False) -> str:
     if precise and seconds < 60:
         return f"{seconds:.1f}s"
@@ -481,6 +596,7 @@ def progress(
     widget: bool | None = None,
     log_y: bool | None = None,
     watch=None,
+    comm=None,
 ) -> Progress:
     """Live progress of a loop: ``for i in (p := nnabla_nb.progress(range(n))): ...; p.log(loss=loss.d)``.
 
@@ -490,9 +606,13 @@ def progress(
     second. ``widget``: None detects a widget frontend. ``log_y``: a logarithmic value axis (None: chosen when
     a positive curve spans more than two decades). A run stopped early is marked interrupted (``p.interrupted``).
     ``watch``: parameters (``nn.get_parameters()``) whose weight and gradient histograms are drawn over time,
-    with vanishing/exploding flags (see ``Dashboard``).
+    with vanishing/exploding flags (see ``Dashboard``). ``comm``: an ``nnabla.communicators`` communicator of a
+    multi-process run; every rank makes the same progress, rank 0 draws every rank's (counts, values, curves)
+    and the other ranks draw nothing (see ``ranks.py``).
     """
-    return Progress(iterable, total=total, metrics=metrics, max_fps=max_fps, widget=widget, log_y=log_y, watch=watch)
+    return Progress(
+        iterable, total=total, metrics=metrics, max_fps=max_fps, widget=widget, log_y=log_y, watch=watch, comm=comm
+    )
 
 
 USE = usage(progress)

@@ -7,6 +7,7 @@ and the cell line that created it (``nnabla_nb.errors``).
 """
 
 import re
+import types
 
 import numpy as np
 import pytest
@@ -254,6 +255,27 @@ KIT_CASES = [
         ArgumentTypeError,
         "nnabla_nb.progress",
         "watch must be a dict",
+    ),
+    (
+        "progress comm='world'",
+        lambda n: nnabla_nb.progress(3, comm="world"),
+        ArgumentTypeError,
+        "nnabla_nb.progress",
+        "comm must be a communicator with a rank and a size",
+    ),
+    (
+        "progress comm rank 2 of 2",
+        lambda n: nnabla_nb.progress(3, comm=types.SimpleNamespace(rank=2, size=2)),
+        ArgumentError,
+        "nnabla_nb.progress",
+        "comm's rank must be in 0..size-1, got rank 2 of size 2",
+    ),
+    (
+        "progress comm of 3 ranks in one process",
+        lambda n: nnabla_nb.progress(3, comm=types.SimpleNamespace(rank=1, size=3), widget=False),
+        ArgumentError,
+        "nnabla_nb.progress",
+        "comm is rank 1 of 3, but this process is rank 0 of 1",
     ),
     ("show_images of a name", lambda n: nnabla_nb.show_images("x"), ArgumentTypeError, "show_images", "str 'x'"),
     (

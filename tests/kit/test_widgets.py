@@ -169,6 +169,12 @@ def test_curves_chart_axes_legend_and_log_scale():
     assert ">0.01<" in svg and ">1<" in svg and ">800<" in svg  # tick values on both axes
     assert "log scale" not in curves_svg({"loss": (steps, loss)}, log_y=False)
     assert nice_ticks(0, 1) == [0.0, 0.25, 0.5, 0.75, 1.0] and nice_ticks(0, 999, 6) == [0, 200, 400, 600, 800]
+    names = [f"{m} (rank {r})" for m in ("loss", "param_diff") for r in range(2)]
+    wide = curves_svg({name: (steps, steps * 1.0) for name in names})  # a legend wider than the chart takes two rows
+    legend = re.findall(r'<text x="([\d.]+)" y="(\d+)" fill="#8a8a8a">([^<]*rank[^<]*)</text>', wide)
+    assert [label.split(":")[0] for _, _, label in legend] == names and 'height="216"' in wide
+    assert sorted({int(y) for _, y, _ in legend}) == [196, 212]  # two rows, the chart 16 px taller
+    assert all(float(x) + 6.5 * len(label) <= 480 for x, _, label in legend)  # every entry inside the chart
     tiny = curves_svg({"loss": (steps, 0.5 + 1e-7 * np.sin(steps))})
     # a tiny band is drawn flat on an axis 2% of its level wide, not stretched into wild swings
     assert ">0.5<" in tiny and ">0.495<" in tiny and ">0.505<" in tiny

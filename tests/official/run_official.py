@@ -9,7 +9,8 @@ The folder is a copy of sony/nnabla's ``tutorial/`` at v1.36.0 (never committed 
 Each notebook runs in its own Python process, with the notebook's folder as working directory and first on
 ``sys.path`` (so ``import tiny_digits`` works), matplotlib drawing off screen. Its code cells run in order in
 one namespace; lines starting with ``!`` or ``%`` (shell escapes, magics such as ``%cd`` or ``%%time``) are
-dropped, nothing else is changed. A failing cell is reported and the next cells still run. The report gives,
+dropped, nothing else is changed; a ``%%bash`` (``%%sh``) cell's body runs in that shell, in a subprocess of
+its own, as in Jupyter. A failing cell is reported and the next cells still run. The report gives,
 per notebook, the cells that ran without error out of all code cells, and the first error with its cell.
 
 Two switches adapt the machine, never the notebooks, and the report says when they were on:
@@ -18,6 +19,12 @@ Two switches adapt the machine, never the notebooks, and the report says when th
 'cudnn', ...)`` give the CPU context, and ``import_extension_module`` the CPU module (what profilers
 synchronize with), when no GPU backend can be used (real NNabla without its CUDA extension
 raises ImportError there). Not part of ``make test``: it needs the fetched notebooks and takes minutes.
+
+A notebook with ``%%px`` cells (ipyparallel: the cell runs on every engine of a cluster started over MPI, as
+``multi_device_training`` does) runs under ``mpiexec -n N`` (``--mpi N``, default 2 for such notebooks; the
+mpiexec beside this Python, from the mpich wheel): the ``%%px`` cells run on every rank, the others (the
+client's) on rank 0 only, each rank in its own process with its own namespace. A cell counts as run when it
+ran without error on every rank that ran it; its first error is the lowest rank's.
 """
 
 from __future__ import annotations
@@ -27,13 +34,14 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def code_cells(path: str) -> list:
-    """The code cells' sources, with ``!``/``%`` lines dropped."""
+def code_cells(path: str, px: bool = False) -> list:
+    """The code cells' sources, with ``!``/``%`` lines dropped (``px``: (source, runs on every engine) pairs)."""
     with open(path, encoding="utf-8") as f:
         notebook = json.load(f)
     cells = []
@@ -41,9 +49,19 @@ def code_cells(path: str) -> list:
         if cell["cell_type"] != "code":
             continue
         source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-        kept = [line for line in source.splitlines() if not line.lstrip().startswith(("!", "%"))]
-        cells.append("\n".join(kept))
+        first, _, body = source.lstrip().partition("\n")
+        if first.split()[:1] in (["%%bash"], ["%%sh"]):  # a shell cell: its body runs in that shell, as Jupyter does
+            code = "__import__('subprocess').run([{!r}, '-c', {!r}], check=True)".format(first.split()[0][2:], body)
+        else:
+            code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("!", "%")))
+        engines = first.startswith("%%px")
+        cells.append((code, engines) if px else code)
     return cells
+
+
+def uses_px(path: str) -> bool:
+    """Whether the notebook runs cells on an ipyparallel cluster (``%%px``)."""
+    return any(engines for _, engines in code_cells(path, px=True))
 
 
 def _use_cpu_for_gpu_contexts() -> None:
@@ -72,8 +90,15 @@ def _use_cpu_for_gpu_contexts() -> None:
 
 
 def _child(notebook_path: str, numpy_aliases: bool, report_path: str, cpu_for_gpu: bool = False) -> None:
-    """Runs inside the child process: executes the cells, writes one JSON record per cell as it goes."""
+    """Runs inside the child process: executes the cells, writes one JSON record per cell as it goes.
+
+    Under mpiexec (``PMI_RANK`` set) each rank writes its own report (``report_path`` + ``.rank``), runs the
+    ``%%px`` cells and, on rank 0, the others."""
     import traceback
+
+    rank = os.environ.get("PMI_RANK")
+    if rank is not None:
+        report_path += ".{}".format(rank)
 
     if cpu_for_gpu:
         _use_cpu_for_gpu_contexts()
@@ -92,7 +117,9 @@ def _child(notebook_path: str, numpy_aliases: bool, report_path: str, cpu_for_gp
     sys.path.insert(0, folder)
     namespace = {"__name__": "__main__"}
     with open(report_path, "w") as report:
-        for index, source in enumerate(code_cells(notebook_path)):
+        for index, (source, engines) in enumerate(code_cells(notebook_path, px=True)):
+            if rank not in (None, "0") and not engines:
+                continue  # a client cell: rank 0 stands in for the client
             start = time.time()
             record = {"cell": index, "ok": True}
             try:
@@ -109,12 +136,36 @@ def _child(notebook_path: str, numpy_aliases: bool, report_path: str, cpu_for_gp
             plt.close("all")
 
 
-def run_notebook(path: str, timeout: float, numpy_aliases: bool, cpu_for_gpu: bool = False) -> dict:
-    """Run one notebook in a child process; its per-cell records (and a timeout, if it hit one)."""
+def _merge_ranks(per_rank: list) -> list:
+    """One record per cell from every rank's: ok when it ran without error on each rank that ran it."""
+    cells = {}
+    for rank, records in enumerate(per_rank):
+        for r in records:
+            merged = cells.setdefault(r["cell"], {"cell": r["cell"], "ok": True, "seconds": 0.0, "ranks": 0})
+            merged["ranks"] += 1
+            merged["seconds"] = max(merged["seconds"], r["seconds"])
+            if not r["ok"] and merged["ok"]:
+                merged.update(ok=False, error="rank {}: {}".format(rank, r["error"]), trace=r["trace"])
+    return [cells[k] for k in sorted(cells)]
+
+
+def mpiexec_path() -> str:
+    """The mpiexec beside this Python (the mpich wheel's), else the one on PATH."""
+    beside = os.path.join(sysconfig.get_path("scripts"), "mpiexec")
+    return beside if os.path.exists(beside) else "mpiexec"
+
+
+def run_notebook(path: str, timeout: float, numpy_aliases: bool, cpu_for_gpu: bool = False, mpi: int = 0) -> dict:
+    """Run one notebook in a child process (``mpi`` > 0: in that many under mpiexec); its per-cell records
+    (and a timeout, if it hit one)."""
     report_path = os.path.join("/tmp", "run_official_{}.jsonl".format(os.getpid()))
-    if os.path.exists(report_path):
-        os.unlink(report_path)
+    paths = [report_path] if not mpi else ["{}.{}".format(report_path, r) for r in range(mpi)]
+    for p in paths:
+        if os.path.exists(p):
+            os.unlink(p)
     command = [sys.executable, os.path.abspath(__file__), "--child", path, report_path]
+    if mpi:
+        command = [mpiexec_path(), "-n", str(mpi)] + command
     if numpy_aliases:
         command.append("--numpy-aliases")
     if cpu_for_gpu:
@@ -129,13 +180,18 @@ def run_notebook(path: str, timeout: float, numpy_aliases: bool, cpu_for_gpu: bo
         timed_out = True
         stderr_tail = (expired.stderr or b"")[-2000:]
         stderr_tail = stderr_tail.decode(errors="replace") if isinstance(stderr_tail, bytes) else stderr_tail
-    records = []
-    if os.path.exists(report_path):
-        with open(report_path) as f:
-            records = [json.loads(line) for line in f if line.strip()]
-        os.unlink(report_path)
+    per_rank = []
+    for p in paths:
+        records = []
+        if os.path.exists(p):
+            with open(p) as f:
+                records = [json.loads(line) for line in f if line.strip()]
+            os.unlink(p)
+        per_rank.append(records)
+    records = per_rank[0] if not mpi else _merge_ranks(per_rank)
     return {
         "notebook": os.path.basename(path),
+        "processes": mpi or 1,
         "cells": len(code_cells(path)),
         "records": records,
         "timed_out": timed_out,
@@ -149,6 +205,8 @@ def summary_line(result: dict) -> str:
     ok = sum(r["ok"] for r in records)
     first = next((r for r in records if not r["ok"]), None)
     line = "{:40s} {:3d}/{:<3d} cells ran".format(result["notebook"], ok, result["cells"])
+    if result.get("processes", 1) > 1:
+        line += " ({} MPI processes)".format(result["processes"])
     if result["timed_out"]:
         line += "  (stopped by the timeout in cell {}, after {} s)".format(len(records), result["seconds"])
     else:
@@ -165,6 +223,8 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=600, help="seconds per notebook (default 600)")
     parser.add_argument("--numpy-aliases", action="store_true", help="restore np.int, np.float, np.bool, np.object")
     parser.add_argument("--cpu-for-gpu", action="store_true", help="cuda/cudnn contexts give the CPU one without a GPU")
+    parser.add_argument("--mpi", type=int, default=None,
+                        help="processes for notebooks with %%%%px cells, under mpiexec (default 2; 0: one process)")
     parser.add_argument("--verbose", action="store_true", help="print every cell's status and the errors' traces")
     parser.add_argument("--json", help="also write the full results to this file")
     args = parser.parse_args(argv)
@@ -176,13 +236,16 @@ def main(argv=None) -> int:
         print("(cuda/cudnn contexts give the CPU context when cupy cannot be used)")
     for name in names:
         path = os.path.join(args.folder, name if name.endswith(".ipynb") else name + ".ipynb")
-        result = run_notebook(path, args.timeout, args.numpy_aliases, args.cpu_for_gpu)
+        mpi = (2 if args.mpi is None else args.mpi) if uses_px(path) else 0
+        result = run_notebook(path, args.timeout, args.numpy_aliases, args.cpu_for_gpu, mpi)
         results.append(result)
         print(summary_line(result), flush=True)
         if args.verbose:
             for r in result["records"]:
-                print("    cell {:3d} {:5s} {:7.2f} s {}".format(r["cell"], "ok" if r["ok"] else "ERROR", r["seconds"],
-                                                             r.get("error", "")))  # fmt: skip
+                ranks = " on {} ranks".format(r["ranks"]) if "ranks" in r else ""
+                status = "ok" if r["ok"] else "ERROR"
+                print("    cell {:3d} {:5s} {:7.2f} s{} {}".format(r["cell"], status, r["seconds"], ranks,
+                                                               r.get("error", "")))  # fmt: skip
                 if not r["ok"]:
                     print("      " + r["trace"].replace("\n", "\n      "))
             if result["stderr_tail"]:
