@@ -17,43 +17,85 @@ import numpy as np
 from . import _state
 from ._operators import OperatorMixin
 
+# The device backend: (array module, its array type), None until a CUDA context is first used. cupy registers
+# itself there on first use; tests register a stand-in with the same rules (``use_device_module``).
+_device = [None]
+
+
+def use_device_module(module):
+    """Make ``module`` (cupy, or a module with cupy's API) the array module of 'cuda'/'cudnn' contexts.
+
+    Returns the previous registration, to restore; ``None`` goes back to importing cupy on first use.
+    """
+    previous = _device[0]
+    _device[0] = None if module is None else (module, module.ndarray)
+    return previous
+
 
 def cupy_module(device_id="0"):
-    """The cupy module with ``device_id`` selected, or a clear error when CUDA is not usable here."""
+    """The device array module (cupy) with ``device_id`` selected, or a clear error when CUDA is not usable here."""
+    if _device[0] is None:
+        try:
+            import cupy
+        except ImportError as e:
+            raise RuntimeError(
+                "The 'cuda'/'cudnn' context needs cupy and an NVIDIA GPU: install the 'cuda12' or 'cuda13' extra "
+                "(pip install 'nnabla-nb[cuda12]' for CUDA 12.x, 'nnabla-nb[cuda13]' for CUDA 13.x), "
+                "or use the 'cpu' context."
+            ) from e
+        module = cupy
+    else:
+        module = _device[0][0]
     try:
-        import cupy
-    except ImportError as e:
-        raise RuntimeError(
-            "The 'cuda'/'cudnn' context needs cupy and an NVIDIA GPU: install the 'cuda' extra "
-            "(pip install 'nnabla-nb[cuda]'), or use the 'cpu' context."
-        ) from e
-    try:
-        count = cupy.cuda.runtime.getDeviceCount()
+        count = module.cuda.runtime.getDeviceCount()
     except Exception as e:  # cupy installed but no driver / no GPU
         raise RuntimeError(f"The 'cuda' context found no usable GPU: {e}") from e
     if int(device_id or 0) >= count:
         raise RuntimeError(f"The 'cuda' context asks for device_id={device_id!r} but only {count} GPU(s) exist")
-    cupy.cuda.Device(int(device_id or 0)).use()
-    return cupy
+    module.cuda.Device(int(device_id or 0)).use()
+    if _device[0] is None:
+        use_device_module(module)
+    return module
+
+
+def device_module():
+    """The registered device array module, or None when no CUDA context was used yet."""
+    return None if _device[0] is None else _device[0][0]
+
+
+def is_device_array(a) -> bool:
+    """Whether ``a`` is an array of the device module (a cupy array)."""
+    d = _device[0]
+    return d is not None and isinstance(a, d[1])
 
 
 def get_array_module(*arrays):
-    """numpy, or cupy when any of ``arrays`` lives on a GPU (Chainer's ``get_array_module``)."""
-    for a in arrays:
-        if type(a).__module__.startswith("cupy"):
-            import cupy
-
-            return cupy
+    """numpy, or the device module when any of ``arrays`` lives on the GPU (Chainer's ``get_array_module``)."""
+    d = _device[0]
+    if d is not None:
+        for a in arrays:
+            if isinstance(a, d[1]):
+                return d[0]
     return np
 
 
 def to_numpy(a):
-    """A numpy view (CPU) or a host copy (GPU) of a backend array."""
+    """A numpy array of ``a``: itself when it is one, an explicit host copy of a device array."""
     if isinstance(a, np.ndarray):
         return a
-    if type(a).__module__.startswith("cupy"):
-        return a.get()
+    d = _device[0]
+    if d is not None and isinstance(a, d[1]):
+        return d[0].asnumpy(a)
     return np.asarray(a)
+
+
+def to_device(a, xp):
+    """``a`` as an array of module ``xp`` (numpy or the device module), copying between host and device if needed."""
+    if xp is np:
+        return to_numpy(a)
+    if isinstance(a, xp.ndarray):
+        return a
+    return xp.asarray(a)
 
 
 def _dtype_of(dtype):
