@@ -16,6 +16,15 @@ def scatter_add_flat(xp, index, values, size):
     return out.astype(values.dtype, copy=False)
 
 
+def kept_constant(func, key, xp, make):
+    """``make()`` (a host array made from shapes and arguments) as an array of ``xp``: made and copied to the device
+    once per ``key``, then kept on the function ``func`` for the calls that follow."""
+    kept = func.__dict__.setdefault("_kept_constants", {})
+    if (key, xp) not in kept:
+        kept[key, xp] = xp.asarray(make())
+    return kept[key, xp]
+
+
 def _prod(shape):
     n = 1
     for d in shape:
@@ -577,7 +586,9 @@ class Shape(NoGrad):
         return [(len(self.values),)]
 
     def compute(self, xp, x):
-        return xp.asarray(self.values, dtype=self.dtype).reshape(len(self.values))
+        # the shape is host metadata: copied to the device once per shape, and kept
+        values = tuple(self.values)
+        return kept_constant(self, values, xp, lambda: np.array(values, dtype=self.dtype).reshape(len(values)))
 
 
 @register

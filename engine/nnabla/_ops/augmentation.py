@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from .._array import to_numpy
 from ..function import FunctionError, register
 from .array import scatter_add_flat
 from .random_ops import Sampler
@@ -66,6 +67,11 @@ def sample_order(lead_shape) -> np.ndarray:
 class _Augment(Sampler):
     """Per-sample draws over the axes from ``base_axis``; subclasses resolve arguments in ``resolve(shape)``."""
 
+    def _generator(self, xp):
+        # NNabla's CPU kernels' draws (module docstring), made on the host whatever the context: under CUDA the
+        # drawn parameters (an index map, or the result) cross to the device once per forward
+        return super()._generator(np)
+
     def output_shapes(self, shape):
         base = self.args["base_axis"]
         if not 0 <= base < len(shape):
@@ -92,12 +98,12 @@ class _Remap(_Augment):
         in_sample = x.shape[self.args["base_axis"] :]
         index = np.stack([self.sources(rng, in_sample) for _ in range(s)]) if s else np.zeros((0, 0), np.int64)
         index = index[sample_order(x.shape[: self.args["base_axis"]])]
-        self._index = xp.asarray(index)
+        self._index = xp.asarray(index)  # drawn on the host: one explicit copy
         self._in_shape = x.shape
         flat = x.reshape(s, math.prod(in_sample))
         y = xp.take_along_axis(flat, xp.maximum(self._index, 0), axis=1)
         if (index < 0).any():
-            y = xp.where(self._index < 0, xp.asarray(self.fill, dtype=x.dtype), y)
+            y = xp.where(self._index < 0, x.dtype.type(self.fill), y)
         return y.reshape(self.output_shapes(x.shape)[0])
 
     def select(self, xp, xs, u):
@@ -306,8 +312,8 @@ class RandomErase(_Augment):
         c, h, w = x.shape[a["base_axis"] :]
         per = 1 if a["share"] else c
         boxes = self._boxes(rng, a["n"] * s * per, h, w)
-        y = np.array(_host(x)).reshape(s, c, h, w)
-        erased = np.zeros(y.shape, bool)
+        # the replacement values, NaN where x is kept (uniform draws are never NaN): one copy to the device
+        y = np.full((s, c, h, w), np.nan, dtype=x.dtype)
         low, high = a["replacements"]
         for k in range(a["n"]):
             for b in range(s):
@@ -320,18 +326,14 @@ class RandomErase(_Augment):
                 count = int(region.sum())
                 if count:
                     y[b][region] = uniform_float(rng, low, high, count)
-                erased[b] |= region
-        self._erased = xp.asarray(erased.reshape(x.shape))
-        return xp.asarray(y.reshape(x.shape))
+        values = xp.asarray(y.reshape(x.shape))
+        self._erased = ~xp.isnan(values)
+        return xp.where(self._erased, values, x)
 
     def grad(self, xp, xs, ys, gys, need):
         if not self.args["ste_fine_grained"]:
             return (gys[0],)
         return (xp.where(self._erased, 0, gys[0]),)
-
-
-def _host(a) -> np.ndarray:
-    return a.get() if hasattr(a, "get") else a
 
 
 @register
@@ -432,7 +434,8 @@ class ImageAugmentation(_Augment):
         h_in, w_in = x.shape[-2:]
         h_out, w_out = out_shape[-2:]
         channels = x.shape[-3] if x.ndim >= 3 else 1
-        src = np.asarray(_host(x), np.float32).reshape(-1, channels, h_in * w_in)
+        # per-image parameters and bilinear sampling on a host copy (one explicit copy each way)
+        src = np.asarray(to_numpy(x), np.float32).reshape(-1, channels, h_in * w_in)
         out = np.zeros((src.shape[0], channels, h_out, w_out), np.float32)
         for i in range(src.shape[0]):
             p = self._image_params(rng, channels)

@@ -243,9 +243,15 @@ def _mask_rows(xp, func, mask, count):
         found = int(m.sum())
         if found != count:
             raise FunctionError(f"{func}: the mask now has {found} nonzero entries, the graph was built for {count}")
+    return m, mask_positions(xp, m, count)
+
+
+def mask_positions(xp, m, count):
+    """The flat positions of the ``count`` set entries of the boolean array ``m``, in order, by a cumulative sum."""
+    m = m.reshape(-1)
     rows = xp.zeros(count + 1, dtype=np.int64)  # one spare slot takes the writes of the unset entries
     rows[xp.where(m, xp.minimum(xp.cumsum(m) - 1, count), count)] = xp.arange(m.size)
-    return m, rows[:count]
+    return rows[:count]
 
 
 @register

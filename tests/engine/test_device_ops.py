@@ -1,0 +1,155 @@
+"""Every op of the op tables computes on the device (the strict double of tests/device_double.py) as on the CPU.
+
+Each Case row of the ``test_ops_*`` tables is built twice: once on the CPU, where its graph runs forward, and
+once under a 'cudnn' context. Then every function of the graph, one at a time, computes its forward and its
+first-order backward from the same inputs on both: the device results must be device arrays equal to the CPU's
+within float32 tolerance, computed without numpy touching device data (the double raises a TypeError then) and
+without any copy between host and device, apart from the few ops listed in ``TRANSFERS`` with the reason NNabla's
+CUDA has the same copy. A failure lists every op type that leaks, with the first case and the reason.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib
+import os
+import traceback
+
+import numpy as np
+import pytest
+
+import nnabla as nn
+from nnabla._array import NdArray
+from opcheck import Case
+
+# op type -> (copies (to host, to device) allowed in the first forward + backward, in each one after, why)
+TRANSFERS = {
+    "Shape": ((0, 1), (0, 0), "its output is the input's shape, host metadata: copied once, then kept"),
+    "ONNXResize": ((0, 3), (0, 0), "weights made on the host from shapes and arguments: copied once, then kept"),
+    "ONNXNonMaxSuppression": ((0, 1), (0, 0), "the selection is made from the data when the graph is built"),
+    "NmsDetection2d": ((1, 1), (1, 1), "sequential suppression on a host copy, as NNabla's (no CUDA kernel)"),
+    # NNabla's CPU kernels' draws are reproduced on the host (seed=s gives NNabla's numbers); NNabla's CUDA
+    # kernels draw on the device instead: these still copy what they drew, once per forward
+    "RandomCrop": ((0, 1), (0, 1), "the index map of the host's draws"),
+    "RandomFlip": ((0, 1), (0, 1), "the index map of the host's draws"),
+    "RandomShift": ((0, 1), (0, 1), "the index map of the host's draws"),
+    "RandomErase": ((0, 1), (0, 1), "the replacement values of the host's draws"),
+    "ImageAugmentation": ((1, 1), (1, 1), "computed on a host copy of the images"),
+}
+
+
+def op_cases() -> list:
+    """Every Case row of the tables in tests/engine/test_ops_*.py (gathered as test_registry_coverage does)."""
+    cases = []
+    here = os.path.dirname(__file__)
+    for path in sorted(glob.glob(os.path.join(here, "test_ops_*.py"))):
+        module = importlib.import_module(os.path.basename(path)[:-3])
+        for table in vars(module).values():
+            if isinstance(table, (list, tuple)) and table and all(isinstance(c, Case) for c in table):
+                cases.extend(table)
+    return cases
+
+
+def _graph(case, ctx):
+    """The case's graph built in ``ctx``: its functions, in the order a forward runs them."""
+    wrt = case.grad_inputs
+    if wrt is None:
+        wrt = [i for i, a in enumerate(case.inputs) if np.issubdtype(np.asarray(a).dtype, np.floating)]
+    with nn.context_scope(ctx):
+        xs = [nn.Variable.from_numpy_array(a, need_grad=case.grad and i in wrt) for i, a in enumerate(case.inputs)]
+        out = case.fn(*xs)
+    ys = list(out) if isinstance(out, (list, tuple)) else [out]
+    functions = []
+    for y in ys:
+        y.visit(lambda f: functions.append(f) if f not in functions else None)
+    return ys, functions
+
+
+def _run(func, inputs, output_grads, xp):
+    """Forward of ``func`` on ``inputs`` (arrays of module xp), then backward from ``output_grads`` (or None)."""
+    for v, a in zip(func.inputs, inputs):
+        v._data = NdArray._wrap(a)
+    ys = list(func._compute_outputs(func.inputs))
+    if output_grads is None:
+        return ys, None
+    for o, y, g in zip(func.outputs, ys, output_grads):
+        o._data = NdArray._wrap(y)
+        o._grad = NdArray._wrap(g) if g is not None else None
+    need = [v.need_grad for v in func.inputs]
+    return ys, list(func._input_grads(func.inputs, func.outputs, need))
+
+
+def _counted(device, allowed, when, run):
+    """``run()``, failing when it copies between host and device more than ``allowed`` (to host, to device)."""
+    before = (device.transfers.to_host, device.transfers.to_device)
+    result = run()
+    copies = (device.transfers.to_host - before[0], device.transfers.to_device - before[1])
+    if copies[0] > allowed[0] or copies[1] > allowed[1]:
+        raise AssertionError(f"copied {copies[0]} time(s) to the host and {copies[1]} to the device{when}")
+    return result
+
+
+def _compare(func, cpu, dev, what, device):
+    for k, (c, d) in enumerate(zip(cpu, dev)):
+        if c is None:
+            continue
+        if not isinstance(d, device.ndarray):
+            raise AssertionError(f"{what} {k} is a {type(d).__name__}, not a device array")
+        if d.shape != np.shape(c) or d.dtype != np.asarray(c).dtype:
+            raise AssertionError(f"{what} {k}: {d.shape} {d.dtype} on the device, {np.shape(c)} {c.dtype} on the CPU")
+        if not func.stochastic:
+            np.testing.assert_allclose(d.get(), c, rtol=1e-4, atol=1e-5, err_msg=f"{what} {k}")
+
+
+def _check_case(case, device, rng, failures, passed):
+    ys, cpu_functions = _graph(case, nn.Context(["cpu:float"]))
+    for y in ys:
+        y.forward()
+    dev_ys, dev_functions = _graph(case, nn.Context(["cudnn:float"]))  # dev_ys keeps the outputs alive
+    for fc, fd in zip(cpu_functions, dev_functions):
+        name = fc.info.type_name
+        if name in failures:
+            continue
+        inputs = [v._data._get().copy() for v in fc.inputs]
+        grads = None
+        if case.grad and fc.differentiable and any(v.need_grad for v in fc.inputs):
+            grads = [
+                np.asarray(rng.randn(*o.shape), o.data.dtype) if o.data.dtype.kind == "f" else None
+                for o in fc.outputs
+            ]
+        try:
+            cpu = _run(fc, [a.copy() for a in inputs], grads, np)
+            dev_inputs = [device.asarray(a) for a in inputs]
+            dev_grads = None if grads is None else [None if g is None else device.asarray(g) for g in grads]
+            first, later, _ = TRANSFERS.get(name, ((0, 0), (0, 0), ""))
+            dev = _counted(device, first, "", lambda: _run(fd, dev_inputs, dev_grads, device))
+            if name in TRANSFERS:  # what is kept is not copied again
+                _counted(device, later, " the second time", lambda: _run(fd, dev_inputs, dev_grads, device))
+            _compare(fc, cpu[0], dev[0], "output", device)
+            if grads is not None:
+                _compare(fc, cpu[1], dev[1], "gradient of input", device)
+        except Exception as e:
+            frames = [f for f in traceback.extract_tb(e.__traceback__) if f"{os.sep}nnabla{os.sep}" in f.filename]
+            where = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+            failures[name] = f"{case.name}: {type(e).__name__}: {str(e).strip().splitlines()[0][:200]}{where}"
+        else:
+            passed.add(name)
+
+
+def test_every_op_of_the_tables_computes_on_the_device_as_on_the_cpu(device):
+    rng = np.random.RandomState(0)
+    failures, passed = {}, set()
+    cases = op_cases()
+    assert len(cases) > 400
+    for case in cases:
+        _check_case(case, device, rng, failures, passed)
+    report = "\n".join(f"  {name}: {why}" for name, why in sorted(failures.items()))
+    assert not failures, f"{len(failures)} op type(s) leak or differ on the device ({len(passed)} pass):\n{report}"
+    assert len(passed) > 200
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFERS))
+def test_the_allowed_transfers_name_real_functions(name):
+    from nnabla.function import registry
+
+    assert name in registry()
