@@ -1,11 +1,15 @@
 """Every op of the op tables computes on the device (the strict double of tests/device_double.py) as on the CPU.
 
-Each Case row of the ``test_ops_*`` tables is built twice: once on the CPU, where its graph runs forward, and
-once under a 'cudnn' context. Then every function of the graph, one at a time, computes its forward and its
-first-order backward from the same inputs on both: the device results must be device arrays equal to the CPU's
-within float32 tolerance, computed without numpy touching device data (the double raises a TypeError then) and
-without any copy between host and device, apart from the few ops listed in ``TRANSFERS`` with the reason NNabla's
-CUDA has the same copy. A failure lists every op type that leaks, with the first case and the reason.
+Two checks over every Case row of the ``test_ops_*`` tables, each failing with the list of op types (or cases)
+that leak, with the first case and the reason:
+
+- op by op: the case's graph is built on the CPU, where it runs forward, and under a 'cudnn' context; every
+  function of it, one at a time, computes forward and first-order backward from the same inputs on both. The
+  device results must be device arrays equal to the CPU's within float32 tolerance, computed without numpy
+  touching device data (the double raises a TypeError then) and without any copy between host and device, apart
+  from the few ops listed in ``TRANSFERS`` with their reason;
+- through Variables: the case runs forward and backward under 'cuda:float' as a user runs it, twice; the second
+  time copies nothing (the inputs are on the device by then), and outputs and input gradients equal the CPU's.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import numpy as np
 import pytest
 
 import nnabla as nn
+import nnabla.functions as F
 from nnabla._array import NdArray
+from nnabla.function import registry
 from opcheck import Case
 
 # op type -> (copies (to host, to device) allowed in the first forward + backward, in each one after, why)
@@ -150,6 +156,56 @@ def test_every_op_of_the_tables_computes_on_the_device_as_on_the_cpu(device):
 
 @pytest.mark.parametrize("name", sorted(TRANSFERS))
 def test_the_allowed_transfers_name_real_functions(name):
-    from nnabla.function import registry
-
     assert name in registry()
+
+
+def _through_variables(case, ctx, device):
+    """Forward and backward of the case twice under ``ctx``: (outputs, input gradients, copies the second time)."""
+    rng = np.random.RandomState(0)
+    wrt = case.grad_inputs
+    if wrt is None:
+        wrt = [i for i, a in enumerate(case.inputs) if np.issubdtype(np.asarray(a).dtype, np.floating)]
+    wrt = wrt if case.grad else []
+    with nn.context_scope(ctx):
+        xs = [nn.Variable.from_numpy_array(a, need_grad=i in wrt) for i, a in enumerate(case.inputs)]
+        out = case.fn(*xs)
+        ys = list(out) if isinstance(out, (list, tuple)) else [out]
+        if case.grad:
+            terms = [F.sum(y * nn.Variable.from_numpy_array(np.asarray(rng.randn(*y.shape), np.float32))) for y in ys]
+            roots = [terms[0] if len(terms) == 1 else F.add_n(*terms)]
+        else:
+            roots = ys
+        copies = None
+        for _ in range(2):
+            before = (device.transfers.to_host, device.transfers.to_device)
+            for root in roots:
+                root.forward()
+                if case.grad:
+                    root.backward()
+            copies = (device.transfers.to_host - before[0], device.transfers.to_device - before[1])
+    return [y.d.copy() for y in ys], [xs[i].g.copy() for i in wrt], copies, functions_in(ys)
+
+
+def functions_in(ys) -> set:
+    names = set()
+    for y in ys:
+        y.visit(lambda f: names.add(f.info.type_name))
+    return names
+
+
+def test_every_case_runs_through_variables_under_a_cuda_context(device):
+    failures = {}
+    for case in op_cases():
+        ys, gs, _, names = _through_variables(case, nn.Context(["cpu:float"]), device)
+        try:
+            dys, dgs, copies, _ = _through_variables(case, nn.Context(["cuda:float"]), device)
+            allowed = [sum(TRANSFERS[n][1][k] for n in names if n in TRANSFERS) for k in (0, 1)]
+            if copies[0] > allowed[0] or copies[1] > allowed[1]:
+                raise AssertionError(f"the second run copied {copies[0]} time(s) to the host and {copies[1]} back")
+            if not any(registry()[n].stochastic for n in names):
+                for k, (c, d) in enumerate(zip(ys + gs, dys + dgs)):
+                    np.testing.assert_allclose(d, c, rtol=1e-4, atol=1e-5, err_msg=f"output or gradient {k}")
+        except Exception as e:
+            failures[case.name] = f"{type(e).__name__}: {str(e).strip().splitlines()[0][:200]}"
+    report = "\n".join(f"  {name}: {why}" for name, why in sorted(failures.items()))
+    assert not failures, f"{len(failures)} case(s) leak or differ under 'cuda':\n{report}"
