@@ -336,9 +336,17 @@ class NdArray(OperatorMixin):
         return self._array
 
     def get_data(self, mode: str = "rw", dtype=None):
-        """The numpy array, optionally cast to ``dtype`` (the NdArray then holds that dtype)."""
+        """The numpy array, optionally cast to ``dtype`` (the NdArray then holds that dtype).
+
+        ``mode='r'`` reads only: a read-only array, and the head stays where it is (device data is copied once
+        to the host, the device copy stays valid), nothing counts as written.
+        """
         if dtype is not None and np.dtype(dtype) != np.dtype(self.dtype):
             self.cast(dtype)
+        if mode == "r":
+            values = self._host_copy().view()
+            values.flags.writeable = False
+            return values
         return self.data
 
     def cast(self, dtype, ctx=None):

@@ -120,8 +120,7 @@ def _check_case(case, device, rng, failures, passed):
         grads = None
         if case.grad and fc.differentiable and any(v.need_grad for v in fc.inputs):
             grads = [
-                np.asarray(rng.randn(*o.shape), o.data.dtype) if o.data.dtype.kind == "f" else None
-                for o in fc.outputs
+                np.asarray(rng.randn(*o.shape), o.data.dtype) if o.data.dtype.kind == "f" else None for o in fc.outputs
             ]
         try:
             cpu = _run(fc, [a.copy() for a in inputs], grads, np)
