@@ -208,3 +208,56 @@ def test_every_case_runs_through_variables_under_a_cuda_context(device):
             failures[case.name] = f"{type(e).__name__}: {str(e).strip().splitlines()[0][:200]}"
     report = "\n".join(f"  {name}: {why}" for name, why in sorted(failures.items()))
     assert not failures, f"{len(failures)} case(s) leak or differ under 'cuda':\n{report}"
+
+
+def _pf_run(build, shapes, ctx, device, passes=1):
+    """A parametric function built and run under ``ctx`` from the same initial parameters: (outputs, parameter
+    gradients, copies of the second forward + backward)."""
+    from test_parametric_functions import make_inputs
+
+    nn.clear_parameters()
+    nn.seed(313)
+    with nn.context_scope(ctx):
+        out = build(*make_inputs(shapes))
+        ys = list(out) if isinstance(out, (list, tuple)) else [out]
+        rng = np.random.RandomState(1)
+        terms = [F.sum(y * nn.Variable.from_numpy_array(np.asarray(rng.randn(*y.shape), np.float32))) for y in ys]
+        root = terms[0] if len(terms) == 1 else F.add_n(*terms)
+        for _ in range(passes - 1):
+            root.forward()
+        copies = None
+        for _ in range(2):
+            before = (device.transfers.to_host, device.transfers.to_device)
+            root.forward()
+            root.backward()
+            copies = (device.transfers.to_host - before[0], device.transfers.to_device - before[1])
+    params = nn.get_parameters()
+    result = [y.d.copy() for y in ys], {k: p.g.copy() for k, p in params.items()}, copies, functions_in(ys)
+    nn.clear_parameters()
+    return result
+
+
+def _pf_cases():
+    from pf_quantized_cases import CASES
+    from test_parametric_functions import TABLE
+
+    cases = [(row[0], row[1], row[2], 1) for row in TABLE]
+    return cases + [(name, build, [shape], passes) for name, (shape, build, passes, _) in CASES.items()]
+
+
+def test_every_parametric_function_trains_on_the_device_as_on_the_cpu(device):
+    failures = {}
+    for name, build, shapes, passes in _pf_cases():
+        ys, gs, _, names = _pf_run(build, shapes, nn.Context(["cpu:float"]), device, passes)
+        try:
+            dys, dgs, copies, _ = _pf_run(build, shapes, nn.Context(["cudnn:float"]), device, passes)
+            allowed = [sum(TRANSFERS[n][1][k] for n in names if n in TRANSFERS) for k in (0, 1)]
+            if copies[0] > allowed[0] or copies[1] > allowed[1]:
+                raise AssertionError(f"the second step copied {copies[0]} time(s) to the host and {copies[1]} back")
+            if not any(registry()[n].stochastic for n in names):
+                for k, (c, d) in enumerate(zip(ys + list(gs.values()), dys + list(dgs.values()))):
+                    np.testing.assert_allclose(d, c, rtol=1e-4, atol=1e-5, err_msg=f"output or gradient {k}")
+        except Exception as e:
+            failures[name] = f"{type(e).__name__}: {str(e).strip().splitlines()[0][:200]}"
+    report = "\n".join(f"  {name}: {why}" for name, why in sorted(failures.items()))
+    assert not failures, f"{len(failures)} parametric function case(s) leak or differ under 'cudnn':\n{report}"
