@@ -20,10 +20,11 @@ def device(monkeypatch):
 
     for name, module in device_double.CUPYX_MODULES.items():
         monkeypatch.setitem(sys.modules, name, module)
-    monkeypatch.setattr(context, "_current", [context._current[0]])
+    contexts = list(context._current)  # a test may set the default context: restored after it
     previous = _array.use_device_module(device_double)
     device_double.transfers.reset()
     try:
         yield device_double
     finally:
         _array._device[0] = previous
+        context._current[:] = contexts

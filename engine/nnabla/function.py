@@ -248,6 +248,7 @@ class Function:
     def _arrays_of(self, variables):
         """Input arrays (of Variables or NdArrays) in the compute dtype, except inputs listed in ``keep_dtype``."""
         dt = self.dtype
+        host = self.xp is np  # arrays on the other side move to the function's
         arrays = []
         same = True
         for v in variables:
@@ -255,7 +256,7 @@ class Function:
             a = nd._array
             if a is None or nd._fill is not None:
                 a = nd._get()
-            if a.dtype.type is not dt or type(a) is not np.ndarray:
+            if a.dtype.type is not dt or (type(a) is np.ndarray) is not host:
                 same = False
             arrays.append(a)
         return arrays if same else self._cast(arrays, variables)
