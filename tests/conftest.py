@@ -20,7 +20,7 @@ def device(monkeypatch):
 
     for name, module in device_double.CUPYX_MODULES.items():
         monkeypatch.setitem(sys.modules, name, module)
-    contexts = list(context._current)  # restored in place: function.py holds the list itself
+    contexts = list(context._current)  # a test may set the default context: restored after it
     previous = _array.use_device_module(device_double)
     device_double.transfers.reset()
     try:

@@ -138,7 +138,14 @@ class ufunc:
         return _wrap(self._u.reduce(self._operand(a), *_unwrap(args), **self._kwargs(kwargs)))
 
     def accumulate(self, a, *args, **kwargs):
+        if self.__name__ not in ("add", "multiply"):  # cupy has only these two (cumsum, cumprod)
+            raise NotImplementedError(f"`{self.__name__}.accumulate` is not supported yet")
         return _wrap(self._u.accumulate(self._operand(a), *_unwrap(args), **self._kwargs(kwargs)))
+
+    def reduceat(self, a, indices, axis=0, dtype=None, out=None):
+        if self.__name__ != "add":  # cupy has only add's
+            raise NotImplementedError(f"`{self.__name__}.reduceat` is not supported yet")
+        return _wrap(self._u.reduceat(self._operand(a), _unwrap(indices), axis, dtype, self._operand(out)))
 
     def outer(self, a, b, **kwargs):
         return _wrap(self._u.outer(self._operand(a), self._operand(b), **self._kwargs(kwargs)))
@@ -684,6 +691,8 @@ cuda.runtime.getDeviceCount = lambda: cuda.runtime.device_count
 cuda.runtime.getDevice = lambda: cuda._current[0]
 cuda.runtime.deviceSynchronize = lambda: cuda.synchronized.__setitem__(0, cuda.synchronized[0] + 1)
 cuda.runtime.CUDARuntimeError = _CudaRuntimeError
+cuda.runtime.memGetInfo = lambda: (8 << 30, 16 << 30)
+cuda.get_elapsed_time = lambda start, end: 0.0
 _pools = (MemoryPool(), MemoryPool())
 
 
