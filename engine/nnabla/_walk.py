@@ -571,6 +571,8 @@ def accumulate_leaf(x, gx) -> None:
     gnd = x._grad
     if gnd is None or gnd._shape != x._data._shape:
         gnd = x._grad_nd()
+    if isinstance(gx, np.generic):  # a numpy scalar (a reduction of a 0-d gradient) cannot be added into
+        gx = np.asarray(gx)
     arr = gnd._array  # when set, its shape is the NdArray's (every writer keeps it so)
     if arr is not None and type(arr) is not type(gx):  # the gradient was read on the host since: sync it back
         arr = gnd._on(get_array_module(gx))
@@ -579,9 +581,12 @@ def accumulate_leaf(x, gx) -> None:
             gnd._set_array(gx.copy())  # gx may be a view of another gradient
         else:
             arr += gx
-    elif gnd._fill == 0 and arr is not None:
-        arr[...] = gx  # adding to a pending zero is a copy (solvers zero grads lazily)
+    elif gnd._fill == 0:  # adding to a pending zero is a copy (solvers zero grads lazily)
+        if arr is None:
+            gnd._set_array(gx.copy())  # where gx is: a zero filled on the host would have to cross
+        else:
+            arr[...] = gx
         gnd._fill = None
     else:
-        arr = gnd._get()
+        arr = gnd._get() if type(gx) is np.ndarray else gnd._on(get_array_module(gx))
         arr += gx

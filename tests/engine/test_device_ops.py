@@ -261,3 +261,28 @@ def test_every_parametric_function_trains_on_the_device_as_on_the_cpu(device):
             failures[name] = f"{type(e).__name__}: {str(e).strip().splitlines()[0][:200]}"
     report = "\n".join(f"  {name}: {why}" for name, why in sorted(failures.items()))
     assert not failures, f"{len(failures)} parametric function case(s) leak or differ under 'cudnn':\n{report}"
+
+
+@pytest.mark.parametrize("preset", ["zero", "fill", "none"])
+def test_leaf_gradients_set_on_the_host_add_up_with_the_device_s(device, preset):
+    """x.grad.zero() / fill() before backward, then two backward calls: the same sums under 'cuda' as on the CPU."""
+    results = []
+    for ctx in (nn.Context(["cpu:float"]), nn.Context(["cuda:float"])):
+        with nn.context_scope(ctx):
+            x = nn.Variable.from_numpy_array(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3), need_grad=True)
+            w = nn.Variable.from_numpy_array(np.array(0.5, np.float32), need_grad=True)  # a 0-d gradient
+            loss = F.sum(F.prelu(F.tanh(x) - 0.5, w))
+            for v in (x, w):
+                v.grad.zero() if preset == "zero" else v.grad.fill(1.0) if preset == "fill" else None
+            for _ in range(2):
+                loss.forward()
+                loss.backward()
+            results.append((x.g.copy(), w.g.copy()))
+    (cx, cw), (dx, dw) = results
+    np.testing.assert_allclose(dx, cx, rtol=1e-6)
+    np.testing.assert_allclose(dw, cw, rtol=1e-6)
+    assert cw == pytest.approx(
+        2 * float(((np.tanh(np.linspace(-1, 1, 6)) - 0.5) * (np.tanh(np.linspace(-1, 1, 6)) < 0.5)).sum())
+        + (1.0 if preset == "fill" else 0.0),
+        rel=1e-5,
+    )
