@@ -583,7 +583,7 @@ def accumulate_leaf(x, gx) -> None:
             arr += gx
     elif gnd._fill == 0:  # adding to a pending zero is a copy (solvers zero grads lazily)
         if arr is None:
-            gnd._set_array(gx.copy())  # where gx is: a zero filled on the host would have to cross
+            gnd._set_array(gx.astype(gnd.dtype, copy=True))  # where gx is, in the gradient's own dtype
         else:
             arr[...] = gx
         gnd._fill = None
