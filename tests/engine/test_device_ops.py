@@ -34,11 +34,12 @@ TRANSFERS = {
     "ONNXResize": ((0, 3), (0, 0), "weights made on the host from shapes and arguments: copied once, then kept"),
     "ONNXNonMaxSuppression": ((0, 1), (0, 0), "the selection is made from the data when the graph is built"),
     "NmsDetection2d": ((1, 1), (1, 1), "sequential suppression on a host copy, as NNabla's (no CUDA kernel)"),
+    # sample orders from the shape, copied once and kept
+    "RandomCrop": ((0, 1), (0, 0), "the order of the samples' draws (from the shape): copied once, then kept"),
+    "RandomFlip": ((0, 1), (0, 0), "the order of the samples' draws (from the shape): copied once, then kept"),
+    "RandomShift": ((0, 1), (0, 0), "the order of the samples' draws (from the shape): copied once, then kept"),
     # NNabla's CPU kernels' draws are reproduced on the host (seed=s gives NNabla's numbers); NNabla's CUDA
-    # kernels draw on the device instead: these still copy what they drew, once per forward
-    "RandomCrop": ((0, 1), (0, 1), "the index map of the host's draws"),
-    "RandomFlip": ((0, 1), (0, 1), "the index map of the host's draws"),
-    "RandomShift": ((0, 1), (0, 1), "the index map of the host's draws"),
+    # kernels draw on the device instead: these two still copy what they drew, once per forward
     "RandomErase": ((0, 1), (0, 1), "the replacement values of the host's draws"),
     "ImageAugmentation": ((1, 1), (1, 1), "computed on a host copy of the images"),
 }
