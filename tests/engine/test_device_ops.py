@@ -39,8 +39,7 @@ TRANSFERS = {
     "RandomFlip": ((0, 1), (0, 0), "the order of the samples' draws (from the shape): copied once, then kept"),
     "RandomShift": ((0, 1), (0, 0), "the order of the samples' draws (from the shape): copied once, then kept"),
     # NNabla's CPU kernels' draws are reproduced on the host (seed=s gives NNabla's numbers); NNabla's CUDA
-    # kernels draw on the device instead: these two still copy what they drew, once per forward
-    "RandomErase": ((0, 1), (0, 1), "the replacement values of the host's draws"),
+    # kernels draw on the device instead: this one still computes on a host copy
     "ImageAugmentation": ((1, 1), (1, 1), "computed on a host copy of the images"),
 }
 
@@ -287,3 +286,38 @@ def test_leaf_gradients_set_on_the_host_add_up_with_the_device_s(device, preset)
         + (1.0 if preset == "fill" else 0.0),
         rel=1e-5,
     )
+
+
+def test_augmentations_drawn_on_the_device_are_valid_samples(device):
+    """Crop, flip, shift and erase draw on the device (other numbers than the CPU's): each sample is still a
+    window, a flip, a shift or a box-erased copy of its input, and nothing crosses on the way."""
+    x = np.arange(4 * 2 * 5 * 6, dtype=np.float32).reshape(4, 2, 5, 6)
+    with nn.context_scope(nn.Context(["cuda:float"])):
+        v = nn.Variable.from_numpy_array(x)
+        crop, flip = F.random_crop(v, (3, 4), seed=1), F.random_flip(v, axes=(3,), seed=2)
+        shift = F.random_shift(v, (0, 0, 1, 2), border_mode="nearest", seed=3)
+        erase = F.random_erase(v, prob=1.0, replacements=(-2.0, -1.0), seed=4)
+        outputs = (crop, flip, shift, erase)
+        for y in outputs:
+            y.forward()
+        before = device.transfers.total
+        for y in outputs:
+            y.forward()
+        assert device.transfers.total == before
+    for b in range(4):
+        c = crop.d[b]
+        windows = [x[b, :, i : i + 3, j : j + 4] for i in range(3) for j in range(3)]
+        assert any(np.array_equal(c, w) for w in windows)
+        assert np.array_equal(flip.d[b], x[b]) or np.array_equal(flip.d[b], x[b, :, :, ::-1])
+        shifted = [
+            np.take(np.take(x[b], np.clip(np.arange(5) - i, 0, 4), 1), np.clip(np.arange(6) - j, 0, 5), 2)
+            for i in range(-1, 2)
+            for j in range(-2, 3)
+        ]
+        assert any(np.array_equal(shift.d[b], s) for s in shifted)
+        e = erase.d[b]
+        hit = e != x[b]
+        assert hit.any() and ((e[hit] >= -2) & (e[hit] < -1)).all()
+        assert np.array_equal(hit[0], hit[1])  # one box for all channels (share)
+        rows, cols = np.nonzero(hit[0])
+        assert hit[0][rows.min() : rows.max() + 1, cols.min() : cols.max() + 1].all()  # a box

@@ -385,7 +385,37 @@ class RandomErase(_Augment):
             boxes.append((eprob <= np.float32(a["prob"]), y0, x0, y0 + he, x0 + we))
         return boxes
 
+    _generator = Sampler._generator  # the device's generator under CUDA
+
+    def _device_sample(self, xp, rng, x):
+        """All samples' boxes and replacement values drawn on the device at once (NNabla's CUDA kernel draws on
+        the GPU too: the same distributions, other numbers than the CPU's)."""
+        a = self.args
+        s = self.samples
+        c, h, w = x.shape[a["base_axis"] :]
+        shape = (a["n"], s, 1 if a["share"] else c)
+        se = rng.uniform(*a["area_ratios"], size=shape) * (h * w)
+        re = rng.uniform(*a["aspect_ratios"], size=shape)
+        he = xp.minimum(xp.sqrt(se * re).astype(np.int64), h)
+        we = xp.minimum(xp.sqrt(se / re).astype(np.int64), w)
+        hit = rng.uniform(0.0, 1.0, size=shape) <= a["prob"]
+        y0 = xp.minimum((rng.uniform(0.0, 1.0, size=shape) * (h - he + 1)).astype(np.int64), h - he)
+        x0 = xp.minimum((rng.uniform(0.0, 1.0, size=shape) * (w - we + 1)).astype(np.int64), w - we)
+        box = lambda t: t[..., None, None]  # noqa: E731  (n, s, per) -> (n, s, per, 1, 1)
+        rows, cols = xp.arange(h)[:, None], xp.arange(w)[None, :]
+        region = box(hit) & (rows >= box(y0)) & (rows <= box(y0 + he)) & (cols >= box(x0)) & (cols <= box(x0 + we))
+        values = rng.uniform(*a["replacements"], size=(a["n"], s, c, h, w)).astype(x.dtype)
+        y = x.reshape(s, c, h, w)
+        erased = xp.zeros(y.shape, dtype=bool)
+        for k in range(a["n"]):  # later tries write over earlier ones, as on the CPU
+            y = xp.where(region[k], values[k], y)
+            erased = erased | region[k]
+        self._erased = erased.reshape(x.shape)
+        return y.reshape(x.shape)
+
     def sample(self, xp, rng, x):
+        if xp is not np:
+            return self._device_sample(xp, rng, x)
         a = self.args
         s = self.samples
         c, h, w = x.shape[a["base_axis"] :]
