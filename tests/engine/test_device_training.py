@@ -331,3 +331,13 @@ def test_python_functions_nn_grad_and_recompute_on_the_device(device, graph):
 
     cpu, dev = on_both(device, run)
     assert_close(cpu, dev)
+
+
+def test_solver_states_share_the_device_state(device):
+    params = make_params()
+    with nn.context_scope(get_extension_context(DEVICE)):
+        solver = S.Adagrad()
+    solver.set_parameters(params)
+    solver.get_states()["w"].pstate["v"].d[...] = 4.0  # a host copy: synced back before the solver acts
+    solver.zero_grad()
+    assert (solver.get_states()["w"].pstate["v"].d == 4.0).all()
