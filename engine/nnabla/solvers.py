@@ -22,7 +22,6 @@ import math
 import numbers
 import operator
 import os
-import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -149,8 +148,8 @@ class Solver:
         self._flat_w = xp.empty(total, np.float32)
         self._flat_g = xp.empty(total, np.float32)
         self._segments = None  # per element, its parameter's index (on the device, made when first needed)
-        # id -> (weak reference to an NdArray handed out by get_states, its device view): synced back if written
-        self._state_views = {}
+        # (NdArray, its device view) handed out by the last get_states: what is written into them is synced back
+        self._state_views = []
         self._views = []
         self._grads = []
         for (name, v), start, end in zip(params, self._offsets[:-1], self._offsets[1:]):
@@ -212,10 +211,7 @@ class Solver:
                 d._on(self._xp)
             if gnd is not None and gnd._array is not g and getattr(gnd, "_other", None) is g:
                 gnd._on(self._xp)
-        for ref, view in list(self._state_views.values()):
-            nd = ref()
-            if nd is not None and nd._array is not view and getattr(nd, "_other", None) is view:
-                nd._on(self._xp)
+        self._sync_state_views()
         for v, w, g in self._views:
             d, gnd = v._data, v._grad
             if d._array is not w or gnd is None or gnd._array is not g:
@@ -449,6 +445,8 @@ class Solver:
     def get_states(self) -> OrderedDict:
         """name -> SolverState whose ``pstate`` Variables share memory with the solver's state."""
         self._sync()
+        self._sync_state_views()  # (only the latest ones are kept on a device)
+        self._state_views = []
         out = OrderedDict()
         steps = self._steps()
         for i, (name, v) in enumerate(self._params.items()):
@@ -460,13 +458,17 @@ class Solver:
             out[name] = SolverState(pstate, int(steps[i]))
         return out
 
+    def _sync_state_views(self) -> None:
+        for nd, view in self._state_views:
+            if nd._array is not view and getattr(nd, "_other", None) is view:
+                nd._on(self._xp)
+
     def _state_view(self, view) -> NdArray:
         """An NdArray sharing ``view`` of the state; on a device, what is written into its ``.d`` is synced back."""
         nd = NdArray._wrap(view)
         if self._xp is not np:  # its .d is a host copy: reading it makes the solver look again before it acts
             nd._watched = True
-            views, key = self._state_views, id(nd)
-            views[key] = (weakref.ref(nd, lambda _: views.pop(key, None)), view)
+            self._state_views.append((nd, view))
         return nd
 
     def _checked_states(self, states, where) -> list:
