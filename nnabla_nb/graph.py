@@ -58,7 +58,9 @@ def read_data(v) -> np.ndarray:
     ``get_data('r')``: nothing counts as written, and data on a GPU is copied to the host once per call while it
     stays on the device (``v.d`` would move it to the host, and the next step would copy it back).
     """
-    return (v if isinstance(v, nn.NdArray) else v.data).get_data("r")
+    values = (v if isinstance(v, nn.NdArray) else v.data).get_data("r").view()
+    values.flags.writeable = False  # a view of the buffer itself when the data is on the host
+    return values
 
 
 def read_grad(v) -> np.ndarray:

@@ -336,17 +336,23 @@ class NdArray(OperatorMixin):
         return self._array
 
     def get_data(self, mode: str = "rw", dtype=None):
-        """The numpy array, optionally cast to ``dtype`` (the NdArray then holds that dtype).
+        """The values as numpy for NNabla's access ``mode``, optionally cast to ``dtype`` first (the NdArray then
+        holds that dtype).
 
-        ``mode='r'`` reads only: a read-only array, and the head stays where it is (device data is copied once
-        to the host, the device copy stays valid), nothing counts as written.
+        'rw' is ``.data``; 'r' only reads: data on the device stays there and this is a host copy of it; 'w' only
+        writes every value: the host becomes the head without copying the device's values.
         """
+        if mode not in ("r", "w", "rw"):
+            raise ValueError(f"NdArray.get_data: mode must be 'r', 'w' or 'rw', got {mode!r}")
         if dtype is not None and np.dtype(dtype) != np.dtype(self.dtype):
             self.cast(dtype)
         if mode == "r":
-            values = self._host_copy().view()
-            values.flags.writeable = False
-            return values
+            return self._host_copy()
+        if mode == "w":
+            if self._array is not None and type(self._array) is not np.ndarray:
+                self._to_host_for_overwrite()
+            self._mod[0] += 1
+            return self._get()
         return self.data
 
     def cast(self, dtype, ctx=None):

@@ -248,15 +248,14 @@ class Function:
     def _arrays_of(self, variables):
         """Input arrays (of Variables or NdArrays) in the compute dtype, except inputs listed in ``keep_dtype``."""
         dt = self.dtype
-        host = self.xp is np  # arrays on the other side move to the function's
         arrays = []
-        same = True
+        same = self.xp is np  # a device function's inputs are moved (and converted) by _cast
         for v in variables:
             nd = v._data if type(v) is not NdArray else v
             a = nd._array
             if a is None or nd._fill is not None:
                 a = nd._get()
-            if a.dtype.type is not dt or (type(a) is np.ndarray) is not host:
+            if a.dtype.type is not dt or type(a) is not _ndarray:
                 same = False
             arrays.append(a)
         return arrays if same else self._cast(arrays, variables)
@@ -414,6 +413,8 @@ class Function:
     def __call__(self, *inputs, n_outputs=-1, auto_forward=False, outputs=None):
         return apply(self, inputs, auto_forward=auto_forward, outputs=outputs, n_outputs=n_outputs)
 
+
+_ndarray = np.ndarray
 
 # what an op's own code raises on arguments or shapes it did not expect: turned into a FunctionError naming it
 _BAD_ARGUMENT = (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError, AttributeError)

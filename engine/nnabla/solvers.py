@@ -148,6 +148,8 @@ class Solver:
         self._flat_w = xp.empty(total, np.float32)
         self._flat_g = xp.empty(total, np.float32)
         self._segments = None  # per element, its parameter's index (on the device, made when first needed)
+        # (NdArray, its device view) handed out by the last get_states: what is written into them is synced back
+        self._state_views = []
         self._views = []
         self._grads = []
         for (name, v), start, end in zip(params, self._offsets[:-1], self._offsets[1:]):
@@ -209,6 +211,7 @@ class Solver:
                 d._on(self._xp)
             if gnd is not None and gnd._array is not g and getattr(gnd, "_other", None) is g:
                 gnd._on(self._xp)
+        self._sync_state_views()
         for v, w, g in self._views:
             d, gnd = v._data, v._grad
             if d._array is not w or gnd is None or gnd._array is not g:
@@ -442,16 +445,31 @@ class Solver:
     def get_states(self) -> OrderedDict:
         """name -> SolverState whose ``pstate`` Variables share memory with the solver's state."""
         self._sync()
+        self._sync_state_views()  # (only the latest ones are kept on a device)
+        self._state_views = []
         out = OrderedDict()
         steps = self._steps()
         for i, (name, v) in enumerate(self._params.items()):
             start, end = self._offsets[i], self._offsets[i + 1]
             pstate = OrderedDict(
-                (s, Variable._wrap_ndarray(NdArray._wrap(self._state[s][start:end].reshape(v.shape))))
+                (s, Variable._wrap_ndarray(self._state_view(self._state[s][start:end].reshape(v.shape))))
                 for s in self.state_names
             )
             out[name] = SolverState(pstate, int(steps[i]))
         return out
+
+    def _sync_state_views(self) -> None:
+        for nd, view in self._state_views:
+            if nd._array is not view and getattr(nd, "_other", None) is view:
+                nd._on(self._xp)
+
+    def _state_view(self, view) -> NdArray:
+        """An NdArray sharing ``view`` of the state; on a device, what is written into its ``.d`` is synced back."""
+        nd = NdArray._wrap(view)
+        if self._xp is not np:  # its .d is a host copy: reading it makes the solver look again before it acts
+            nd._watched = True
+            self._state_views.append((nd, view))
+        return nd
 
     def _checked_states(self, states, where) -> list:
         """(index, SolverState) for ``states``, after checking every name, state and size."""

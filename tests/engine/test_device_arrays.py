@@ -112,3 +112,19 @@ def test_a_device_array_never_reaches_numpy_implicitly(device, cudnn):
     with pytest.raises(TypeError, match="Implicit conversion"):
         np.asarray(y.data._array)
     assert np.asarray(y.data).tolist() == [2.0, 2.0]  # the NdArray itself hands numpy a host copy
+
+
+def test_get_data_modes_read_without_moving_and_write_without_copying(device, cudnn):
+    x = nn.Variable.from_numpy_array(np.arange(3, dtype=np.float32))
+    with nn.context_scope(cudnn):
+        y = F.mul_scalar(x, 2.0)
+    y.forward()
+    device.transfers.reset()
+    np.testing.assert_array_equal(y.data.get_data("r"), [0, 2, 4])
+    assert on_device(device, y.data) and device.transfers.to_host == 1  # a copy; the data stays
+    x.data.get_data("w")[...] = 1.0  # every value written: the device's are not copied first
+    assert device.transfers.to_host == 1
+    y.forward()
+    np.testing.assert_array_equal(y.d, [2, 2, 2])
+    with pytest.raises(ValueError, match="mode must be"):
+        x.data.get_data("x")

@@ -12,6 +12,7 @@ import nnabla.parametric_functions as PF
 import nnabla.solvers as S
 from nnabla.experimental.mixed_precision_training import DynamicLossScalingUpdater
 from nnabla.ext_utils import get_extension_context, import_extension_module
+from nnabla.function import PythonFunction
 
 CPU = "cpu"
 DEVICE = "cudnn"
@@ -277,3 +278,66 @@ def test_the_cuda_extension_has_nnablas_functions(device):
     with pytest.raises(RuntimeError, match="device_id='1' but only 1 GPU"):
         with nn.context_scope(cuda.context(device_id=1)):
             F.relu(nn.Variable((2,)))
+
+
+class Square(PythonFunction):
+    """A user function on numpy (``.d``/``.g``): under a CUDA context its data crosses to the host and back."""
+
+    def setup_impl(self, inputs, outputs):
+        outputs[0].reset_shape(inputs[0].shape, True)
+
+    def forward_impl(self, inputs, outputs):
+        outputs[0].d = inputs[0].d ** 2
+
+    def backward_impl(self, inputs, outputs, propagate_down, accum):
+        g = 2 * inputs[0].d * outputs[0].g
+        if accum[0]:
+            inputs[0].g += g
+        else:
+            inputs[0].g = g
+
+
+def python_function(x):
+    y = F.sum(Square()(F.tanh(x)))
+    y.forward()
+    y.backward()
+    return y
+
+
+def double_backward(x):
+    gx = nn.grad([F.sum(F.tanh(x) * x)], [x])[0]
+    z = F.sum(gx * gx)
+    z.forward()
+    z.backward()
+    return z
+
+
+def recomputed(x):
+    with nn.recompute(True):
+        h = F.tanh(F.mul_scalar(x, 2.0))
+    y = F.sum(h * h)
+    y.forward(clear_no_need_grad=True)
+    y.backward(clear_buffer=True)
+    return y
+
+
+@pytest.mark.parametrize("graph", [python_function, double_backward, recomputed])
+def test_python_functions_nn_grad_and_recompute_on_the_device(device, graph):
+    def run(ctx):
+        with nn.context_scope(ctx):
+            x = nn.Variable.from_numpy_array(np.linspace(-1, 1, 6).reshape(2, 3), need_grad=True)
+            y = graph(x)
+        return {"y": y.d.copy(), "x.g": x.g.copy()}
+
+    cpu, dev = on_both(device, run)
+    assert_close(cpu, dev)
+
+
+def test_solver_states_share_the_device_state(device):
+    params = make_params()
+    with nn.context_scope(get_extension_context(DEVICE)):
+        solver = S.Adagrad()
+    solver.set_parameters(params)
+    solver.get_states()["w"].pstate["v"].d[...] = 4.0  # a host copy: synced back before the solver acts
+    solver.zero_grad()
+    assert (solver.get_states()["w"].pstate["v"].d == 4.0).all()
