@@ -321,3 +321,41 @@ def test_augmentations_drawn_on_the_device_are_valid_samples(device):
         assert np.array_equal(hit[0], hit[1])  # one box for all channels (share)
         rows, cols = np.nonzero(hit[0])
         assert hit[0][rows.min() : rows.max() + 1, cols.min() : cols.max() + 1].all()  # a box
+
+
+def test_the_functions_outside_the_tables_compute_on_the_device(device):
+    """Generators, random_choice, arange/linspace, assign and sink (checked by named tests on the CPU) give device
+    arrays under 'cuda' and copy nothing once their inputs are there; nn.seed replays the device's draws."""
+    with nn.context_scope(nn.Context(["cuda:float"])):
+        x = nn.Variable.from_numpy_array(np.arange(12, dtype=np.float32).reshape(3, 4), need_grad=True)
+        w = nn.Variable.from_numpy_array(np.ones((3, 4), np.float32))
+        dst = nn.Variable.from_numpy_array(np.zeros((3, 4), np.float32))
+        outputs = {
+            "Rand": F.rand(shape=(2, 3)),
+            "Randn": F.randn(shape=(2, 3), seed=3),
+            "Randint": F.randint(0, 5, shape=(4,)),
+            "RandBinomial": F.rand_binomial(shape=(3,)),
+            "RandBeta": F.rand_beta(shape=(3,)),
+            "RandGamma": F.rand_gamma(shape=(3,)),
+            "RandomChoice": F.random_choice(x, w, shape=(5,)),
+            "Arange": F.arange(0, 5),
+            "Linspace": F.linspace(0, 1, 5),
+            "Assign": F.assign(dst, x),
+        }
+        sink = F.sink(*outputs.values())
+        sink.forward()
+        before = device.transfers.total
+        sink.forward()
+        assert device.transfers.total == before
+        for name, y in outputs.items():
+            assert isinstance(y.data._array, device.ndarray), name
+        assert np.array_equal(dst.d, x.d)
+        choice = outputs["RandomChoice"].d
+        assert choice.shape == (3, 5) and (choice // 4 == np.arange(3)[:, None]).all()  # row r: from x[r]
+        nn.seed(5)
+        first = F.rand(shape=(3,))
+        first.forward()
+        nn.seed(5)
+        again = F.rand(shape=(3,))
+        again.forward()
+        assert np.array_equal(first.d, again.d)

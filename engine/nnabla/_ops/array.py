@@ -659,7 +659,9 @@ class Arange(_Creation):
         return [(len(self.values),)]
 
     def compute(self, xp):
-        return xp.asarray(self.values, dtype=self.dtype)
+        # NNabla's float32 accumulation, made on the host from the arguments: copied once, then kept
+        values = self.values
+        return kept_constant(self, "values", xp, lambda: values.astype(self.dtype))
 
 
 @register
