@@ -29,6 +29,7 @@ import nnabla as nn
 from nnabla.utils.data_iterator import DataIterator
 
 from . import errors
+from .graph import read_data
 from .render.chart import FONT, INK
 from .render.common import num, shape
 from .render.escape import escape, printable
@@ -47,9 +48,9 @@ CELL = "padding:1px 8px;text-align:left;border-bottom:1px solid #ddd"
 def _array(x):
     """numpy data of a Variable, NdArray or array-like; None for anything else."""
     if isinstance(x, nn.Variable):
-        return np.asarray(x.d)
+        return read_data(x)
     if isinstance(x, nn.NdArray):
-        return np.asarray(x.data)
+        return read_data(x)
     if isinstance(x, np.ndarray):
         return x
     return None

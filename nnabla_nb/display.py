@@ -2,8 +2,8 @@
 solvers get an HTML form (inline styles, data-URI pictures) and a text form without memory addresses.
 
 ``enable()`` registers IPython formatters, ``disable()`` removes them (``%load_ext`` / ``%unload_ext nnabla_nb``).
-Display reads values (``v.d``, ``graph.read_grad``) and public attributes only; it never changes a value, a flag
-or a graph.
+Display reads values (``graph.read_data``, ``graph.read_grad``: data on a GPU is copied to the host once per
+array shown, and stays on the GPU) and public attributes only; it never changes a value, a flag or a graph.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from nnabla.solvers import Solver
 from nnabla.utils.data_iterator import DataIterator
 
 from . import dataviews
-from .graph import Stats, array_stats, read_grad
+from .graph import Stats, array_stats, read_data, read_grad
 from .render.common import num, shape, value
 from .render.escape import escape, printable
 from .render.png import colorbar_png, data_uri, filters_png, heatmap_png, histogram_png, is_filter_bank
@@ -111,7 +111,7 @@ def _parent_name(v) -> str:
 
 # -- Variable / NdArray ---------------------------------------------------------------------------
 def _array_parts(v, is_variable: bool):
-    data = v.d if is_variable else v.data
+    data = read_data(v)
     dstats = array_stats(data)
     gstats = array_stats(read_grad(v)) if is_variable and v.need_grad else None
     return data, dstats, gstats
@@ -126,7 +126,7 @@ def variable_text(v) -> str:
 
 
 def ndarray_text(a) -> str:
-    data = a.data
+    data = read_data(a)
     head = f"NdArray{shape(a.shape)} {np.dtype(a.dtype).name}"
     return "\n".join([head, _stats_text("data", array_stats(data)), _array_text(data)])
 
@@ -160,7 +160,7 @@ def variable_html(v) -> str:
 
 
 def ndarray_html(a) -> str:
-    data = a.data
+    data = read_data(a)
     return _array_html(f"NdArray{shape(a.shape)}", [("dtype", np.dtype(a.dtype).name)], data, array_stats(data), None)
 
 
@@ -212,7 +212,7 @@ def params_text(params) -> str:
     lines = [f"{len(params)} parameters, {total} values"]
     width = max(len(printable(k)) for k in params)
     for k, v in params.items():
-        s = array_stats(v.d)
+        s = array_stats(read_data(v))
         flag = "" if v.need_grad else "  (fixed)"
         lines.append(f"  {printable(k):<{width}} {shape(v.shape):<12} mean {num(s.mean)} std {num(s.std)}{flag}")
     return "\n".join(lines)
@@ -222,7 +222,7 @@ def params_html(params) -> str:
     total = sum(int(np.prod(v.shape, dtype=np.int64)) for v in params.values())
     rows = []
     for k, v in params.items():
-        data = v.d
+        data = read_data(v)
         s = array_stats(data)
         uri, caption = picture(data)
         rows.append(

@@ -52,6 +52,17 @@ def array_stats(a: np.ndarray) -> Stats:
     return Stats(float(f.min()), float(f.mean()), float(f.max()), float(f.std()), nan, inf, int(a.size))
 
 
+def read_data(v) -> np.ndarray:
+    """The values of a Variable or NdArray without side effects on the engine (a read-only array).
+
+    ``get_data('r')``: nothing counts as written, and data on a GPU is copied to the host once per call while it
+    stays on the device (``v.d`` would move it to the host, and the next step would copy it back).
+    """
+    values = (v if isinstance(v, nn.NdArray) else v.data).get_data("r").view()
+    values.flags.writeable = False  # a view of the buffer itself when the data is on the host
+    return values
+
+
 def read_grad(v) -> np.ndarray:
     """``v.g`` without side effects on the engine.
 
@@ -62,7 +73,7 @@ def read_grad(v) -> np.ndarray:
     nd = v.grad
     if nd.zeroing():
         return np.zeros(nd.shape, nd.dtype)
-    return nd.data
+    return read_data(nd)
 
 
 def grad_flags(s: Stats, exploding: float = EXPLODING_GRAD) -> tuple:
@@ -267,7 +278,7 @@ def build(
     """The graph leading to Variable ``root`` as a GraphModel.
 
     ``params`` (default ``nn.get_parameters(grad_only=False)``) names parameters; they are recognized by
-    identity. ``values``/``grads`` add statistics of data/gradients (read with ``v.d`` and ``read_grad``) to
+    identity. ``values``/``grads`` add statistics of data/gradients (read with ``read_data`` and ``read_grad``) to
     every node; parameters (up to ``PREVIEW_PARAMETERS`` of them) always carry their data statistics and
     heatmap for a details view, drawn on the node only with ``values``. ``names`` (``id(Variable) -> Python
     name``, see ``namespace_names``) gives nodes the names the notebook uses. ``ids``, when given, is filled
@@ -310,7 +321,7 @@ def build(
         given = False
         heatmap = None
         if values or (kind == "parameter" and len(param_names) <= PREVIEW_PARAMETERS):
-            data = v.d
+            data = read_data(v)
             data_stats = array_stats(data)
             if heatmaps and kind == "parameter" and data.ndim in (1, 2):
                 from .render.png import heatmap_data_uri

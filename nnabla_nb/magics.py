@@ -201,7 +201,21 @@ def _context(args, user_ns):
         except RuntimeError as e:  # e.g. no GPU here: say so, keep the current context
             return Result(f"context unchanged ({nn.get_current_context()}): {e}")
         nn.set_default_context(ctx)
-    return Result(f"context: {nn.get_current_context()}")
+    ctx = nn.get_current_context()
+    return Result(f"context: {ctx}" + _what_runs_where(ctx))
+
+
+def _what_runs_where(ctx) -> str:
+    """For a CUDA context, one line saying what lives on the GPU and what crosses to the host."""
+    if not ctx.backend[0].startswith(("cuda", "cudnn")):
+        return ""
+    xp, dtype = ctx.resolve()
+    version = getattr(xp, "__version__", "")
+    return (
+        f"\nfunctions compute on GPU {ctx.device_id} with {xp.__name__} {version} in {dtype.__name__}; their inputs, "
+        "outputs, gradients and parameters stay there from their first use, as do the state of solvers made now; "
+        ".d/.g copy to the host when read, and what is written into them is copied back on the next use"
+    )
 
 
 class _Tracer:

@@ -8,6 +8,13 @@ float64 input batch read by float32 functions is converted once for forward and 
 next written through its accessor: reading or assigning ``.data`` (``Variable.d``), ``fill``, ``zero``,
 ``copy_from``, ``cast``, or replacing the buffer. Writing later through a numpy array obtained earlier from
 ``.data`` is not noticed, as in NNabla. Views made with ``view`` share the counter of such writes.
+
+Host and device (NNabla's synced arrays): the buffer (the "head") lives where it was last used. A function of a
+'cuda'/'cudnn' context reading an NdArray whose head is on the host moves the head to the device, and a 'cpu'
+function moves it back; ``.data`` (``Variable.d``/``.g``) always gives a numpy array, so reading it moves the head
+to the host, and its writes are what the next device use syncs. Each move is one explicit transfer, into the
+buffer the head left on the other side when it fits (so a solver's views of its flat device buffers stay
+valid). ``fill``, ``zero`` and ``cast(dtype, ctx)`` act where the data lives.
 """
 
 from __future__ import annotations
@@ -17,43 +24,94 @@ import numpy as np
 from . import _state
 from ._operators import OperatorMixin
 
+# The device backend: (array module, its array type), None until a CUDA context is first used. cupy registers
+# itself there on first use; tests register a stand-in with the same rules (``use_device_module``).
+_device = [None]
+
+
+def use_device_module(module):
+    """Make ``module`` (cupy, or a module with cupy's API) the array module of 'cuda'/'cudnn' contexts.
+
+    Returns the previous registration, to restore; ``None`` goes back to importing cupy on first use.
+    """
+    previous = _device[0]
+    _device[0] = None if module is None else (module, module.ndarray)
+    return previous
+
 
 def cupy_module(device_id="0"):
-    """The cupy module with ``device_id`` selected, or a clear error when CUDA is not usable here."""
+    """The device array module (cupy) with ``device_id`` selected, or a clear error when CUDA is not usable here."""
+    if _device[0] is None:
+        try:
+            import cupy
+        except ImportError as e:
+            raise RuntimeError(
+                "The 'cuda'/'cudnn' context needs cupy and an NVIDIA GPU: install the 'cuda12' or 'cuda13' extra "
+                "(pip install 'nnabla-nb[cuda12]' for CUDA 12.x, 'nnabla-nb[cuda13]' for CUDA 13.x), "
+                "or use the 'cpu' context."
+            ) from e
+        module = cupy
+    else:
+        module = _device[0][0]
     try:
-        import cupy
-    except ImportError as e:
-        raise RuntimeError(
-            "The 'cuda'/'cudnn' context needs cupy and an NVIDIA GPU: install the 'cuda' extra "
-            "(pip install 'nnabla-nb[cuda]'), or use the 'cpu' context."
-        ) from e
-    try:
-        count = cupy.cuda.runtime.getDeviceCount()
+        count = module.cuda.runtime.getDeviceCount()
     except Exception as e:  # cupy installed but no driver / no GPU
         raise RuntimeError(f"The 'cuda' context found no usable GPU: {e}") from e
     if int(device_id or 0) >= count:
         raise RuntimeError(f"The 'cuda' context asks for device_id={device_id!r} but only {count} GPU(s) exist")
-    cupy.cuda.Device(int(device_id or 0)).use()
-    return cupy
+    module.cuda.Device(int(device_id or 0)).use()
+    if _device[0] is None:
+        use_device_module(module)
+    return module
+
+
+def device_module():
+    """The registered device array module, or None when no CUDA context was used yet."""
+    return None if _device[0] is None else _device[0][0]
+
+
+def is_device_array(a) -> bool:
+    """Whether ``a`` is an array of the device module (a cupy array)."""
+    d = _device[0]
+    return d is not None and isinstance(a, d[1])
 
 
 def get_array_module(*arrays):
-    """numpy, or cupy when any of ``arrays`` lives on a GPU (Chainer's ``get_array_module``)."""
-    for a in arrays:
-        if type(a).__module__.startswith("cupy"):
-            import cupy
-
-            return cupy
+    """numpy, or the device module when any of ``arrays`` lives on the GPU (Chainer's ``get_array_module``)."""
+    d = _device[0]
+    if d is not None:
+        for a in arrays:
+            if isinstance(a, d[1]):
+                return d[0]
     return np
 
 
 def to_numpy(a):
-    """A numpy view (CPU) or a host copy (GPU) of a backend array."""
+    """A numpy array of ``a``: itself when it is one, an explicit host copy of a device array."""
     if isinstance(a, np.ndarray):
         return a
-    if type(a).__module__.startswith("cupy"):
-        return a.get()
+    d = _device[0]
+    if d is not None and isinstance(a, d[1]):
+        return d[0].asnumpy(a)
     return np.asarray(a)
+
+
+def to_device(a, xp):
+    """``a`` as an array of module ``xp`` (numpy or the device module), copying between host and device if needed."""
+    if xp is np:
+        return to_numpy(a)
+    if isinstance(a, xp.ndarray):
+        return a
+    return xp.asarray(a)
+
+
+def _device_key(key, xp):
+    """An index for a device array: host index arrays copied to the device."""
+    if isinstance(key, np.ndarray):
+        return xp.asarray(key)
+    if type(key) is tuple:
+        return tuple(_device_key(k, xp) for k in key)
+    return key
 
 
 def _dtype_of(dtype):
@@ -89,7 +147,9 @@ class NdArray(OperatorMixin):
 
     # _cast: (source array, dtype, converted array, _mod[0] when converted) or None; _mod: a one-element list
     # counting writes through the accessors, shared with views
-    __slots__ = ("_array", "_shape", "_dtype", "_fill", "_watched", "_cast", "_mod", "__weakref__")
+    # _other: the buffer the head left on the other side (host or device), reused by the next move back; set
+    # only once the head has moved (read it with getattr), so creating NdArrays costs nothing more
+    __slots__ = ("_array", "_shape", "_dtype", "_fill", "_watched", "_cast", "_mod", "_other", "__weakref__")
 
     def __init__(self, shape=()):
         self._shape = (
@@ -152,9 +212,52 @@ class NdArray(OperatorMixin):
     def _materialize_fill(self):
         value, self._fill = self._fill, None
         if self._array is not None and self._array.shape == self._shape:
-            self._array.fill(value)
+            self._array.fill(value)  # where the data lives
         else:
             self._array = np.full(self._shape, value, self._dtype)
+
+    def _on(self, xp):
+        """The buffer as an array of ``xp`` (numpy or the device module), moving the head there if needed.
+
+        The move is one explicit transfer, into the buffer the head left there before when it still fits. A
+        pending fill or an unallocated buffer is made on ``xp``'s side directly, with no transfer.
+        """
+        a = self._array
+        if a is not None and (type(a) is np.ndarray if xp is np else isinstance(a, xp.ndarray)):
+            if self._fill is not None:
+                self._materialize_fill()
+            return self._array
+        other = getattr(self, "_other", None)
+        dtype = a.dtype if a is not None else np.dtype(self._dtype)
+        fits = (
+            other is not None
+            and (type(other) is np.ndarray if xp is np else isinstance(other, xp.ndarray))
+            and other.shape == self._shape
+            and other.dtype == dtype
+        )
+        if self._fill is not None or a is None:
+            value, self._fill = (0 if self._fill is None else self._fill), None
+            if fits:
+                other.fill(value)
+                moved = other
+            else:
+                moved = xp.full(self._shape, value, dtype)
+        elif xp is np:
+            moved = a.get(out=other) if fits and other.flags.c_contiguous else to_numpy(a)
+        elif fits and other.flags.c_contiguous:
+            other.set(np.ascontiguousarray(a))
+            moved = other
+        else:
+            moved = xp.asarray(a)
+        self._other = a
+        self._array = moved
+        if self._watched:  # a solver holding views of the buffer must look again
+            _state.param_version[0] += 1
+        return moved
+
+    def _host_copy(self) -> np.ndarray:
+        """The values as numpy without moving the head (a copy when they are on the device); for saving."""
+        return to_numpy(self._get())
 
     def _set_array(self, arr) -> None:
         """Adopt ``arr`` as the buffer (engine internal: no copy)."""
@@ -174,14 +277,16 @@ class NdArray(OperatorMixin):
         """The values as a numpy array sharing memory with this NdArray."""
         arr = self._get()
         self._mod[0] += 1  # the caller may write through it
-        if not isinstance(arr, np.ndarray):
-            return to_numpy(arr)
+        if type(arr) is not np.ndarray:
+            return self._on(np)  # the host copy becomes the head: the next device use syncs its writes
         return arr
 
     @data.setter
     def data(self, value) -> None:
         self._mod[0] += 1
         current = self._array
+        if current is not None and type(current) is not np.ndarray:
+            current = self._to_host_for_overwrite()
         if type(value) is np.ndarray and current is not None and value.shape == self._shape and value.ndim:
             if current.dtype == value.dtype:  # the common case, e.g. a new batch into an input Variable
                 current[...] = value  # in place, also over a pending fill: views of the buffer stay valid
@@ -215,15 +320,53 @@ class NdArray(OperatorMixin):
                 f"NdArray.data: cannot assign {shown} to an NdArray of shape {self._shape} ({arr.dtype}): {e}"
             ) from None
 
+    def _to_host_for_overwrite(self):
+        """Make the host the head before every value is written (no transfer); the host buffer or None."""
+        other = getattr(self, "_other", None)
+        a = self._array
+        self._other = a
+        if type(other) is np.ndarray and other.shape == self._shape and other.dtype == a.dtype:
+            self._array = other
+        else:
+            self._array = None
+            self._dtype = a.dtype.type
+        self._fill = None
+        if self._watched:
+            _state.param_version[0] += 1
+        return self._array
+
     def get_data(self, mode: str = "rw", dtype=None):
-        """The numpy array, optionally cast to ``dtype`` (the NdArray then holds that dtype)."""
+        """The values as numpy for NNabla's access ``mode``, optionally cast to ``dtype`` first (the NdArray then
+        holds that dtype).
+
+        'rw' is ``.data``; 'r' only reads: data on the device stays there and this is a host copy of it; 'w' only
+        writes every value: the host becomes the head without copying the device's values.
+        """
+        if mode not in ("r", "w", "rw"):
+            raise ValueError(f"NdArray.get_data: mode must be 'r', 'w' or 'rw', got {mode!r}")
         if dtype is not None and np.dtype(dtype) != np.dtype(self.dtype):
             self.cast(dtype)
+        if mode == "r":
+            return self._host_copy()
+        if mode == "w":
+            if self._array is not None and type(self._array) is not np.ndarray:
+                self._to_host_for_overwrite()
+            self._mod[0] += 1
+            return self._get()
         return self.data
 
-    def cast(self, dtype, ctx=None) -> np.ndarray:
-        """Convert the buffer to ``dtype`` (in place) and return it as numpy."""
+    def cast(self, dtype, ctx=None):
+        """Convert the buffer to ``dtype`` in place; returns it as numpy, or, given ``ctx``, None (NNabla's).
+
+        With ``ctx`` the data moves to that context's device (the host for 'cpu') and is converted there.
+        """
         dt = _dtype_of(dtype)
+        if ctx is not None:
+            arr = self._on(ctx.resolve()[0])
+            if arr.dtype.type is not dt:
+                self._set_array(arr.astype(dt))
+            self._mod[0] += 1
+            return None
         if self._array is None and self._fill is None:
             self._dtype = dt
         elif self._fill is not None and self._array is None:
@@ -254,6 +397,7 @@ class NdArray(OperatorMixin):
     def clear(self) -> None:
         """Release the buffer; the next read allocates a fresh one."""
         self._array = None
+        self._other = None
         self._fill = None
         self._cast = None
         self._mod = [0]
@@ -268,15 +412,13 @@ class NdArray(OperatorMixin):
         ``use_current_context``: the copy lives on the current context's device (numpy or cupy); otherwise on
         the source's.
         """
-        values = src._get() if isinstance(src, NdArray) else np.asarray(src)
+        values = src._get() if isinstance(src, NdArray) else src if is_device_array(src) else np.asarray(src)
         if values.shape != self._shape:
             raise ValueError(f"NdArray.copy_from: source shape {values.shape} differs from {self._shape}")
         if use_current_context:
             from .context import get_current_context
 
-            xp = get_current_context().resolve()[0]
-            if xp is not get_array_module(values):
-                values = xp.asarray(to_numpy(values)) if xp is not np else to_numpy(values)
+            values = to_device(values, get_current_context().resolve()[0])
         current = self._array
         if current is not None and current.dtype == values.dtype and type(current) is type(values):
             current[...] = values  # in place: views of the buffer stay valid
@@ -293,6 +435,11 @@ class NdArray(OperatorMixin):
             value = value._get()
         arr = self._get()
         self._mod[0] += 1
+        xp = get_array_module(arr)
+        if xp is not np:  # written where the data lives
+            value, key = to_device(value, xp) if hasattr(value, "shape") else value, _device_key(key, xp)
+        elif is_device_array(value):
+            value = to_numpy(value)
         arr[key] = value
 
     @property
@@ -302,11 +449,11 @@ class NdArray(OperatorMixin):
 
     def masked_fill(self, mask, value) -> NdArray:
         """Set the elements where ``mask`` (broadcast to this shape) is nonzero to ``value``, in place; returns self."""
-        m = mask._get() if isinstance(mask, NdArray) else np.asarray(mask)
+        m = mask._get() if isinstance(mask, NdArray) else mask if is_device_array(mask) else np.asarray(mask)
         arr = self._get()
         self._mod[0] += 1
         xp = get_array_module(arr)
-        arr[xp.broadcast_to(xp.asarray(m) != 0, self._shape)] = value
+        arr[xp.broadcast_to(to_device(m, xp) != 0, self._shape)] = value
         return self
 
     bool_fill = masked_fill

@@ -76,7 +76,7 @@ class _Source:
             "a = d._array",
             "if a is None or d._fill is not None:",
             "    a = d._get()",
-            f"if a.dtype is not {dtd} and a.dtype.type is not {dt}:",
+            f"if type(a) is not _ndarray or (a.dtype is not {dtd} and a.dtype.type is not {dt}):",
             f"    a = _converted({func}, d, a, {i})",
             f"{target} = a",
         )

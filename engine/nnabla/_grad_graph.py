@@ -13,7 +13,7 @@ import numbers
 
 import numpy as np
 
-from ._array import NdArray
+from ._array import NdArray, is_device_array, to_numpy
 from .function import Function, FunctionError, _Shaped, apply
 
 
@@ -174,8 +174,8 @@ def _lift(value):
         return value.v
     if isinstance(value, numbers.Number) or (isinstance(value, np.ndarray) and value.ndim == 0):
         return float(value)
-    if isinstance(value, np.ndarray) or type(value).__module__.startswith("cupy"):
-        a = np.asarray(value.get() if hasattr(value, "get") else value)
+    if isinstance(value, np.ndarray) or is_device_array(value):
+        a = to_numpy(value)
         return _Variable().from_numpy_array(a.astype(np.float64 if a.dtype == np.float64 else np.float32))
     raise NotInGraph(f"cannot use a {type(value).__name__} in a gradient graph")
 

@@ -15,7 +15,7 @@ import weakref
 import numpy as np
 
 from . import _state
-from ._array import NdArray, checked_shape
+from ._array import NdArray, checked_shape, get_array_module, is_device_array, to_device
 from ._compiled import backward_run, forward_run
 from ._operators import OperatorMixin
 from ._walk import run_backward, run_forward, walk
@@ -375,7 +375,7 @@ class Variable(OperatorMixin):
         steps = walked.backward_steps(self)
         saved = self._grad
         if grad is not None:
-            self._grad = _initial_grad(grad, self._data._shape, self._data._dtype)
+            self._grad = _initial_grad(grad, self._data._shape, self._data._dtype, self._data._array)
         else:
             self._grad_nd()
         try:
@@ -433,8 +433,10 @@ def _replaced(nd) -> None:
         _state.param_version[0] += 1
 
 
-def _initial_grad(grad, shape, data_dtype=np.float32) -> NdArray:
+def _initial_grad(grad, shape, data_dtype=np.float32, data=None) -> NdArray:
     """The root's gradient for one backward pass: an NdArray given is used as is, values are broadcast.
+
+    It is made where the root's ``data`` lives (on the device for a device array: no host transfer).
 
     A root computed in half precision (a ``type_config='half'`` context) starts a half-precision backward, as
     NNabla's does: small gradients underflow and large ones overflow, which is what loss scaling is for.
@@ -442,6 +444,11 @@ def _initial_grad(grad, shape, data_dtype=np.float32) -> NdArray:
     if isinstance(grad, NdArray):
         return grad
     dtype = np.float16 if data_dtype is np.float16 else np.float32
+    if data is not None and type(data) is not np.ndarray and is_device_array(data):
+        xp = get_array_module(data)
+        if is_device_array(grad) or isinstance(grad, np.ndarray) and grad.ndim:
+            return NdArray._wrap(xp.array(xp.broadcast_to(to_device(grad, xp), shape), dtype))
+        return NdArray._wrap(xp.full(shape, grad, dtype))
     if isinstance(grad, np.ndarray) and grad.ndim:
         return NdArray._wrap(np.array(np.broadcast_to(grad, shape), dtype))
     if shape == () and type(grad) in (int, float):  # a loss: one call instead of two

@@ -17,7 +17,7 @@ import weakref
 import numpy as np
 
 from . import _state
-from ._array import NdArray
+from ._array import NdArray, get_array_module
 from .function import _Shaped
 
 _Unary = None  # _ops._base.Unary, bound when the first backward plan is made (the ops import the Variable module)
@@ -131,7 +131,7 @@ def _forward_step(func, root, free) -> tuple:
     The plan holds each function's bound compute, array module and dtype: reading them off functions of many
     classes at one place is slow.
     """
-    if not func._plain_forward:
+    if not func._plain_forward or func.xp is not np:  # a device function moves its inputs there itself
         kind, compute = _GENERIC, func._compute_outputs
     else:
         kind, compute = (_ONE if len(func.inputs) == 1 else _MANY), func.compute
@@ -205,7 +205,7 @@ def _backward_plan(root, order) -> list:
             continue
         stores = tuple(stores)
         cls = type(func)
-        if not cls._plain_backward:
+        if not cls._plain_backward or func.xp is not np:
             kind, grad_of = _GENERIC, func._input_grads
         elif len(inputs) == 1 and len(outrefs) == 1 and cls.grad is unary_grad:
             kind, grad_of = _UNARY, func.backward_unary
@@ -516,7 +516,7 @@ def _input_array(func, x, i, dt, dtd):
     a = d._array
     if a is None or d._fill is not None:
         a = d._get()
-    if a.dtype is not dtd and a.dtype.type is not dt:
+    if type(a) is not _ndarray or (a.dtype is not dtd and a.dtype.type is not dt):
         a = converted(func, d, a, i)
     return a
 
@@ -544,10 +544,18 @@ def _release(nd) -> None:
 
 def converted(func, nd, a, i):
     """Input ``i``'s array ``a``, held by ``nd``, in the compute dtype: the conversion is kept on ``nd`` until its
-    buffer is next written through an accessor (see ``_array``), so forward and backward convert an input once."""
+    buffer is next written through an accessor (see ``_array``), so forward and backward convert an input once.
+
+    An array on the other side (host or device) of ``func``'s context first moves there (see ``_array``).
+    """
+    xp = func.xp
+    if type(a) is not _ndarray if xp is np else not isinstance(a, xp.ndarray):
+        a = nd._on(xp)
     if i in func.keep_dtype:
         return a
     dt = func.dtype
+    if a.dtype.type is dt:
+        return a
     c = nd._cast
     mod = nd._mod[0]
     if c is not None and c[0] is a and c[1] is dt and c[3] == mod:
@@ -563,15 +571,22 @@ def accumulate_leaf(x, gx) -> None:
     gnd = x._grad
     if gnd is None or gnd._shape != x._data._shape:
         gnd = x._grad_nd()
+    if isinstance(gx, np.generic):  # a numpy scalar (a reduction of a 0-d gradient) cannot be added into
+        gx = np.asarray(gx)
     arr = gnd._array  # when set, its shape is the NdArray's (every writer keeps it so)
+    if arr is not None and type(arr) is not type(gx):  # the gradient was read on the host since: sync it back
+        arr = gnd._on(get_array_module(gx))
     if gnd._fill is None:
         if arr is None:
             gnd._set_array(gx.copy())  # gx may be a view of another gradient
         else:
             arr += gx
-    elif gnd._fill == 0 and arr is not None:
-        arr[...] = gx  # adding to a pending zero is a copy (solvers zero grads lazily)
+    elif gnd._fill == 0:  # adding to a pending zero is a copy (solvers zero grads lazily)
+        if arr is None:
+            gnd._set_array(gx.astype(gnd.dtype, copy=True))  # where gx is, in the gradient's own dtype
+        else:
+            arr[...] = gx
         gnd._fill = None
     else:
-        arr = gnd._get()
+        arr = gnd._get() if type(gx) is np.ndarray else gnd._on(get_array_module(gx))
         arr += gx

@@ -39,7 +39,7 @@ import weakref
 import numpy as np
 
 from . import _state
-from ._array import NdArray
+from ._array import NdArray, get_array_module, to_device
 from .context import _current as _contexts
 
 _REGISTRY: dict[str, type] = {}
@@ -249,20 +249,26 @@ class Function:
         """Input arrays (of Variables or NdArrays) in the compute dtype, except inputs listed in ``keep_dtype``."""
         dt = self.dtype
         arrays = []
-        same = True
+        same = self.xp is np  # a device function's inputs are moved (and converted) by _cast
         for v in variables:
             nd = v._data if type(v) is not NdArray else v
             a = nd._array
             if a is None or nd._fill is not None:
                 a = nd._get()
-            if a.dtype.type is not dt:
+            if a.dtype.type is not dt or type(a) is not _ndarray:
                 same = False
             arrays.append(a)
-        return arrays if same else self._cast(arrays)
+        return arrays if same else self._cast(arrays, variables)
 
-    def _cast(self, arrays):
+    def _cast(self, arrays, variables):
         dt = self.dtype
         keep = self.keep_dtype
+        xp = self.xp
+        if xp is not np or any(type(a) is not np.ndarray for a in arrays):  # moved to the context's side first
+            arrays = [
+                a if get_array_module(a) is xp else (v._data if type(v) is not NdArray else v)._on(xp)
+                for v, a in zip(variables, arrays)
+            ]
         if not keep:
             return [a if a.dtype.type is dt else a.astype(dt) for a in arrays]
         return [a if a.dtype.type is dt or i in keep else a.astype(dt) for i, a in enumerate(arrays)]
@@ -278,9 +284,10 @@ class Function:
             ys = (ys,)
         dt = self.dtype
         out = []
+        xp = self.xp
         for y in ys:
-            if type(y) is not np.ndarray:
-                y = self.xp.asarray(y)
+            if type(y) is not np.ndarray or xp is not np:
+                y = to_device(y, xp)
             if y.dtype.kind == "f" and y.dtype.type is not dt:
                 y = y.astype(dt)
             out.append(y)
@@ -347,9 +354,14 @@ class Function:
             xs = self._arrays_of(inputs)
         else:
             xs = [_Shaped(v._data._shape) for v in inputs]
-        ys = [o._data._get() if o is not None else None for o in outputs] if "y" in uses else None
-        gys = [o._grad._get() if o is not None and o._grad is not None else None for o in outputs]
-        return self.grad(self.xp, xs, ys, gys, need)
+        xp = self.xp
+        if xp is np:
+            ys = [o._data._get() if o is not None else None for o in outputs] if "y" in uses else None
+            gys = [o._grad._get() if o is not None and o._grad is not None else None for o in outputs]
+        else:  # on the device, also when read on the host since forward
+            ys = [o._data._on(xp) if o is not None else None for o in outputs] if "y" in uses else None
+            gys = [o._grad._on(xp) if o is not None and o._grad is not None else None for o in outputs]
+        return self.grad(xp, xs, ys, gys, need)
 
     # -- NNabla's Function protocol on explicit variables ----------------------------------------
     def setup(self, inputs, outputs) -> None:
@@ -380,7 +392,7 @@ class Function:
                     v._grad_nd().zero()
             return
         for o in outputs:
-            o._grad_nd()._get()  # an output whose grad was never set counts as zero
+            o._grad_nd()._on(self.xp)  # an output whose grad was never set counts as zero
         gxs = self._input_grads(inputs, outputs, need)
         for i, (v, gx) in enumerate(zip(inputs, gxs)):
             if not need[i]:
@@ -392,7 +404,7 @@ class Function:
             gx = self.xp.asarray(gx)  # a reduction to a scalar gives a numpy scalar, which cannot be written into
             gnd = v._grad_nd()
             if accum is not None and accum[i]:
-                arr = gnd._get()
+                arr = gnd._on(self.xp)
                 arr += gx
             else:
                 gnd._set_array(gx.astype(gnd.dtype if gnd._array is not None else gx.dtype, copy=True))
@@ -401,6 +413,8 @@ class Function:
     def __call__(self, *inputs, n_outputs=-1, auto_forward=False, outputs=None):
         return apply(self, inputs, auto_forward=auto_forward, outputs=outputs, n_outputs=n_outputs)
 
+
+_ndarray = np.ndarray
 
 # what an op's own code raises on arguments or shapes it did not expect: turned into a FunctionError naming it
 _BAD_ARGUMENT = (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError, AttributeError)
@@ -774,7 +788,7 @@ class PythonFunction(Function):
         for v in inputs:
             p = Variable._wrap_ndarray(v._data)
             p._need_grad = v._need_grad
-            p._grad_nd()._set_array(np.zeros(v.shape, np.float32))
+            p._grad_nd()._set_array(self.xp.zeros(v.shape, np.float32))
             proxies.append(p)
         self.backward_impl(proxies, outputs, need, [False] * len(inputs))
         return [p._grad._get() if n else None for p, n in zip(proxies, need)]

@@ -276,7 +276,8 @@ def save_parameters(path, params=None, extension=None) -> None:
     def write(target):
         with h5py.File(target, "w") as hd:
             for index, (name, v) in enumerate(params.items()):
-                hd[name] = v.d
+                # a copy from the device leaves the parameter there
+                hd[name] = v.data._host_copy() if isinstance(v, Variable) else v.d
                 hd[name].attrs["need_grad"] = v.need_grad
                 hd[name].attrs["index"] = index
 

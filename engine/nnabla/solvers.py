@@ -7,6 +7,10 @@ array``, ``param.data = NdArray``), the next call notices and rebuilds the flat 
 Noticing costs nothing per parameter: the buffers a solver holds views of bump ``param_version`` whenever they
 are replaced, refilled or released (as does any need_grad change), and only then does a solver look closer.
 
+The flat buffers and the state live where the context the solver was made in computes (numpy on 'cpu', cupy on
+'cuda'/'cudnn'), as NNabla's solvers do. A parameter read on the other side since (``param.d`` on the host, say)
+is synced back into its view before the solver touches it.
+
 Rules and their float32 arithmetic follow NNabla's C++ solvers. As there, a parameter whose gradient is still
 lazily zero (``zero_grad()`` and no backward reached it) is skipped by ``update``, ``weight_decay`` and
 ``clip_grad_by_norm``: its state and step count do not move. Parameters with ``need_grad=False`` are skipped too.
@@ -23,7 +27,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import _state
-from ._array import NdArray
+from ._array import NdArray, to_device
 from ._files import write_atomically
 from ._variable import Variable
 from .logger import logger
@@ -83,6 +87,9 @@ class Solver:
         self._grads = []  # each parameter's grad NdArray (valid while ``_version`` is current)
         self._version = -1  # param_version when every view was last seen intact
         self._all_need_grad = True
+        from .context import get_current_context
+
+        self._xp = get_current_context().resolve()[0]  # where the flat buffers and the state live
         self._rebuild({})
 
     # -- parameters ---------------------------------------------------------------------------------
@@ -137,17 +144,21 @@ class Solver:
         sizes = [v.size for _, v in params]
         self._offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)
         total = int(self._offsets[-1])
-        self._flat_w = np.empty(total, np.float32)
-        self._flat_g = np.empty(total, np.float32)
+        xp = self._xp
+        self._flat_w = xp.empty(total, np.float32)
+        self._flat_g = xp.empty(total, np.float32)
+        self._segments = None  # per element, its parameter's index (on the device, made when first needed)
+        # (NdArray, its device view) handed out by the last get_states: what is written into them is synced back
+        self._state_views = []
         self._views = []
         self._grads = []
         for (name, v), start, end in zip(params, self._offsets[:-1], self._offsets[1:]):
             w = self._flat_w[start:end].reshape(v.shape)
             g = self._flat_g[start:end].reshape(v.shape)
-            w[...] = v._data._get()
+            w[...] = v._data._on(xp)
             gnd = v._grad_nd()
             zeroing = gnd.zeroing()
-            g[...] = gnd._get() if gnd._is_allocated() else 0
+            g[...] = gnd._on(xp) if gnd._is_allocated() else 0
             v._data._set_array(w)
             gnd._set_array(g)
             if zeroing:
@@ -155,7 +166,7 @@ class Solver:
             v._data._watched = gnd._watched = True
             self._views.append((v, w, g))
             self._grads.append(gnd)
-        self._state = {s: np.zeros(total, np.float32) for s in self.state_names}
+        self._state = {s: xp.zeros(total, np.float32) for s in self.state_names}
         steps = np.zeros(len(params), np.int64)
         for i, (name, _) in enumerate(params):
             if name in keep:
@@ -194,6 +205,13 @@ class Solver:
 
     def _resync(self) -> None:
         """Check every parameter's buffers, carry out pending fills in place, and rebuild if a view was lost."""
+        for v, w, g in self._views:  # a view read on the other side (host or device) since: synced back into it
+            d, gnd = v._data, v._grad
+            if d._array is not w and getattr(d, "_other", None) is w:
+                d._on(self._xp)
+            if gnd is not None and gnd._array is not g and getattr(gnd, "_other", None) is g:
+                gnd._on(self._xp)
+        self._sync_state_views()
         for v, w, g in self._views:
             d, gnd = v._data, v._grad
             if d._array is not w or gnd is None or gnd._array is not g:
@@ -225,8 +243,16 @@ class Solver:
                 g[...] = 0
 
     def _elements(self, mask) -> np.ndarray:
-        """Flat indices of the parameters selected by ``mask``."""
-        return np.repeat(mask, np.diff(self._offsets)).nonzero()[0]
+        """Flat indices of the parameters selected by ``mask`` (on the solver's device)."""
+        idx = np.repeat(mask, np.diff(self._offsets)).nonzero()[0]
+        return idx if self._xp is np else self._xp.asarray(idx)
+
+    def _per_element(self, values):
+        """Per-parameter ``values`` (on the device) spread over each parameter's elements."""
+        if self._segments is None:
+            sizes = np.diff(self._offsets)
+            self._segments = self._xp.asarray(np.repeat(np.arange(len(sizes)), sizes))
+        return values[self._segments]
 
     def _hooks(self, count, pre, post) -> None:
         # NNabla runs the global and the given hooks once per parameter, each pre hook right before its post hook
@@ -269,10 +295,14 @@ class Solver:
         self._flat_g[idx] += rate * self._flat_w[idx]
 
     def _segment_sums(self, values) -> np.ndarray:
+        xp = self._xp
         if not len(values):
-            return np.zeros(len(self._views), values.dtype)
-        sums = np.add.reduceat(values, self._offsets[:-1])
-        sums[self._offsets[:-1] == self._offsets[1:]] = 0
+            return xp.zeros(len(self._views), values.dtype)
+        starts = self._offsets[:-1]
+        sums = np.add.reduceat(values, starts if xp is np else xp.asarray(starts))
+        empty = starts == self._offsets[1:]
+        if empty.any():
+            sums[empty if xp is np else xp.asarray(empty)] = 0
         return sums
 
     def clip_grad_by_norm(self, clip_norm: float, pre_hook=None, post_hook=None) -> None:
@@ -286,6 +316,10 @@ class Solver:
         clip = _f32(clip_norm)
         sums = self._segment_sums(self._flat_g * self._flat_g)
         clipped = (sums > 0) & (sums > clip * clip)
+        if self._xp is not np:  # on the device: no look at the host whether any is clipped
+            self._flat_g *= self._per_element(np.where(clipped, clip, _f32(1)).astype(np.float32))
+            self._flat_g /= self._per_element(np.where(clipped, np.sqrt(sums), _f32(1)).astype(np.float32))
+            return
         if not clipped.any():
             return
         norms = np.where(clipped, np.sqrt(sums), _f32(1)).astype(np.float32)
@@ -368,6 +402,17 @@ class Solver:
             return
         steps = all_steps[active]
         uniform = bool((steps == steps[0]).all())
+        if not uniform and self._xp is not np:  # on the device: one update per step count, t a number in each
+            for t in np.unique(steps):
+                chosen = active & (all_steps == t)
+                idx = self._elements(chosen)
+                w, g = self._flat_w[idx], self._flat_g[idx]
+                state = {k: a[idx] for k, a in self._state.items()}
+                self._update(w, g, state, int(t))
+                self._flat_w[idx] = w
+                for k, a in state.items():
+                    self._state[k][idx] = a
+            return
         if active.all():
             t = int(steps[0]) if uniform else np.repeat(steps, np.diff(self._offsets))
             self._update(self._flat_w, self._flat_g, self._state, t)
@@ -400,16 +445,31 @@ class Solver:
     def get_states(self) -> OrderedDict:
         """name -> SolverState whose ``pstate`` Variables share memory with the solver's state."""
         self._sync()
+        self._sync_state_views()  # (only the latest ones are kept on a device)
+        self._state_views = []
         out = OrderedDict()
         steps = self._steps()
         for i, (name, v) in enumerate(self._params.items()):
             start, end = self._offsets[i], self._offsets[i + 1]
             pstate = OrderedDict(
-                (s, Variable._wrap_ndarray(NdArray._wrap(self._state[s][start:end].reshape(v.shape))))
+                (s, Variable._wrap_ndarray(self._state_view(self._state[s][start:end].reshape(v.shape))))
                 for s in self.state_names
             )
             out[name] = SolverState(pstate, int(steps[i]))
         return out
+
+    def _sync_state_views(self) -> None:
+        for nd, view in self._state_views:
+            if nd._array is not view and getattr(nd, "_other", None) is view:
+                nd._on(self._xp)
+
+    def _state_view(self, view) -> NdArray:
+        """An NdArray sharing ``view`` of the state; on a device, what is written into its ``.d`` is synced back."""
+        nd = NdArray._wrap(view)
+        if self._xp is not np:  # its .d is a host copy: reading it makes the solver look again before it acts
+            nd._watched = True
+            self._state_views.append((nd, view))
+        return nd
 
     def _checked_states(self, states, where) -> list:
         """(index, SolverState) for ``states``, after checking every name, state and size."""
@@ -436,8 +496,8 @@ class Solver:
         for i, st in self._checked_states(states, f"{self.name}.set_states"):
             start, end = self._offsets[i], self._offsets[i + 1]
             for s, var in st.pstate.items():
-                arr = var.d if isinstance(var, Variable) else np.asarray(var)
-                self._state[s][start:end] = arr.ravel()
+                arr = var.data._get() if isinstance(var, Variable) else var
+                self._state[s][start:end] = to_device(arr, self._xp).ravel()
             steps[i] = int(st.t)
         self._set_steps(steps)
 
@@ -782,9 +842,10 @@ def _bounded_step(solver, m, denom, t, upper_of) -> np.ndarray:
     h = solver._hyper
     bias = solver._h("bias_correction") if "bias_correction" in h else True
     final_lr = h["final_lr"] * (h["alpha"] / solver._init_lr)
-    gamma_t = h["gamma"] * np.asarray(t, np.float32)
+    t32 = _f32(t) if type(t) is int else np.asarray(t, np.float32)
+    gamma_t = h["gamma"] * t32
     lower = final_lr * (_f32(1) - _f32(1) / (gamma_t + _f32(1)))
-    upper = final_lr * upper_of(gamma_t, h["gamma"], np.asarray(t, np.float32))
+    upper = final_lr * upper_of(gamma_t, h["gamma"], t32)
     return np.minimum(upper, np.maximum(solver._alpha_t(t, bias) / denom, lower))
 
 
@@ -892,6 +953,8 @@ class AdaBelief(Adam):
             alpha_t = np.where(sgd_step, alpha_t, alpha * r_t.astype(np.float32) / correction1).astype(np.float32)
         else:
             alpha_t = (alpha / correction1).astype(np.float32)
+        if type(t) is int:  # numbers, not 0-d host arrays, for the device
+            alpha_t, correction2, sgd_step = alpha_t[()], correction2[()], bool(sgd_step)
         m, v = s["mean"], s["var"]
         m *= b1
         m += (_f32(1) - b1) * g
@@ -908,7 +971,7 @@ class AdaBelief(Adam):
             v += eps
             second = v
         adaptive = alpha_t * m / (np.sqrt(second) / correction2 + eps)
-        w -= np.where(sgd_step, alpha_t * m, adaptive) if sgd_step.any() else adaptive
+        w -= np.where(sgd_step, alpha_t * m, adaptive) if np.any(sgd_step) else adaptive
 
 
 class Lamb(Adam):
@@ -944,8 +1007,9 @@ class Lamb(Adam):
         r = (m / correction1) / (np.sqrt(v / correction2) + h["eps"])
         r += self._wd_rate * w
         r_norm = np.sqrt(np.dot(r, r))
-        w_norm = min(max(np.sqrt(np.dot(w, w)), h["gamma_l"]), h["gamma_u"])
-        local_lr = float(w_norm / r_norm) if r_norm > h["eps"] else 1.0
+        w_norm = np.minimum(np.maximum(np.sqrt(np.dot(w, w)), h["gamma_l"]), h["gamma_u"])
+        # (selected where the norms are, so a device needs no look at them from the host)
+        local_lr = np.where(r_norm > h["eps"], w_norm / np.where(r_norm > 0, r_norm, 1), _f32(1)).astype(np.float64)
         # NNabla forms eta * local_lr * r in double
         w[...] = w - float(h["eta"]) * local_lr * r.astype(np.float64)
 
@@ -968,9 +1032,8 @@ class Lars(Solver):
         g_norm = np.sqrt(np.dot(g, g))
         w_norm = np.sqrt(np.dot(w, w))
         x = g_norm + self._wd_rate * w_norm
-        if x < h["eps"]:
-            x += h["eps"]
-        lr = h["lr"] if w_norm < h["eps"] else h["lr"] * h["coefficient"] * w_norm / x
+        x = np.where(x < h["eps"], x + h["eps"], x)  # selected on the device, no look from the host
+        lr = np.where(w_norm < h["eps"], h["lr"], h["lr"] * h["coefficient"] * w_norm / x).astype(np.float32)
         g += self._wd_rate * w
         v = s["v"]
         v *= h["momentum"]

@@ -28,7 +28,7 @@ import nnabla as nn
 
 from ..display import BOX, CELL, MUTED
 from ..errors import check_bool, check_parameters, check_positive, usage
-from ..graph import read_grad
+from ..graph import read_data, read_grad
 from ..render.common import num, shape
 from ..render.escape import escape, printable
 from ..render.png import data_uri, histogram_png
@@ -56,7 +56,7 @@ class GradRow:
 
 def grad_row(name: str, v, vanishing: float = VANISHING, exploding: float = EXPLODING) -> GradRow:
     g = np.asarray(read_grad(v), np.float64)
-    w = np.asarray(v.d, np.float64)
+    w = np.asarray(read_data(v), np.float64)
     nan, inf = int(np.isnan(g).sum()), int(np.isinf(g).sum())
     finite = g[np.isfinite(g)] if (nan or inf) else g
     norm = float(np.sqrt(np.square(finite).sum()))

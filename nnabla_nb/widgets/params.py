@@ -14,7 +14,7 @@ import nnabla as nn
 
 from ..display import BOX, MUTED, _stats_cells, _table, picture_html
 from ..errors import ArgumentError, check_bool, check_type, usage
-from ..graph import array_stats, read_grad
+from ..graph import array_stats, read_data, read_grad
 from ..render.common import num, shape
 from ..render.escape import escape, printable
 from .frontend import Static, use_widget
@@ -49,7 +49,7 @@ def _count(tree: dict) -> int:
 
 
 def _summary(v) -> str:
-    s = array_stats(v.d)
+    s = array_stats(read_data(v))
     return f"{shape(v.shape)} mean {num(s.mean)} std {num(s.std)}" + ("" if v.need_grad else " fixed")
 
 
@@ -73,7 +73,7 @@ def as_of() -> str:
 
 def detail_html(name: str, v, when: str = "") -> str:
     """One parameter: statistics of data and gradient, and a picture of each; ``when`` says when they were read."""
-    data, grad = v.d, read_grad(v)
+    data, grad = read_data(v), read_grad(v)
     gstats = array_stats(grad) if v.need_grad else None
     stats = _table(
         ["", "min", "mean", "max", "std", "NaN", "Inf"],

@@ -29,7 +29,7 @@ import numpy as np
 import traitlets
 
 from ..errors import check_bool, check_int, check_parameters, check_positive, check_type, describe, fail, usage
-from ..graph import read_grad
+from ..graph import read_data, read_grad
 from ..render.chart import curves_svg
 from ..render.common import num
 from ..render.escape import escape, printable
@@ -488,10 +488,10 @@ def _scalar(value) -> float:
         return float(value)
     if type(value) is np.ndarray and value.ndim == 0:  # loss.d
         return float(value)
-    if hasattr(value, "d"):  # a Variable
-        value = value.d
-    elif hasattr(value, "data") and not isinstance(value, np.ndarray):  # an NdArray
-        value = value.data
+    if hasattr(value, "need_grad") or (hasattr(value, "data") and hasattr(value, "zero")):  # Variable, NdArray
+        value = read_data(value)
+    elif hasattr(value, "get") and hasattr(value, "shape"):  # a device (cupy) array: one explicit copy
+        value = value.get()
     a = np.asarray(value, dtype=np.float64)
     return float(a) if a.ndim == 0 else float(a.mean())
 
@@ -669,7 +669,7 @@ class Dashboard:
         self.steps.append(step)
         self.samples += 1
         for k, v in self.params.items():
-            w, g = v.d, read_grad(v)
+            w, g = read_data(v), read_grad(v)
             self.weights[k].append(_log_hist(w))
             self.grads[k].append(_log_hist(g))
             self.norms[k] = (float(np.linalg.norm(w)), float(np.linalg.norm(g)))

@@ -194,7 +194,7 @@ class PReLU(Function):
         if need[1]:
             contrib = xp.where(x < 0, gy * x, 0)
             if w.size == 1:
-                gw = contrib.sum().reshape(w.shape)
+                gw = contrib.sum(keepdims=True).reshape(w.shape)  # an array, not a numpy scalar: it is added into
             else:
                 axes = tuple(i for i in range(x.ndim) if i != self.base_axis)
                 gw = contrib.sum(axis=axes).reshape(w.shape)

@@ -16,6 +16,15 @@ def scatter_add_flat(xp, index, values, size):
     return out.astype(values.dtype, copy=False)
 
 
+def kept_constant(func, key, xp, make):
+    """``make()`` (a host array made from shapes and arguments) as an array of ``xp``: made and copied to the device
+    once per ``key``, then kept on the function ``func`` for the calls that follow."""
+    kept = func.__dict__.setdefault("_kept_constants", {})
+    if (key, xp) not in kept:
+        kept[key, xp] = xp.asarray(make())
+    return kept[key, xp]
+
+
 def _prod(shape):
     n = 1
     for d in shape:
@@ -334,16 +343,16 @@ class Pad(Function):
         """For each axis, the input index every output position reads (reflect and repeat modes)."""
         out = []
         for size, (a, b) in zip(shape, self.pairs):
-            pos = np.arange(-a, size + b)
+            pos = xp.arange(-a, size + b)
             if self.args["mode"] == "repeat":
-                pos = np.clip(pos, 0, size - 1)
+                pos = xp.clip(pos, 0, size - 1)
             elif size > 1:
                 period = size - 1
-                pos = np.abs(pos)
-                pos = np.abs((pos // period & 1) * period - pos % period)
+                pos = xp.abs(pos)
+                pos = xp.abs((pos // period & 1) * period - pos % period)
             else:
-                pos = np.zeros_like(pos)
-            out.append(xp.asarray(pos))
+                pos = xp.zeros_like(pos)
+            out.append(pos)
         return out
 
     def compute(self, xp, x):
@@ -436,15 +445,17 @@ class OneHot(NoGrad):
     def compute(self, xp, x):
         classes = tuple(_int_list(self.args["shape"]))
         ids = x.reshape(-1, len(classes)).astype(np.int64)
-        sizes = xp.asarray(classes, dtype=np.int64)
-        ids = xp.where(ids < 0, ids + sizes, ids)
-        valid = ((ids >= 0) & (ids < sizes)).all(axis=1)
-        strides = xp.asarray([_prod(classes[k + 1 :]) for k in range(len(classes))], dtype=np.int64)
-        addr = (ids * strides).sum(axis=1)
+        valid = xp.ones(ids.shape[0], dtype=bool)
+        addr = xp.zeros(ids.shape[0], dtype=np.int64)
+        for k, size in enumerate(classes):  # one column per axis of the one-hot shape (host ints, no transfer)
+            column = ids[:, k]
+            column = xp.where(column < 0, column + size, column)
+            valid = valid & (column >= 0) & (column < size)
+            addr = addr + column * _prod(classes[k + 1 :])
         total = _prod(classes)
         y = xp.zeros((ids.shape[0], total), self.dtype)
-        rows = xp.arange(ids.shape[0])[valid]
-        y[rows, addr[valid]] = 1
+        # one write per row (0 where an id is out of range), without a mask whose count the device would report
+        y[xp.arange(ids.shape[0]), xp.where(valid, addr, 0)] = valid.astype(self.dtype)
         return y.reshape(x.shape[:-1] + classes)
 
 
@@ -575,7 +586,9 @@ class Shape(NoGrad):
         return [(len(self.values),)]
 
     def compute(self, xp, x):
-        return xp.asarray(self.values, dtype=self.dtype).reshape(len(self.values))
+        # the shape is host metadata: copied to the device once per shape, and kept
+        values = tuple(self.values)
+        return kept_constant(self, values, xp, lambda: np.array(values, dtype=self.dtype).reshape(len(values)))
 
 
 @register
@@ -646,7 +659,9 @@ class Arange(_Creation):
         return [(len(self.values),)]
 
     def compute(self, xp):
-        return xp.asarray(self.values, dtype=self.dtype)
+        # NNabla's float32 accumulation, made on the host from the arguments: copied once, then kept
+        values = self.values
+        return kept_constant(self, "values", xp, lambda: values.astype(self.dtype))
 
 
 @register

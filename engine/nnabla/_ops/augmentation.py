@@ -4,7 +4,9 @@ Each sample (the axes before ``base_axis``) draws its own parameters. The draws 
 draw for draw: the generators are Mersenne twisters like NNabla's (``seed=s`` seeds one exactly as NNabla's
 ``std::mt19937(s)``), and the few standard-library distributions NNabla uses are written out below, so an
 explicit seed reproduces NNabla's numbers. Crop, flip and shift are index remappings: forward gathers, backward
-scatters the gradient back.
+scatters the gradient back. Under CUDA, crop, flip and shift draw on the device's generator instead (as NNabla's
+CUDA kernels draw on the GPU: other numbers than the CPU's), so nothing crosses; RandomErase and
+ImageAugmentation still draw on the host and copy what they drew (ImageAugmentation computes on a host copy).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import math
 
 import numpy as np
 
+from .._array import to_numpy
 from ..function import FunctionError, register
-from .array import scatter_add_flat
+from .array import kept_constant, scatter_add_flat
 from .random_ops import Sampler
 
 _TWO32 = 2.0**32
@@ -66,6 +69,11 @@ def sample_order(lead_shape) -> np.ndarray:
 class _Augment(Sampler):
     """Per-sample draws over the axes from ``base_axis``; subclasses resolve arguments in ``resolve(shape)``."""
 
+    def _generator(self, xp):
+        # NNabla's CPU kernels' draws (module docstring), made on the host whatever the context (RandomErase,
+        # ImageAugmentation): under CUDA what they drew crosses to the device once per forward
+        return super()._generator(np)
+
     def output_shapes(self, shape):
         base = self.args["base_axis"]
         if not 0 <= base < len(shape):
@@ -78,26 +86,46 @@ class _Augment(Sampler):
 
 
 class _Remap(_Augment):
-    """y[s] = x[s] read at source indices drawn per sample (-1: the constant ``fill``); backward scatters."""
+    """y[s] = x[s] read at source indices drawn per sample (-1: the constant ``fill``); backward scatters.
+
+    Each sample draws a few parameters (crop starts, flips, shifts): on the CPU from NNabla's generator, draw for
+    draw; under CUDA on the device's own generator, all samples at once (NNabla's CUDA kernels draw on the device
+    too), so nothing crosses. The index map is then built from them where they are (``index``).
+    """
 
     grad_uses = ""
     fill = 0.0
+    fills = False  # whether some sources may be -1 (the constant fill)
 
-    def sources(self, rng, shape):
-        """(flat source index per output element of one sample), for a sample of ``shape``."""
+    _generator = Sampler._generator  # the device's generator under CUDA
+
+    def params(self, rng, shape):
+        """One sample's parameters (host ints), drawn as NNabla's CPU kernel draws them."""
+        raise NotImplementedError
+
+    def device_params(self, xp, rng, count, shape):
+        """(count, k) parameters of ``count`` samples, drawn on the device."""
+        raise NotImplementedError
+
+    def index(self, xp, params, shape):
+        """(samples, elements of one output sample): flat source indices into a sample of ``shape``."""
         raise NotImplementedError
 
     def sample(self, xp, rng, x):
         s = self.samples
-        in_sample = x.shape[self.args["base_axis"] :]
-        index = np.stack([self.sources(rng, in_sample) for _ in range(s)]) if s else np.zeros((0, 0), np.int64)
-        index = index[sample_order(x.shape[: self.args["base_axis"]])]
-        self._index = xp.asarray(index)
+        lead, in_sample = x.shape[: self.args["base_axis"]], x.shape[self.args["base_axis"] :]
+        if xp is np:
+            params = np.array([self.params(rng, in_sample) for _ in range(s)], dtype=np.int64).reshape(s, -1)
+            params = params[sample_order(lead)]
+        else:
+            order = kept_constant(self, ("order", lead), xp, lambda: sample_order(lead))
+            params = self.device_params(xp, rng, s, in_sample)[order]
+        self._index = self.index(xp, params, in_sample)
         self._in_shape = x.shape
         flat = x.reshape(s, math.prod(in_sample))
         y = xp.take_along_axis(flat, xp.maximum(self._index, 0), axis=1)
-        if (index < 0).any():
-            y = xp.where(self._index < 0, xp.asarray(self.fill, dtype=x.dtype), y)
+        if self.fills:
+            y = xp.where(self._index < 0, x.dtype.type(self.fill), y)
         return y.reshape(self.output_shapes(x.shape)[0])
 
     def select(self, xp, xs, u):
@@ -113,6 +141,25 @@ class _Remap(_Augment):
         index = xp.where(valid, self._index + offsets, 0)
         values = xp.where(valid, gys[0].reshape(s, per), 0)
         return (scatter_add_flat(xp, index, values, s * size).reshape(self._in_shape),)
+
+
+def _along_axis(xp, values, axis, ndim):
+    """``values`` (n,) laid along ``axis`` of a (samples, *sample shape) grid of ``ndim`` sample axes."""
+    return values.reshape((1,) * (axis + 1) + (-1,) + (1,) * (ndim - axis - 1))
+
+
+def _per_sample(column, ndim):
+    """A (samples,) parameter column broadcast over a sample of ``ndim`` axes."""
+    return column.reshape((-1,) + (1,) * ndim)
+
+
+def _flat(xp, sources, shape, count, out=None):
+    """Flat indices into a sample of ``shape`` (count, prod(out)) from per-axis source grids that broadcast to
+    (count, *out); ``out`` is ``shape`` unless given."""
+    total = 0
+    for k, g in enumerate(sources):
+        total = total + g * math.prod(shape[k + 1 :])
+    return xp.broadcast_to(total, (count,) + tuple(shape if out is None else out)).reshape(count, -1)
 
 
 def _check_sample_axes(func, axes, base):
@@ -143,7 +190,7 @@ class RandomCrop(_Remap):
         self.offset = offset
         return tuple(out)
 
-    def sources(self, rng, shape):
+    def params(self, rng, shape):
         base = self.args["base_axis"]
         full = self._full_shape
         starts = []
@@ -152,8 +199,21 @@ class RandomCrop(_Remap):
             start = int(raw32(rng)) % (full[i] - size + 1) if i >= self.offset else 0
             if i >= base:
                 starts.append(start)
-        grids = np.ix_(*[np.arange(st, st + n) for st, n in zip(starts, self._out_shape[base:])])
-        return np.ravel_multi_index(grids, shape).reshape(-1)
+        return starts
+
+    def device_params(self, xp, rng, count, shape):
+        base, full = self.args["base_axis"], self._full_shape
+        columns = [
+            rng.randint(0, full[i] - self._out_shape[i] + 1, size=count) if i >= self.offset else xp.zeros(count, int)
+            for i in range(base, len(full))
+        ]
+        return xp.stack(columns, axis=1).astype(np.int64) if columns else xp.zeros((count, 0), np.int64)
+
+    def index(self, xp, params, shape):
+        out = self._out_shape[self.args["base_axis"] :]
+        n = len(shape)
+        sources = [_along_axis(xp, xp.arange(o), i, n) + _per_sample(params[:, i], n) for i, o in enumerate(out)]
+        return _flat(xp, sources, shape, params.shape[0], out)
 
     def sample(self, xp, rng, x):
         self._full_shape = x.shape
@@ -174,14 +234,26 @@ class RandomFlip(_Remap):
         self.args["axes"] = axes
         return shape
 
-    def sources(self, rng, shape):
+    def params(self, rng, shape):
         base = self.args["base_axis"]
         flips = raw32(rng, base + len(shape)) % 2  # one draw per axis, as NNabla's loop makes
-        grids = []
-        for i, n in enumerate(shape):
-            line = np.arange(n)
-            grids.append(line[::-1] if flips[base + i] and base + i in self.args["axes"] else line)
-        return np.ravel_multi_index(np.ix_(*grids), shape).reshape(-1)
+        return [int(flips[base + i]) if base + i in self.args["axes"] else 0 for i in range(len(shape))]
+
+    def device_params(self, xp, rng, count, shape):
+        base = self.args["base_axis"]
+        columns = [
+            rng.randint(0, 2, size=count) if base + i in self.args["axes"] else xp.zeros(count, int)
+            for i in range(len(shape))
+        ]
+        return xp.stack(columns, axis=1).astype(np.int64)
+
+    def index(self, xp, params, shape):
+        n = len(shape)
+        sources = []
+        for i, size in enumerate(shape):
+            line = _along_axis(xp, xp.arange(size), i, n)
+            sources.append(xp.where(_per_sample(params[:, i], n) != 0, size - 1 - line, line))
+        return _flat(xp, sources, shape, params.shape[0])
 
 
 @register
@@ -211,31 +283,44 @@ class RandomShift(_Remap):
         self.args["shifts"] = shifts
         return shape
 
-    def _table(self, size, shift):
-        i = np.arange(size)
+    @property
+    def fills(self):
+        return self.args["border_mode"] == "constant"
+
+    def _table(self, xp, i, size, shift):
+        """Source positions of positions ``i`` shifted by ``shift`` (arrays that broadcast), -1 outside."""
         mode = self.args["border_mode"]
         if mode == "reflect":
-            a = np.abs(i + size * 2 - shift) % (size * 2) if size > 1 else np.zeros_like(i)
-            return np.where(a >= size, size * 2 - 1 - a, a)
+            a = xp.abs(i + size * 2 - shift) % (size * 2) if size > 1 else xp.zeros_like(i - shift)
+            return xp.where(a >= size, size * 2 - 1 - a, a)
         if mode == "nearest":
-            return np.clip(i - shift, 0, size - 1)
-        return np.where((i - shift < 0) | (i - shift >= size), -1, i - shift)
+            return xp.clip(i - shift, 0, size - 1)
+        return xp.where((i - shift < 0) | (i - shift >= size), -1, i - shift)
 
-    def sources(self, rng, shape):
+    def params(self, rng, shape):
         shifts = self.args["shifts"]
-        drawn = [int(v) % (2 * s + 1) - s for v, s in zip(raw32(rng, len(shifts)), shifts)]
+        return [int(v) % (2 * s + 1) - s for v, s in zip(raw32(rng, len(shifts)), shifts)]
+
+    def device_params(self, xp, rng, count, shape):
+        columns = [rng.randint(-s, s + 1, size=count) for s in self.args["shifts"]]
+        return xp.stack(columns, axis=1).astype(np.int64) if columns else xp.zeros((count, 0), np.int64)
+
+    def index(self, xp, params, shape):
+        shifts = self.args["shifts"]
         base = self.args["base_axis"]
-        ndim = base + len(shape)
-        tables = []
-        for i, n in enumerate(shape):
+        n = len(shape)
+        ndim = base + n
+        sources = []
+        for i, size in enumerate(shape):
             k = len(shifts) - ndim + base + i
-            tables.append(self._table(n, drawn[k] if k >= 0 else 0))
-        grids = np.ix_(*tables)
-        index = np.ravel_multi_index(tuple(np.maximum(g, 0) for g in grids), shape)
-        outside = np.zeros(shape, bool)
-        for g in grids:
+            shift = _per_sample(params[:, k], n) if k >= 0 else 0
+            sources.append(self._table(xp, _along_axis(xp, xp.arange(size), i, n), size, shift))
+        count = params.shape[0]
+        outside = sources[0] < 0
+        for g in sources[1:]:
             outside = outside | (g < 0)
-        return np.where(outside, -1, index).reshape(-1)
+        index = _flat(xp, [xp.maximum(g, 0) for g in sources], shape, count)
+        return xp.where(xp.broadcast_to(outside, (count,) + tuple(shape)).reshape(count, -1), -1, index)
 
 
 @register
@@ -300,14 +385,44 @@ class RandomErase(_Augment):
             boxes.append((eprob <= np.float32(a["prob"]), y0, x0, y0 + he, x0 + we))
         return boxes
 
+    _generator = Sampler._generator  # the device's generator under CUDA
+
+    def _device_sample(self, xp, rng, x):
+        """All samples' boxes and replacement values drawn on the device at once (NNabla's CUDA kernel draws on
+        the GPU too: the same distributions, other numbers than the CPU's)."""
+        a = self.args
+        s = self.samples
+        c, h, w = x.shape[a["base_axis"] :]
+        shape = (a["n"], s, 1 if a["share"] else c)
+        se = rng.uniform(*a["area_ratios"], size=shape) * (h * w)
+        re = rng.uniform(*a["aspect_ratios"], size=shape)
+        he = xp.minimum(xp.sqrt(se * re).astype(np.int64), h)
+        we = xp.minimum(xp.sqrt(se / re).astype(np.int64), w)
+        hit = rng.uniform(0.0, 1.0, size=shape) <= a["prob"]
+        y0 = xp.minimum((rng.uniform(0.0, 1.0, size=shape) * (h - he + 1)).astype(np.int64), h - he)
+        x0 = xp.minimum((rng.uniform(0.0, 1.0, size=shape) * (w - we + 1)).astype(np.int64), w - we)
+        box = lambda t: t[..., None, None]  # noqa: E731  (n, s, per) -> (n, s, per, 1, 1)
+        rows, cols = xp.arange(h)[:, None], xp.arange(w)[None, :]
+        region = box(hit) & (rows >= box(y0)) & (rows <= box(y0 + he)) & (cols >= box(x0)) & (cols <= box(x0 + we))
+        values = rng.uniform(*a["replacements"], size=(a["n"], s, c, h, w)).astype(x.dtype)
+        y = x.reshape(s, c, h, w)
+        erased = xp.zeros(y.shape, dtype=bool)
+        for k in range(a["n"]):  # later tries write over earlier ones, as on the CPU
+            y = xp.where(region[k], values[k], y)
+            erased = erased | region[k]
+        self._erased = erased.reshape(x.shape)
+        return y.reshape(x.shape)
+
     def sample(self, xp, rng, x):
+        if xp is not np:
+            return self._device_sample(xp, rng, x)
         a = self.args
         s = self.samples
         c, h, w = x.shape[a["base_axis"] :]
         per = 1 if a["share"] else c
         boxes = self._boxes(rng, a["n"] * s * per, h, w)
-        y = np.array(_host(x)).reshape(s, c, h, w)
-        erased = np.zeros(y.shape, bool)
+        # the replacement values, NaN where x is kept (uniform draws are never NaN): one copy to the device
+        y = np.full((s, c, h, w), np.nan, dtype=x.dtype)
         low, high = a["replacements"]
         for k in range(a["n"]):
             for b in range(s):
@@ -320,18 +435,14 @@ class RandomErase(_Augment):
                 count = int(region.sum())
                 if count:
                     y[b][region] = uniform_float(rng, low, high, count)
-                erased[b] |= region
-        self._erased = xp.asarray(erased.reshape(x.shape))
-        return xp.asarray(y.reshape(x.shape))
+        values = xp.asarray(y.reshape(x.shape))
+        self._erased = ~xp.isnan(values)
+        return xp.where(self._erased, values, x)
 
     def grad(self, xp, xs, ys, gys, need):
         if not self.args["ste_fine_grained"]:
             return (gys[0],)
         return (xp.where(self._erased, 0, gys[0]),)
-
-
-def _host(a) -> np.ndarray:
-    return a.get() if hasattr(a, "get") else a
 
 
 @register
@@ -432,7 +543,8 @@ class ImageAugmentation(_Augment):
         h_in, w_in = x.shape[-2:]
         h_out, w_out = out_shape[-2:]
         channels = x.shape[-3] if x.ndim >= 3 else 1
-        src = np.asarray(_host(x), np.float32).reshape(-1, channels, h_in * w_in)
+        # per-image parameters and bilinear sampling on a host copy (one explicit copy each way)
+        src = np.asarray(to_numpy(x), np.float32).reshape(-1, channels, h_in * w_in)
         out = np.zeros((src.shape[0], channels, h_out, w_out), np.float32)
         for i in range(src.shape[0]):
             p = self._image_params(rng, channels)

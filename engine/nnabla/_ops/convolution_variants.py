@@ -97,9 +97,9 @@ class DeformableConvolution(Function):
         (sh, sw), (ph, pw), (dh, dw) = a["stride"], a["pad"], a["dilation"]
         taps = kh * kw
         off = offset.reshape(b, dg, taps, 2, h, w)[..., : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw]
-        ki, kj = np.divmod(np.arange(taps), kw)
-        base_h = (xp.arange(ho) * sh)[:, None] + xp.asarray(ki * dh - ph)[:, None, None]  # (taps, ho, 1)
-        base_w = (xp.arange(wo) * sw)[None, :] + xp.asarray(kj * dw - pw)[:, None, None]  # (taps, 1, wo)
+        ki, kj = xp.divmod(xp.arange(taps), kw)
+        base_h = (xp.arange(ho) * sh)[:, None] + (ki * dh - ph)[:, None, None]  # (taps, ho, 1)
+        base_w = (xp.arange(wo) * sw)[None, :] + (kj * dw - pw)[:, None, None]  # (taps, 1, wo)
         fh = base_h + off[:, :, :, 0]  # (B, dg, taps, ho, wo)
         fw = base_w + off[:, :, :, 1]
         inside = (fh > -1) & (fw > -1) & (fh < h) & (fw < w)

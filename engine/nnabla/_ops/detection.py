@@ -1,20 +1,22 @@
 """Detection: RoiAlign, NmsDetection2d, ONNXNonMaxSuppression and ONNXResize.
 
 RoiAlign and ONNXResize are separable: along each spatial axis every output position is a fixed weighted sum of
-input positions, so each builds one small (out, in) weight matrix per axis on the host and applies it with a
-matmul (backward applies the transposes). Non-maximum suppression is sequential by nature and runs on the host.
+input positions, applied with a matmul (backward applies the transposes). RoiAlign builds those (out, in) weight
+matrices for all boxes at once where the boxes are (on the device under CUDA); ONNXResize's come from shapes and
+arguments alone, so it builds them on the host once and keeps them. Non-maximum suppression is sequential by
+nature and runs on the host, as NNabla's (its CUDA extension has no kernel for it): one explicit copy each way.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from .._array import to_numpy
 from ..function import REQUIRED, Function, FunctionError, apply, register
 from ._base import NoGrad
-
-
-def _host(a) -> np.ndarray:
-    return a.get() if hasattr(a, "get") else np.asarray(a)
+from .array import kept_constant, scatter_add_flat
 
 
 def _along(xp, x, axis, matrix):
@@ -26,24 +28,38 @@ def _along(xp, x, axis, matrix):
 # -- RoiAlign ---------------------------------------------------------------------------------------------------------
 
 
-def _roi_axis(start, end, bins, ratio, size):
-    """(bins, size): the average bilinear weights of the sampling points in each bin along one axis."""
+def _roi_axis(xp, start, end, bins, ratio, size):
+    """(K, bins, size): per box, the average bilinear weights of the sampling points in each bin along one axis.
+
+    ``start`` and ``end`` (K,) are the boxes' float64 bounds. All boxes at once, on the array module of the boxes:
+    with ``ratio`` > 0 every bin has that many points; otherwise ceil(bin size), of which only those within
+    [-1, size] count, at most 2 * size + 3 consecutive ones (they are spaced by more than a half), so a window of
+    2 * size + 4 from the first of them covers every bin without reading the boxes back.
+    """
     step = (end - start) / bins
-    grid = ratio if ratio > 0 else int(np.ceil(step))
-    sub = step / grid
-    weights = np.zeros((bins, size))
-    for b in range(bins):
-        for k in range(grid):
-            f = start + b * step + k * sub + 0.5 * sub
-            if f < -1 or f > size:
-                continue
-            f = min(max(f, 0.0), size - 1.0)
-            lo = int(f)
-            hi = min(lo + 1, size - 1)
-            frac = f - np.floor(f)
-            weights[b, lo] += 1 - frac
-            weights[b, hi] += frac
-    return weights / grid
+    origin = start[:, None] + xp.arange(bins)[None, :] * step[:, None]  # (K, bins)
+    if ratio > 0:
+        grid = xp.full(step.shape, float(ratio))
+        k = xp.arange(ratio)[None, None, :]
+        sub = step / ratio
+    else:
+        grid = xp.ceil(step)
+        sub = step / xp.where(grid > 0, grid, 1)
+        spacing = xp.where(sub > 0, sub, 1)[:, None]
+        first = xp.maximum(xp.ceil((-1 - origin) / spacing - 0.5), 0)
+        k = first[..., None] + xp.arange(2 * size + 4)
+    f = origin[..., None] + (k + 0.5) * sub[:, None, None]  # (K, bins, points)
+    used = (k < grid[:, None, None]) & (f >= -1) & (f <= size)
+    f = xp.clip(f, 0.0, size - 1.0)
+    lo = xp.floor(f)
+    frac = f - lo
+    lo = lo.astype(np.int64)
+    hi = xp.minimum(lo + 1, size - 1)
+    n = step.shape[0] * bins * size
+    row = (xp.arange(step.shape[0])[:, None, None] * bins + xp.arange(bins)[None, :, None]) * size
+    weights = scatter_add_flat(xp, row + lo, xp.where(used, 1 - frac, 0.0), n)
+    weights = weights + scatter_add_flat(xp, row + hi, xp.where(used, frac, 0.0), n)
+    return weights.reshape(step.shape[0], bins, size) / grid[:, None, None]
 
 
 @register
@@ -81,20 +97,22 @@ class RoiAlign(Function):
         return [(bs[0], xs[1], h, w)]
 
     def _plan(self, xp, x, boxes):
-        """Per box: its sample index and the weight matrices along y (H, rows) and x (W, cols)."""
+        """(sample index (K,), weights along y (K, H, rows), weights along x (K, W, cols)) of all boxes."""
         cl = self.args["channel_last"]
         n, rows, cols = x.shape[0], x.shape[1 if cl else 2], x.shape[2 if cl else 3]
         sy, sx = self.args["spatial_scale"]
         oh, ow = self.args["output_size"]
         ratio = self.args["sampling_ratio"]
-        plan = []
-        for k, (b, x1, y1, x2, y2) in enumerate(_host(boxes).astype(np.float64)):
-            if not 0 <= int(b) < n:
-                raise FunctionError(f"RoiAlign: box {k} has batch index {int(b)}, outside the {n} input samples")
-            wy = _roi_axis(y1 * sy - 0.5, y2 * sy - 0.5, oh, ratio, rows)
-            wx = _roi_axis(x1 * sx - 0.5, x2 * sx - 0.5, ow, ratio, cols)
-            plan.append((int(b), xp.asarray(wy, dtype=x.dtype), xp.asarray(wx, dtype=x.dtype)))
-        return plan
+        b = boxes.astype(np.float64)
+        index = b[:, 0].astype(np.int64)
+        if xp is np:  # on the host only: on the device the check would read the boxes back on every call
+            bad = np.flatnonzero((index < 0) | (index >= n))
+            if bad.size:
+                k = int(bad[0])
+                raise FunctionError(f"RoiAlign: box {k} has batch index {int(index[k])}, outside the {n} input samples")
+        wy = _roi_axis(xp, b[:, 2] * sy - 0.5, b[:, 4] * sy - 0.5, oh, ratio, rows)
+        wx = _roi_axis(xp, b[:, 1] * sx - 0.5, b[:, 3] * sx - 0.5, ow, ratio, cols)
+        return index, wy.astype(x.dtype), wx.astype(x.dtype)
 
     def _channel_first(self, xp, a):
         return xp.moveaxis(a, -1, -3) if self.args["channel_last"] else a
@@ -105,9 +123,8 @@ class RoiAlign(Function):
     def compute(self, xp, x, boxes):
         xc = self._channel_first(xp, x)
         h, w = self.args["output_size"]
-        out = xp.zeros((boxes.shape[0], xc.shape[1], h, w), dtype=x.dtype)
-        for k, (b, wy, wx) in enumerate(self._plan(xp, x, boxes)):
-            out[k] = xp.matmul(xp.matmul(wy, xc[b]), wx.T)
+        index, wy, wx = self._plan(xp, x, boxes)
+        out = xp.matmul(xp.matmul(wy[:, None], xc[index]), xp.swapaxes(wx, 1, 2)[:, None])  # (K, C, h, w)
         return self._restore(xp, out)
 
     def grad(self, xp, xs, ys, gys, need):
@@ -115,10 +132,13 @@ class RoiAlign(Function):
         if not need[0]:
             return None, None
         gy = self._channel_first(xp, gys[0])
-        gx = xp.zeros(self._channel_first(xp, x).shape, dtype=gy.dtype)
-        for k, (b, wy, wx) in enumerate(self._plan(xp, x, boxes)):
-            gx[b] += xp.matmul(xp.matmul(wy.T, gy[k]), wx)
-        return self._restore(xp, gx), None
+        shape = self._channel_first(xp, x).shape
+        index, wy, wx = self._plan(xp, x, boxes)
+        per_box = xp.matmul(xp.matmul(xp.swapaxes(wy, 1, 2)[:, None], gy), wx[:, None])  # (K, C, H, W)
+        per = math.prod(shape[1:])
+        flat = index[:, None] * per + xp.arange(per)[None, :]
+        gx = scatter_add_flat(xp, flat, per_box.reshape(per_box.shape[0], per), shape[0] * per)  # the boxes' samples
+        return self._restore(xp, gx.reshape(shape)), None
 
 
 # -- non-maximum suppression ---------------------------------------------------------------------------------------
@@ -174,7 +194,7 @@ class NmsDetection2d(NoGrad):
 
     def compute(self, xp, x):
         thresh, limit = self.args["thresh"], self.args["nms"]
-        y = _host(x).astype(x.dtype, copy=True)
+        y = to_numpy(x).astype(x.dtype, copy=True)  # sequential: on the host (one explicit copy), as NNabla's
         obj = np.where(y[..., 4] < thresh, 0, y[..., 4]).astype(y.dtype)
         y[..., 4] = obj
         cls = obj[..., None] * y[..., 5:]
@@ -197,7 +217,7 @@ class NmsDetection2d(NoGrad):
                         continue
                     if any(_iou_center(row, y[b, order[j]]) > limit for j in range(i)):
                         row[4:] = 0
-        return xp.asarray(y)
+        return xp.asarray(y)  # the explicit copy back of the host computation
 
 
 @register
@@ -269,7 +289,7 @@ class ONNXNonMaxSuppression(NoGrad):
         self.selected = np.array(chosen, dtype=np.uint64).reshape(-1, 3)
 
     def compute(self, xp, boxes, scores):
-        return xp.asarray(self.selected)
+        return kept_constant(self, "selected", xp, lambda: self.selected)  # made on the host at graph building
 
 
 def onnx_non_max_suppression(
@@ -300,7 +320,7 @@ def onnx_non_max_suppression(
 def _values(v) -> np.ndarray:
     """The current data of a Variable or NdArray, as float32 numpy."""
     arr = v.d if hasattr(v, "need_grad") else v.data
-    return np.asarray(_host(arr), np.float32)
+    return np.asarray(to_numpy(arr), np.float32)
 
 
 # -- ONNXResize -------------------------------------------------------------------------------------------------------
@@ -461,12 +481,14 @@ class ONNXResize(Function):
         outside = np.zeros(out_shape[outer:], dtype=bool)
         for k, axis in enumerate(range(outer, x.ndim)):
             m, off = self._axis_matrix(axis, x.shape[axis], out_shape[axis], scales[axis])
-            y = _along(xp, y, axis, xp.asarray(m, dtype=x.dtype))
+            key = ("weights", axis, x.shape[axis], np.dtype(x.dtype))  # from shapes and arguments: made once
+            y = _along(xp, y, axis, kept_constant(self, key, xp, lambda: m.astype(x.dtype)))
             shape = [1] * (x.ndim - outer)
             shape[k] = -1
             outside = outside | off.reshape(shape)
         if self.args["coordinate_transformation_mode"] == "tf_crop_and_resize" and outside.any():
-            y = xp.where(xp.asarray(outside), xp.asarray(self.args["extrapolation_value"], dtype=x.dtype), y)
+            mask = kept_constant(self, ("outside", x.shape), xp, lambda: outside)
+            y = xp.where(mask, x.dtype.type(self.args["extrapolation_value"]), y)
         return xp.ascontiguousarray(y)
 
     def grad(self, xp, xs, ys, gys, need):

@@ -43,11 +43,11 @@ class AffineGrid(Function):
         """(prod(size), n + 1): the normalized target coordinates (x, y[, z], 1) of every grid point."""
         axes = []
         for s in self.size:
-            line = np.linspace(-1.0, 1.0, s)
+            line = xp.linspace(-1.0, 1.0, s)
             axes.append(line if self.args["align_corners"] else line * (s - 1) / s)
-        mesh = np.meshgrid(*axes, indexing="ij")
-        coords = [m.reshape(-1) for m in reversed(mesh)] + [np.ones(mesh[0].size)]
-        return xp.asarray(np.stack(coords, axis=1), dtype=dtype)
+        mesh = xp.meshgrid(*axes, indexing="ij")
+        coords = [m.reshape(-1) for m in reversed(mesh)] + [xp.ones(mesh[0].size)]
+        return xp.stack(coords, axis=1).astype(dtype)
 
     def compute(self, xp, theta):
         grid = xp.matmul(self._target(xp, theta.dtype), theta.transpose(0, 2, 1))

@@ -24,7 +24,9 @@ def _strides(shape):
 
 
 def _check_range(xp, func, idx, low, high, what):
-    if idx.size and bool(xp.any((idx < low) | (idx >= high))):
+    """Refuse indices outside [low, high), on the host: on the device the check would read the indices back on every
+    call (NNabla's CUDA kernels do not check either)."""
+    if xp is np and idx.size and bool(xp.any((idx < low) | (idx >= high))):
         bad = idx[(idx < low) | (idx >= high)].reshape(-1)[:1]
         raise FunctionIndexError(f"{func}: {what} index {int(bad[0])} is out of range [{low}, {high})")
 
@@ -96,14 +98,15 @@ def _nd_offsets(xp, func, idx, shape):
     """Flat offsets into ``shape`` for the index columns ``idx`` of shape (M, ...): one row of the slice each."""
     m = idx.shape[0]
     idx = idx.astype(np.int64).reshape(m, _prod(idx.shape[1:]))
-    sizes = xp.asarray(shape[:m], dtype=np.int64).reshape(m, 1)
-    if idx.size and bool(xp.any((idx < -sizes) | (idx >= sizes))):
-        axis = int(xp.argmax(xp.any((idx < -sizes) | (idx >= sizes), axis=1)))
-        raise FunctionIndexError(f"{func}: an index for axis {axis} is out of range for shape {tuple(shape)}")
-    idx = xp.where(idx < 0, idx + sizes, idx)
-    strides = xp.asarray(_strides(shape)[:m], dtype=np.int64).reshape(m, 1)
+    strides = _strides(shape)
+    offsets = xp.zeros(idx.shape[1], dtype=np.int64)
+    for axis in range(m):  # M is at most x's ndim: sizes and strides stay host ints
+        row, size = idx[axis], shape[axis]
+        if xp is np and row.size and bool(xp.any((row < -size) | (row >= size))):  # host only, as _check_range
+            raise FunctionIndexError(f"{func}: an index for axis {axis} is out of range for shape {tuple(shape)}")
+        offsets = offsets + xp.where(row < 0, row + size, row) * strides[axis]
     inner = _prod(shape[m:])
-    return (idx * strides).sum(axis=0).reshape(-1, 1) + xp.arange(inner).reshape(1, inner)
+    return offsets.reshape(-1, 1) + xp.arange(inner).reshape(1, inner)
 
 
 @register
@@ -230,11 +233,25 @@ class ScatterAdd(Function):
 
 
 def _mask_rows(xp, func, mask, count):
+    """(flat mask as booleans, the positions of its ``count`` nonzero entries), ``count`` known from graph building.
+
+    The positions come from a cumulative sum, not from boolean indexing, whose size the device would have to report
+    back on every call; for the same reason the count is checked against the mask's values on the host only.
+    """
     m = mask.reshape(-1) != 0
-    found = int(m.sum())
-    if found != count:
-        raise FunctionError(f"{func}: the mask now has {found} nonzero entries, the graph was built for {count}")
-    return m
+    if xp is np:
+        found = int(m.sum())
+        if found != count:
+            raise FunctionError(f"{func}: the mask now has {found} nonzero entries, the graph was built for {count}")
+    return m, mask_positions(xp, m, count)
+
+
+def mask_positions(xp, m, count):
+    """The flat positions of the ``count`` set entries of the boolean array ``m``, in order, by a cumulative sum."""
+    m = m.reshape(-1)
+    rows = xp.zeros(count + 1, dtype=np.int64)  # one spare slot takes the writes of the unset entries
+    rows[xp.where(m, xp.minimum(xp.cumsum(m) - 1, count), count)] = xp.arange(m.size)
+    return rows[:count]
 
 
 @register
@@ -257,14 +274,14 @@ class BoolGather(Function):
         return [(self.nnz,) if len(gs) == len(ms) else (self.nnz, self._rest)]
 
     def compute(self, xp, g, mask):
-        m = _mask_rows(xp, "BoolGather", mask, self.nnz)
-        return g.reshape(m.size, -1)[m].reshape((self.nnz,) + ((self._rest,) if g.ndim > mask.ndim else ()))
+        m, rows = _mask_rows(xp, "BoolGather", mask, self.nnz)
+        return g.reshape(m.size, -1)[rows].reshape((self.nnz,) + ((self._rest,) if g.ndim > mask.ndim else ()))
 
     def grad(self, xp, xs, ys, gys, need):
         g, mask = xs
-        m = _mask_rows(xp, "BoolGather", mask, self.nnz)
+        m, rows = _mask_rows(xp, "BoolGather", mask, self.nnz)
         gx = xp.zeros((m.size, self._rest), gys[0].dtype)
-        gx[m] = gys[0].reshape(self.nnz, self._rest)
+        gx[rows] = gys[0].reshape(self.nnz, self._rest)
         return gx.reshape(g.shape), None
 
 
@@ -286,17 +303,17 @@ class BoolScatter(Function):
         return [out]
 
     def compute(self, xp, s, mask, out=None):
-        m = _mask_rows(xp, "BoolScatter", mask, s.shape[0])
+        m, rows = _mask_rows(xp, "BoolScatter", mask, s.shape[0])
         y = out.copy() if out is not None else xp.zeros(mask.shape + s.shape[1:], s.dtype)
         rest = _prod(s.shape[1:])  # explicit: a zero-size mask leaves -1 undefined
-        y.reshape(m.size, rest)[m] = s.reshape(s.shape[0], rest)
+        y.reshape(m.size, rest)[rows] = s.reshape(s.shape[0], rest)
         return y
 
     def grad(self, xp, xs, ys, gys, need):
         s, mask = xs[0], xs[1]
-        m = _mask_rows(xp, "BoolScatter", mask, s.shape[0])
+        m, rows = _mask_rows(xp, "BoolScatter", mask, s.shape[0])
         gy = gys[0].reshape(m.size, _prod(s.shape[1:]))
-        gs = gy[m].reshape(s.shape) if need[0] else None
+        gs = gy[rows].reshape(s.shape) if need[0] else None
         if len(xs) < 3:
             return gs, None
         gout = (gy * (~m)[:, None]).reshape(xs[2].shape) if need[2] else None

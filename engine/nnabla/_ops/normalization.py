@@ -503,9 +503,10 @@ class MeanSubtraction(RunningStatistics, Function):
         return [tuple(xs)]
 
     def _compute_outputs(self, variables):
-        x, rmean = self._arrays_of(variables)[:2]
+        arrays = self._arrays_of(variables)
+        x, rmean = arrays[:2]
         if self.args["update_running_mean"] and self._updating:
-            t = float(_data_of(variables[2]).reshape(-1)[0])
+            t = arrays[2].reshape(())  # the counter stays where the data is: no value read back
             batch_mean = x.reshape((-1,) + rmean.shape).mean(axis=0)
             rmean = rmean + (batch_mean - rmean) / (t + 1)
             _write_back(variables[1], rmean)
@@ -518,7 +519,7 @@ class MeanSubtraction(RunningStatistics, Function):
         # NNabla's approximation: only the latest batch's share of the running mean depends on x
         x, t = xs[0], xs[2]
         batch = x.size // xs[1].size
-        factor = 1.0 / (float(t.reshape(-1)[0]) * batch)
+        factor = 1.0 / (t.reshape(()) * batch)
         return (gys[0] * (1 - factor), None, None)
 
 

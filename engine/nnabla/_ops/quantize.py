@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._array import NdArray
+from .._array import NdArray, to_numpy
 from ..function import Function, FunctionError, apply, register
 from ._base import wrap_outputs
 from .convolution import Convolution
@@ -472,19 +472,19 @@ class _INQ(_QuantizedWeightLayer):
             old_w, old_ind = self._previous
             w = xp.where(old_ind == 1, old_w, w)
         iterations = a["inq_iterations"]
-        if self._counter in iterations:
+        if self._counter in iterations:  # at those iterations only, the choice is made on a host copy
             if iterations[-1] == self._counter:
                 ind[:] = 1
             elif a["selection_algorithm"] == "largest_abs":
-                free = _to_numpy(ind) == 0
-                order = np.argsort(-np.abs(_to_numpy(w)), kind="stable")
+                free = to_numpy(ind) == 0
+                order = np.argsort(-np.abs(to_numpy(w)), kind="stable")
                 half = int(free.sum()) // 2
                 # NNabla's loop stops once half are fixed, checked after each weight: with half == 0 it still
                 # fixes the largest weight when that one is learnable
                 chosen = order[:1][free[order[:1]]] if half == 0 else order[free[order]][:half]
                 ind[xp.asarray(chosen)] = 1
             else:
-                free = np.flatnonzero(_to_numpy(ind) == 0)
+                free = np.flatnonzero(to_numpy(ind) == 0)
                 ind[xp.asarray(free)] = xp.asarray(self._coin_flips(free.size).astype(ind.dtype))
         w = xp.where(ind == 1, self._power_of_two(xp, w), w)
         self._counter += 1
@@ -493,16 +493,17 @@ class _INQ(_QuantizedWeightLayer):
 
     def _power_of_two(self, xp, w):
         ax = xp.abs(w)
-        top = float(ax.max()) if w.size else 0.0
-        top = 1.0 if top == 0.0 else top
+        # the exponent range from the largest weight, kept where the weights are (no value read back)
+        top = ax.max().astype(np.float64) if w.size else xp.zeros((), np.float64)
+        top = xp.where(top == 0.0, 1.0, top)
         d = float(np.log2(1.5))
-        n1 = int(np.floor(np.log2(top)) + (np.log2(top) - np.floor(np.log2(top)) >= d))
+        n1 = xp.floor(xp.log2(top)) + (xp.log2(top) - xp.floor(xp.log2(top)) >= d)
         n2 = n1 + 1 - int(2 ** (self.args["num_bits"] - 2))
         with np.errstate(divide="ignore", invalid="ignore"):
             b = xp.log2(ax)
             e = xp.clip(xp.floor(b) + (b - xp.floor(b) >= d), n2, n1)
         q = xp.where(w < 0, -1.0, 1.0) * xp.exp2(e)
-        return xp.where(ax < 2.0 ** (n2 - 1), 0.0, q).astype(w.dtype)
+        return xp.where(ax < xp.exp2(n2 - 1), 0.0, q).astype(w.dtype)
 
     # fixing weights happens once per forward: a recomputation runs the layer on the stored weights only
     def recompute(self, inputs, outputs) -> None:
@@ -526,10 +527,6 @@ class _INQ(_QuantizedWeightLayer):
         bias = self._bias(xs)
         g = self._layer.grad(xp, [xs[0], xs[1], *bias], ys, gys, [need[0], need[1]] + [need[-1]] * len(bias))
         return (g[0], g[1], None) + tuple(g[2:])
-
-
-def _to_numpy(a):
-    return a.get() if hasattr(a, "get") else np.asarray(a)
 
 
 _INQ_ARGS = {"num_bits": 4, "inq_iterations": (), "selection_algorithm": "largest_abs", "seed": -1}

@@ -1,8 +1,10 @@
 """Random functions: Rand, Randint, Randn, RandBinomial, RandBeta, RandGamma, RandomChoice and Dropout.
 
-``seed=-1`` draws from ``nnabla.random.function_rng`` (reset by ``nn.seed``); any other seed gives the function
-its own generator, so two functions made with the same seed produce the same numbers. Each function remembers
-the generator state of its last forward, so ``recompute`` replays exactly the same randomness.
+Functions draw where they compute: with numpy's generators on the CPU, with the device module's own under a
+'cuda'/'cudnn' context (``nnabla.random.function_generator`` / ``new_generator``), so no draw crosses from the
+host. ``seed=-1`` draws from the shared generator (reset by ``nn.seed``); any other seed gives the function its
+own, so two functions made with the same seed produce the same numbers. Each function remembers the generator
+state (numpy) or the draws (device) of its last forward, so ``recompute`` replays exactly the same randomness.
 """
 
 from __future__ import annotations
@@ -28,17 +30,34 @@ class Sampler(Function):
             if not test(self.args[key]):
                 raise FunctionError(f"{self.type_name}: {key}={self.args[key]!r} must be {what}")
         seed = self.args["seed"]
-        self._rng = np.random.RandomState(seed) if seed != -1 else None
+        self._rng = np.random.RandomState(seed) if seed != -1 else None  # the host's; the device's is made on use
+        self._device_rng = None
         self._replay_state = None
         self._replaying = False
 
+    def _generator(self, xp):
+        """This function's generator on array module ``xp``: its own for a seed, else the shared one."""
+        if xp is np:
+            return self._rng if self._rng is not None else _random.function_rng
+        if self.args["seed"] == -1:
+            return _random.function_generator(xp)
+        if self._device_rng is None:
+            self._device_rng = _random.new_generator(xp, self.args["seed"])
+        return self._device_rng
+
     def compute(self, xp, *xs):
-        rng = self._rng if self._rng is not None else _random.function_rng
-        if self._replaying and self._replay_state is not None:
-            rng = np.random.RandomState()
-            rng.set_state(self._replay_state)
+        rng = self._generator(xp)
+        if isinstance(rng, np.random.RandomState):  # numpy's generator state is replayed
+            if self._replaying and self._replay_state is not None:
+                rng = np.random.RandomState()
+                rng.set_state(self._replay_state)
+            else:
+                self._replay_state = rng.get_state()
+        elif self._replaying and self._replay_state is not None:  # cupy's has no state to read: the draws are kept
+            rng = _Replayed(self._replay_state)
         else:
-            self._replay_state = rng.get_state()
+            rng = _Recorded(rng)
+            self._replay_state = rng.draws
         return self.sample(xp, rng, *xs)
 
     def sample(self, xp, rng, *xs):
@@ -50,6 +69,33 @@ class Sampler(Function):
             self.forward(inputs, outputs)
         finally:
             self._replaying = False
+
+
+class _Recorded:
+    """A device generator that keeps what it draws, for a recomputation to be given the same draws."""
+
+    def __init__(self, rng):
+        self._rng, self.draws = rng, []
+
+    def __getattr__(self, name):
+        method = getattr(self._rng, name)
+
+        def draw(*args, **kwargs):
+            value = method(*args, **kwargs)
+            self.draws.append(value)
+            return value
+
+        return draw
+
+
+class _Replayed:
+    """Gives back the draws a ``_Recorded`` kept, in order, whatever method is called."""
+
+    def __init__(self, draws):
+        self._draws = iter(draws)
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: next(self._draws)
 
 
 class Generator(Sampler, NoGrad):
@@ -172,7 +218,10 @@ class RandomChoice(Sampler):
 
     def sample(self, xp, rng, x, w):
         n = x.shape[-1]
-        weights = np.asarray(w.get() if hasattr(w, "get") else w, np.float64).reshape(-1, n)
+        if xp is not np:
+            self._index = self._device_draws(xp, rng, w.reshape(-1, n).astype(np.float64))
+            return xp.take_along_axis(x.reshape(-1, n), self._index, axis=1).reshape(self._out_shape)
+        weights = w.reshape(-1, n).astype(np.float64)
         rows = []
         for row in weights:
             if (row < 0).any() or row.sum() <= 0:
@@ -183,6 +232,18 @@ class RandomChoice(Sampler):
         self._index = xp.asarray(np.stack(rows))  # (populations, draws)
         y = xp.take_along_axis(x.reshape(-1, n), self._index, axis=1)
         return y.reshape(self._out_shape)
+
+    def _device_draws(self, xp, rng, weights):
+        """(populations, draws) indices drawn on the device, all rows at once (the weights are not checked there,
+        which would read them back): by the inverse of each row's cumulative distribution with replacement, and
+        without it by the largest keys log(u) / w (sampling proportional to w, one draw after another)."""
+        if self.args["replace"]:
+            cdf = xp.cumsum(weights, axis=1)
+            u = rng.uniform(size=(weights.shape[0], self._draws)) * cdf[:, -1:]
+            return xp.minimum((u[..., None] >= cdf[:, None, :]).sum(axis=-1), weights.shape[1] - 1)
+        positive = weights > 0
+        keys = xp.where(positive, xp.log(rng.uniform(size=weights.shape)) / xp.where(positive, weights, 1), -np.inf)
+        return xp.argsort(-keys, axis=1)[:, : self._draws]
 
     def select(self, xp, xs, u):
         """u at the drawn positions (the derivative of y along u, for double backward)."""
@@ -211,8 +272,8 @@ class Dropout(Sampler):
             raise FunctionError(f"Dropout: p={p} must be in [0, 1)")
 
     def sample(self, xp, rng, x):
-        keep = rng.uniform(size=x.shape) > self.args["p"]
-        self._mask = xp.asarray(keep, dtype=x.dtype) * (1.0 / (1.0 - self.args["p"]))
+        keep = rng.uniform(size=x.shape) > self.args["p"]  # drawn where x is
+        self._mask = keep.astype(x.dtype) * (1.0 / (1.0 - self.args["p"]))
         return x * self._mask
 
     def select(self, xp, xs, u):

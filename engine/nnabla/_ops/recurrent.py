@@ -20,6 +20,7 @@ import numpy as np
 
 from .._array import NdArray as _NdArray
 from ..function import Function, FunctionError, apply, register
+from .indexing import mask_positions
 from .random_ops import Sampler
 
 
@@ -436,21 +437,13 @@ class GRU(Recurrent):
 # -- variable-length sequences ----------------------------------------------------------------------------------
 
 
-def _counts_above(values, n):
-    """[#(values > k) for k < n]: batch sizes per step from lengths, or lengths per sequence from batch sizes."""
-    values = np.asarray(values).reshape(-1)
-    return np.array([int((values > k).sum()) for k in range(n)], dtype=np.int64)
+def _places(xp, filled, count, batch_first):
+    """Index arrays (first axis, second axis) of the padded array that the packed rows come from, in order.
 
-
-def _host(a):
-    return np.asarray(a.get() if hasattr(a, "get") else a)
-
-
-def _places(xp, batch_sizes, batch_first):
-    """Index arrays (first axis, second axis) of the padded array that the packed rows come from, in order."""
-    steps = np.concatenate([np.full(n, t) for t, n in enumerate(batch_sizes)] + [np.zeros(0, int)])
-    seqs = np.concatenate([np.arange(n) for n in batch_sizes] + [np.zeros(0, int)])
-    steps, seqs = xp.asarray(steps.astype(np.int64)), xp.asarray(seqs.astype(np.int64))
+    ``filled`` (steps, batch) is set where a sequence has a step; ``count``, its number of set entries, is known
+    from graph building, so the positions come without reading the lengths back from the device.
+    """
+    steps, seqs = xp.unravel_index(mask_positions(xp, filled, count), filled.shape)
     return (seqs, steps) if batch_first else (steps, seqs)
 
 
@@ -488,20 +481,20 @@ class PackPaddedSequence(Function):
         return [(self.total,) + tuple(ps[2:]), (steps,)]
 
     def compute(self, xp, padded, lengths):
-        lengths = _host(lengths)
-        if int(lengths.sum()) != self.total:
+        if xp is np and int(lengths.sum()) != self.total:  # checked on the host only (see indexing._mask_rows)
             raise FunctionError(
                 f"PackPaddedSequence: the lengths now sum to {int(lengths.sum())}, the graph was built for {self.total}"
             )
         steps = padded.shape[1] if self.args["batch_first"] else padded.shape[0]
-        self._batch_sizes = _counts_above(lengths, steps)
-        packed = padded[_places(xp, self._batch_sizes, self.args["batch_first"])]
-        return packed, xp.asarray(self._batch_sizes.astype(lengths.dtype if lengths.dtype.kind == "i" else np.int32))
+        filled = xp.arange(steps)[:, None] < lengths.reshape(1, -1)  # (steps, batch)
+        self._places = _places(xp, filled, self.total, self.args["batch_first"])
+        sizes = filled.sum(axis=1)
+        return padded[self._places], sizes.astype(lengths.dtype if lengths.dtype.kind == "i" else np.int32)
 
     def grad(self, xp, xs, ys, gys, need):
         padded = xs[0]
         g = xp.zeros(padded.shape, gys[0].dtype)
-        g[_places(xp, self._batch_sizes, self.args["batch_first"])] = gys[0]
+        g[self._places] = gys[0]
         return g, None
 
 
@@ -539,21 +532,22 @@ class PadPackedSequence(Function):
         return [lead + tuple(ps[1:]), (self.batch,)]
 
     def compute(self, xp, packed, batch_sizes):
-        sizes = _host(batch_sizes).reshape(-1)
-        if int(sizes.sum()) != packed.shape[0] or (sizes.size and int(sizes.max()) != self.batch):
-            raise FunctionError(
+        sizes = batch_sizes.reshape(-1)
+        if xp is np and (int(sizes.sum()) != packed.shape[0] or (sizes.size and int(sizes.max()) != self.batch)):
+            raise FunctionError(  # checked on the host only (see indexing._mask_rows)
                 f"PadPackedSequence: batch_sizes {sizes.tolist()} do not fit packed_sequence of shape {packed.shape} "
                 f"and the graph's batch of {self.batch}"
             )
-        self._batch_sizes = sizes
+        filled = xp.arange(self.batch)[None, :] < sizes[:, None]  # (steps, batch)
+        self._places = _places(xp, filled, packed.shape[0], self.args["batch_first"])
         shape = self.output_shapes(packed.shape, sizes.shape)[0]
         padded = xp.full(shape, self.args["padding_value"], packed.dtype)
-        padded[_places(xp, sizes, self.args["batch_first"])] = packed
-        lengths = _counts_above(sizes, self.batch)
-        return padded, xp.asarray(lengths.astype(sizes.dtype if sizes.dtype.kind == "i" else np.int32))
+        padded[self._places] = packed
+        lengths = filled.sum(axis=0)
+        return padded, lengths.astype(sizes.dtype if sizes.dtype.kind == "i" else np.int32)
 
     def grad(self, xp, xs, ys, gys, need):
-        return gys[0][_places(xp, self._batch_sizes, self.args["batch_first"])], None
+        return gys[0][self._places], None
 
 
 def pack_padded_sequence(padded_sequence, lengths, batch_first=False, n_outputs=-1, outputs=None):

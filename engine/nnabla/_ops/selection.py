@@ -9,6 +9,7 @@ import numpy as np
 from ..function import Function, FunctionError, apply, register
 from ._base import wrap_outputs
 from .arithmetic import Add2
+from .array import scatter_add_flat
 from .indexing import _mask_rows
 
 
@@ -54,8 +55,8 @@ class NonZero(Function):
         return [(len(xs), self.nnz)]
 
     def compute(self, xp, x):
-        _mask_rows(xp, "NonZero", x, self.nnz)
-        return xp.stack(xp.nonzero(x)).astype(xp.int64).reshape(x.ndim, self.nnz)
+        _, flat = _mask_rows(xp, "NonZero", x, self.nnz)  # positions without a count read back from the device
+        return xp.stack(xp.unravel_index(flat, x.shape)).astype(xp.int64).reshape(x.ndim, self.nnz)
 
 
 def nonzero(x, n_outputs=-1, outputs=None):
@@ -121,29 +122,42 @@ class Shift(Function):
         self._sources = [self._source(n, shifts, len(xs), d) for d, n in enumerate(xs)]
         return [xs]
 
-    def _source(self, size, shifts, ndim, axis):
+    def _source(self, size, shifts, ndim, axis, xp=np):
+        """The index each position of ``axis`` reads, made by ``xp`` (from the shape, not the data)."""
         k = len(shifts) - ndim + axis
         offset = -shifts[k] if k >= 0 else 0
-        i = np.arange(size) + offset
+        i = xp.arange(size) + offset
         if self.args["border_mode"] == "reflect":
-            a = np.abs(i + 2 * size) % (2 * size) if size > 1 else np.zeros_like(i)
-            return np.where(a >= size, 2 * size - 1 - a, a)
-        return np.clip(i, 0, size - 1)
+            a = xp.abs(i + 2 * size) % (2 * size) if size > 1 else xp.zeros_like(i)
+            return xp.where(a >= size, 2 * size - 1 - a, a)
+        return xp.clip(i, 0, size - 1)
+
+    def _moved(self):
+        """(axis, source index per position) of the axes whose elements move (host arrays, from the shape)."""
+        return [(axis, src) for axis, src in enumerate(self._sources) if (src != np.arange(src.size)).any()]
 
     def compute(self, xp, x):
-        for axis, src in enumerate(self._sources):
-            if (src != np.arange(src.size)).any():
-                x = xp.take(x, xp.asarray(src), axis=axis)
+        for axis, src in self._moved():
+            offset = self._offset(axis)
+            x = xp.take(x, self._source(x.shape[axis], (offset,), 1, 0, xp), axis=axis)
         return x
 
     def grad(self, xp, xs, ys, gys, need):
         g = gys[0]
-        for axis, src in enumerate(self._sources):
-            if (src != np.arange(src.size)).any():
-                spread = np.zeros((src.size, src.size), g.dtype)
-                spread[np.arange(src.size), src] = 1
-                g = xp.moveaxis(xp.tensordot(xp.asarray(spread.T), g, axes=([1], [axis])), 0, axis)
+        for axis, src in self._moved():
+            index = self._source(src.size, (self._offset(axis),), 1, 0, xp)
+            # each output position adds into the one it reads: a flat scatter-add along the axis
+            moved = xp.moveaxis(g, axis, -1)
+            rows = moved.reshape(-1, src.size)
+            flat = (xp.arange(rows.shape[0])[:, None] * src.size + index[None, :]).reshape(-1)
+            summed = scatter_add_flat(xp, flat, rows, rows.size).reshape(moved.shape)
+            g = xp.moveaxis(summed, -1, axis)
         return (g,)
+
+    def _offset(self, axis):
+        shifts = tuple(int(s) for s in (self.args["shifts"] or ()))
+        k = len(shifts) - len(self._sources) + axis
+        return shifts[k] if k >= 0 else 0
 
 
 def shift(x, shifts=None, border_mode="nearest", n_outputs=-1, outputs=None):

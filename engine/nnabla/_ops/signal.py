@@ -48,8 +48,12 @@ class _Fourier(Function):
         return self._transform(xp, x)
 
     def grad(self, xp, xs, ys, gys, need):
-        conj = xp.asarray([1, -1], dtype=gys[0].dtype)
-        return (self._transform(xp, gys[0] * conj) * conj,)
+        return (_conj(xp, self._transform(xp, _conj(xp, gys[0]))),)
+
+
+def _conj(xp, pairs):
+    """The complex conjugate of (real, imaginary) pairs on the last axis."""
+    return xp.stack([pairs[..., 0], -pairs[..., 1]], axis=-1)
 
 
 @register
@@ -70,16 +74,16 @@ class IFFT(_Fourier):
 _WINDOWS = ("hanning", "hamming", "rectangular")
 
 
-def analysis_window(kind: str, window_size: int, fft_size: int) -> np.ndarray:
-    """The periodic window of ``window_size`` samples, zero-padded on both sides to ``fft_size``."""
+def analysis_window(kind: str, window_size: int, fft_size: int, xp=np):
+    """The periodic window of ``window_size`` samples, zero-padded on both sides to ``fft_size`` (float64, in xp)."""
     if kind == "hanning":
-        w = np.hanning(window_size + 1)[:-1]
+        w = xp.hanning(window_size + 1)[:-1]
     elif kind == "hamming":
-        w = np.hamming(window_size + 1)[:-1]
+        w = xp.hamming(window_size + 1)[:-1]
     else:
-        w = np.ones(window_size)
+        w = xp.ones(window_size)
     diff = fft_size - window_size
-    return np.pad(w, (diff // 2, diff - diff // 2))
+    return xp.pad(w, (diff // 2, diff - diff // 2))
 
 
 class _ShortTime(Function):
@@ -113,29 +117,46 @@ class _ShortTime(Function):
             )
         n = a["fft_size"]
         self.half = n // 2 if a["center"] else 0
-        self.window = analysis_window(a["window_type"], a["window_size"], n)
-        k = np.arange(n // 2 + 1)[:, None] * np.arange(n)[None, :]
-        self.cos = np.cos(2 * np.pi * k / n)  # (bins, fft_size)
-        self.sin = np.sin(2 * np.pi * k / n)
-        alpha = np.where((np.arange(n // 2 + 1) == 0) | (np.arange(n // 2 + 1) == n // 2), 1.0, 2.0) / n
-        self.alpha = alpha[:, None]
+        self._cached = {}
 
     def _frames(self, length):
         return (length - self.args["fft_size"]) // self.args["stride"] + 1
 
     def _consts(self, xp, dtype):
-        return tuple(xp.asarray(c, dtype=dtype) for c in (self.window, self.cos, self.sin, self.alpha))
+        """(window, cos, sin, alpha) in ``dtype``, made by ``xp`` itself (no copy to the device) once per dtype."""
+        key = ("consts", xp, np.dtype(dtype))
+        if key not in self._cached:
+            n = self.args["fft_size"]
+            bins = xp.arange(n // 2 + 1)
+            k = bins[:, None] * xp.arange(n)[None, :]
+            alpha = xp.where((bins == 0) | (bins == n // 2), 1.0, 2.0) / n
+            consts = (
+                analysis_window(self.args["window_type"], self.args["window_size"], n, xp),
+                xp.cos(2 * np.pi * k / n),  # (bins, fft_size)
+                xp.sin(2 * np.pi * k / n),
+                alpha[:, None],
+            )
+            self._cached[key] = tuple(c.astype(dtype) for c in consts)
+        return self._cached[key]
+
+    def _inv_inner(self, xp, dtype, full):
+        """``inv_window(full)`` without the centre padding, in ``dtype``, made by ``xp`` once per length."""
+        key = ("inv", xp, np.dtype(dtype), full)
+        if key not in self._cached:
+            self._cached[key] = self.inv_window(full, xp)[self.half : full - self.half].astype(dtype)
+        return self._cached[key]
 
     def _overlap(self, frames):
         """The overlap-added length of ``frames`` frames."""
         return (frames - 1) * self.args["stride"] + self.args["fft_size"]
 
-    def inv_window(self, length):
-        """Sum of the squared windows overlapping each sample (ISTFT divides by it)."""
+    def inv_window(self, length, xp=np):
+        """Sum of the squared windows overlapping each sample (ISTFT divides by it), in xp."""
         n, s = self.args["fft_size"], self.args["stride"]
-        inv = np.zeros(length)
+        square = analysis_window(self.args["window_type"], self.args["window_size"], n, xp) ** 2
+        inv = xp.zeros(length)
         for i in range(0, length - n + 1, s):
-            inv[i : i + n] += self.window**2
+            inv[i : i + n] += square
         return inv
 
     def check_nola(self, length):
@@ -168,11 +189,11 @@ class _ShortTime(Function):
             return g
         if self.args["pad_mode"] == "constant":
             return xp.ascontiguousarray(g[:, self.half : self.half + length])
-        src = np.abs(np.arange(-self.half, length + self.half))
-        src = np.where(src >= length, 2 * (length - 1) - src, src)
+        src = xp.abs(xp.arange(-self.half, length + self.half))
+        src = xp.where(src >= length, 2 * (length - 1) - src, src)
         b = g.shape[0]
-        flat = (np.arange(b)[:, None] * length + src[None, :]).reshape(-1)
-        return scatter_add_flat(xp, xp.asarray(flat), g, b * length).reshape(b, length)
+        flat = (xp.arange(b)[:, None] * length + src[None, :]).reshape(-1)
+        return scatter_add_flat(xp, flat, g, b * length).reshape(b, length)
 
     def istft(self, xp, yr, yi):
         """Real and imaginary parts (B, bins, frames) -> (B, L), overlap-added and divided by the squared windows."""
@@ -180,15 +201,13 @@ class _ShortTime(Function):
         cols = (xp.matmul((alpha * cos).T, yr) - xp.matmul((alpha * sin).T, yi)) * win[:, None]
         full = self._overlap(yr.shape[2])
         x = fold(xp, cols, (full,), (self.args["stride"],), (1,))
-        inv = xp.asarray(self.inv_window(full)[self.half : full - self.half], dtype=yr.dtype)
-        return x[:, self.half : full - self.half] / inv
+        return x[:, self.half : full - self.half] / self._inv_inner(xp, yr.dtype, full)
 
     def istft_adjoint(self, xp, gx, frames):
         """The adjoint of ``istft``: (B, L) -> gradients of the real and imaginary parts (B, bins, frames)."""
         win, cos, sin, alpha = self._consts(xp, gx.dtype)
         full = self._overlap(frames)
-        inv = xp.asarray(self.inv_window(full)[self.half : full - self.half], dtype=gx.dtype)
-        g = xp.pad(gx / inv, ((0, 0), (self.half, self.half)))
+        g = xp.pad(gx / self._inv_inner(xp, gx.dtype, full), ((0, 0), (self.half, self.half)))
         n, s = self.args["fft_size"], self.args["stride"]
         cols = windows(xp, g, (n,), (s,), (1,), (frames,)) * win[:, None]
         return xp.matmul(alpha * cos, cols), -xp.matmul(alpha * sin, cols)
