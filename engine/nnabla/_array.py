@@ -14,7 +14,12 @@ Host and device (NNabla's synced arrays): the buffer (the "head") lives where it
 function moves it back; ``.data`` (``Variable.d``/``.g``) always gives a numpy array, so reading it moves the head
 to the host, and its writes are what the next device use syncs. Each move is one explicit transfer, into the
 buffer the head left on the other side when it fits (so a solver's views of its flat device buffers stay
-valid). ``fill``, ``zero`` and ``cast(dtype, ctx)`` act where the data lives.
+valid). ``get_data('r')`` reads a host copy and leaves the head where it is. ``fill``, ``zero`` and
+``cast(dtype, ctx)`` act where the data lives.
+
+The seam: the engine knows the device module only through ``use_device_module`` (cupy registers itself when a
+CUDA context is first resolved; tests register a stand-in with cupy's rules), and asks ``get_array_module``,
+``is_device_array``, ``to_numpy`` and ``to_device`` to tell host from device arrays.
 """
 
 from __future__ import annotations
