@@ -290,6 +290,8 @@ class NdArray(OperatorMixin):
     def data(self, value) -> None:
         self._mod[0] += 1
         current = self._array
+        if is_device_array(value):  # a device array assigned stays on the device
+            return self._assign_on_device(value)
         if current is not None and type(current) is not np.ndarray:
             current = self._to_host_for_overwrite()
         if type(value) is np.ndarray and current is not None and value.shape == self._shape and value.ndim:
@@ -324,6 +326,22 @@ class NdArray(OperatorMixin):
             raise type(e)(
                 f"NdArray.data: cannot assign {shown} to an NdArray of shape {self._shape} ({arr.dtype}): {e}"
             ) from None
+
+    def _assign_on_device(self, value) -> None:
+        """``.data = device_array``: copied on the device (in place when the buffer there fits)."""
+        xp = get_array_module(value)
+        if value.shape != self._shape:
+            try:
+                value = xp.broadcast_to(value, self._shape)
+            except ValueError:
+                raise ValueError(
+                    f"NdArray.data: cannot assign an array of shape {value.shape} to an NdArray of shape {self._shape}"
+                ) from None
+        current = self._array
+        if isinstance(current, xp.ndarray) and current.dtype == value.dtype and self._fill is None:
+            current[...] = value
+        else:
+            self._set_array(value.copy())
 
     def _to_host_for_overwrite(self):
         """Make the host the head before every value is written (no transfer); the host buffer or None."""
