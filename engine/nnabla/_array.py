@@ -14,7 +14,12 @@ Host and device (NNabla's synced arrays): the buffer (the "head") lives where it
 function moves it back; ``.data`` (``Variable.d``/``.g``) always gives a numpy array, so reading it moves the head
 to the host, and its writes are what the next device use syncs. Each move is one explicit transfer, into the
 buffer the head left on the other side when it fits (so a solver's views of its flat device buffers stay
-valid). ``fill``, ``zero`` and ``cast(dtype, ctx)`` act where the data lives.
+valid). ``get_data('r')`` reads a host copy and leaves the head where it is. ``fill``, ``zero`` and
+``cast(dtype, ctx)`` act where the data lives.
+
+The seam: the engine knows the device module only through ``use_device_module`` (cupy registers itself when a
+CUDA context is first resolved; tests register a stand-in with cupy's rules), and asks ``get_array_module``,
+``is_device_array``, ``to_numpy`` and ``to_device`` to tell host from device arrays.
 """
 
 from __future__ import annotations
@@ -285,6 +290,8 @@ class NdArray(OperatorMixin):
     def data(self, value) -> None:
         self._mod[0] += 1
         current = self._array
+        if is_device_array(value):  # a device array assigned stays on the device
+            return self._assign_on_device(value)
         if current is not None and type(current) is not np.ndarray:
             current = self._to_host_for_overwrite()
         if type(value) is np.ndarray and current is not None and value.shape == self._shape and value.ndim:
@@ -319,6 +326,22 @@ class NdArray(OperatorMixin):
             raise type(e)(
                 f"NdArray.data: cannot assign {shown} to an NdArray of shape {self._shape} ({arr.dtype}): {e}"
             ) from None
+
+    def _assign_on_device(self, value) -> None:
+        """``.data = device_array``: copied on the device (in place when the buffer there fits)."""
+        xp = get_array_module(value)
+        if value.shape != self._shape:
+            try:
+                value = xp.broadcast_to(value, self._shape)
+            except ValueError:
+                raise ValueError(
+                    f"NdArray.data: cannot assign an array of shape {value.shape} to an NdArray of shape {self._shape}"
+                ) from None
+        current = self._array
+        if isinstance(current, xp.ndarray) and current.dtype == value.dtype and self._fill is None:
+            current[...] = value
+        else:
+            self._set_array(value.copy())
 
     def _to_host_for_overwrite(self):
         """Make the host the head before every value is written (no transfer); the host buffer or None."""

@@ -128,3 +128,13 @@ def test_get_data_modes_read_without_moving_and_write_without_copying(device, cu
     np.testing.assert_array_equal(y.d, [2, 2, 2])
     with pytest.raises(ValueError, match="mode must be"):
         x.data.get_data("x")
+
+
+def test_a_device_array_assigned_to_d_stays_on_the_device(device, cudnn):
+    x = nn.Variable((2, 3))
+    x.d = device.ones((2, 3), dtype=np.float32)
+    x.d = device.arange(3, dtype=np.float32)  # broadcast, in place
+    assert on_device(device, x.data) and device.transfers.total == 0
+    np.testing.assert_array_equal(x.d, [[0, 1, 2], [0, 1, 2]])
+    with pytest.raises(ValueError, match="cannot assign an array of shape"):
+        x.d = device.ones(4)

@@ -341,3 +341,16 @@ def test_solver_states_share_the_device_state(device):
     solver.get_states()["w"].pstate["v"].d[...] = 4.0  # a host copy: synced back before the solver acts
     solver.zero_grad()
     assert (solver.get_states()["w"].pstate["v"].d == 4.0).all()
+
+
+def test_protobuf_saving_leaves_parameters_on_the_device(device, tmp_path):
+    with nn.context_scope(get_extension_context(DEVICE)):
+        y = PF.affine(nn.Variable.from_numpy_array(np.ones((2, 3))), 4, name="fc")
+    y.forward()
+    expected = {k: p.data.get_data("r") for k, p in nn.get_parameters().items()}
+    nn.save_parameters(str(tmp_path / "p.protobuf"))
+    assert all(isinstance(p.data._array, device.ndarray) for p in nn.get_parameters().values())
+    nn.clear_parameters()
+    nn.load_parameters(str(tmp_path / "p.protobuf"))
+    for k, p in nn.get_parameters().items():
+        np.testing.assert_array_equal(p.d, expected[k])

@@ -34,11 +34,17 @@ def extension_of(f, extension) -> str:
     return os.path.splitext(os.fspath(f))[1] if isinstance(f, (str, os.PathLike)) else extension
 
 
+def _host_values(variable):
+    """A Variable's values as numpy, read only: data on the device stays there."""
+    nd = getattr(variable, "data", None)
+    return nd.get_data("r") if hasattr(nd, "get_data") else variable.d
+
+
 def parameter_message(name: str, variable):
     """One parameter as NNabla's ``Parameter`` message (values written as float32, as NNabla does)."""
     p = _proto.Parameter(variable_name=name, need_grad=bool(variable.need_grad))
     p.shape.dim.extend(variable.shape)
-    p.data.extend(np.asarray(variable.d, dtype=np.float32).ravel().tolist())
+    p.data.extend(np.asarray(_host_values(variable), dtype=np.float32).ravel().tolist())
     return p
 
 
@@ -235,7 +241,7 @@ def states_to_protobuf(states, optimizer) -> None:
         for sname, var in state.pstate.items():
             param = entry.state_parameter[sname]
             param.shape.dim.extend(var.shape)
-            param.data.extend(np.asarray(var.d, dtype=np.float32).ravel().tolist())
+            param.data.extend(np.asarray(_host_values(var), dtype=np.float32).ravel().tolist())
 
 
 def states_from_protobuf(optimizer, state_class) -> OrderedDict:
