@@ -194,6 +194,8 @@ class BatchNormalization(RunningStatistics, Standardize):
         self.raxes = tuple(i for i in range(len(xs)) if i not in axes)
         self.view = xs
         self.channels_view = _collapse(xs, axes)  # (view, reduced axes) for the per-channel arithmetic
+        # one channel axis that is not the last: x may hold it last in memory (a convolution's output does)
+        self._moved_axis = axes[0] if len(axes) == 1 and axes[0] != len(xs) - 1 else None
         param = tuple(n if i in axes else 1 for i, n in enumerate(xs))
         self._check_param(shapes, self.beta_index, "beta", param)
         self._check_param(shapes, self.gamma_index, "gamma", param)
@@ -209,10 +211,31 @@ class BatchNormalization(RunningStatistics, Standardize):
     def _per_channel(self, a, like):
         return None if a is None else a.reshape(like.shape)
 
-    def _centered(self, xp, x):
-        """x on the collapsed view minus its batch mean (a new array), the mean, the biased variance, 1 / std."""
-        view, raxes = self.channels_view
-        xv = x.reshape(view)
+    # the per-channel arithmetic runs on a view of x with the statistics' axes merged: (rows, C) where x holds
+    # its channels last in memory (no copy, whole rows), else the collapsed channel-first view
+    def _layout(self, xp, x):
+        """The moved shape (x's shape with the channel axis last) where that order is x's memory, else None."""
+        axis = self._moved_axis
+        if axis is None or x.ndim < 2:
+            return None
+        moved = xp.moveaxis(x, axis, -1)
+        return moved.shape if moved.flags.c_contiguous and not x.flags.c_contiguous else None
+
+    def _view(self, xp, a, moved):
+        """``a`` (x's shape) on the arithmetic's view, and the reduced axes of that view."""
+        if moved is None:
+            view, raxes = self.channels_view
+            return a.reshape(view), raxes
+        return xp.moveaxis(a, self._moved_axis, -1).reshape(-1, moved[-1]), (0,)
+
+    def _unview(self, xp, a, shape, moved):
+        """The inverse of ``_view``: ``a`` back in x's shape (channel-last memory stays so)."""
+        if moved is None:
+            return a.reshape(shape)
+        return xp.moveaxis(a.reshape(moved), -1, self._moved_axis)
+
+    def _centered(self, xp, xv, raxes):
+        """xv minus its batch mean (a new array), the mean, the biased variance and 1 / std."""
         mean = xv.mean(axis=raxes, keepdims=True)
         centered = xv - mean
         var = _dot(xp, centered, centered, raxes) / (xv.size // mean.size)
@@ -221,8 +244,10 @@ class BatchNormalization(RunningStatistics, Standardize):
     def compute(self, xp, x, *rest):
         xs = (x,) + rest
         beta, gamma = self._params(xs)
+        moved = self._layout(xp, x)
+        xv, raxes = self._view(xp, x, moved)
         if self.args["batch_stat"]:
-            y, mean, var, inv_std = self._centered(xp, x)
+            y, mean, var, inv_std = self._centered(xp, xv, raxes)
             scale = inv_std if gamma is None else inv_std * self._per_channel(gamma, mean)
             y *= scale  # in place: the centered copy becomes the output
             if beta is not None:
@@ -232,25 +257,20 @@ class BatchNormalization(RunningStatistics, Standardize):
             self._batch_stats = (mean, var, x.size // var.size)
         else:
             rmean, rvar = self._running(xs)
-            view = self.channels_view[0]
             mean, var = rmean, rvar
             # (x - mean) / std * gamma + beta as one scale and one shift per channel
             scale = 1 / xp.sqrt(rvar + self.args["eps"])
             if gamma is not None:
                 scale = scale * gamma
             shift = -rmean * scale if beta is None else beta - rmean * scale
-            shape = self._channel_shape(view)
-            y = x.reshape(view) * scale.reshape(shape)
+            shape = tuple(1 if i in raxes else n for i, n in enumerate(xv.shape))
+            y = xv * scale.reshape(shape)
             y += shift.reshape(shape)
-        y = y.reshape(x.shape)
+        y = self._unview(xp, y, x.shape, moved)
         return (y, mean, var) if self.n_outputs == 3 else y
 
     def _stat_shape(self, x_shape):
         return tuple(1 if i in self.raxes else n for i, n in enumerate(x_shape))
-
-    def _channel_shape(self, view):
-        raxes = self.channels_view[1]
-        return tuple(1 if i in raxes else n for i, n in enumerate(view))
 
     def _compute_outputs(self, variables):
         ys = super()._compute_outputs(variables)
@@ -272,11 +292,12 @@ class BatchNormalization(RunningStatistics, Standardize):
             return self._composed_grad(xp, xs, gys, need)
         x = xs[0]
         beta, gamma = self._params(xs)
-        view, raxes = self.channels_view
-        gy = gys[0].reshape(view)
+        moved = self._layout(xp, x)
+        xv, raxes = self._view(xp, x, moved)
+        gy, _ = self._view(xp, gys[0], moved)
         gbeta = gy.sum(axis=raxes, keepdims=True)
         if self.args["batch_stat"]:
-            centered, _, _, inv_std = self._centered(xp, x)
+            centered, _, _, inv_std = self._centered(xp, xv, raxes)
             ggamma = _dot(xp, gy, centered, raxes) * inv_std  # sum(gy * xhat)
             if need[0]:
                 # dx = k (gy - mean(gy) - xhat mean(gy xhat)), k = gamma / std: one scale per channel of
@@ -290,12 +311,12 @@ class BatchNormalization(RunningStatistics, Standardize):
         else:
             rmean, rvar = (self._per_channel(a, gbeta) for a in self._running(xs))
             inv_std = 1 / xp.sqrt(rvar + self.args["eps"])
-            ggamma = (_dot(xp, gy, x.reshape(view), raxes) - rmean * gbeta) * inv_std
+            ggamma = (_dot(xp, gy, xv, raxes) - rmean * gbeta) * inv_std
             if need[0]:
                 gx = gy * (inv_std if gamma is None else inv_std * self._per_channel(gamma, inv_std))
         out = [None] * len(xs)
         if need[0]:
-            out[0] = gx.reshape(x.shape)
+            out[0] = self._unview(xp, gx, x.shape, moved)
         if self.beta_index is not None and need[self.beta_index]:
             out[self.beta_index] = gbeta.reshape(beta.shape)
         if self.gamma_index is not None and need[self.gamma_index]:
