@@ -190,6 +190,12 @@ def conv_cl(xp, x, w, group, pad, stride, dilation, channel_first=False):
 def conv_transpose_cl(xp, y, w, group, pad, stride, dilation, size):
     """Adjoint of ``conv_cl`` in x: y (B, *out, OC) -> (B, *size, C), channel-last (col2im of W^T y)."""
     kernel = w.shape[2:]
+    if group == 1 and all(s == 1 for s in stride) and all(d == 1 for d in dilation):
+        if all(2 * p == k - 1 for p, k in zip(pad, kernel)):
+            # a "same" convolution's adjoint is the same convolution by the flipped kernel, in and out channels
+            # swapped: one product, no scatter
+            flipped = w[(slice(None), slice(None)) + (slice(None, None, -1),) * len(kernel)]
+            return conv_cl(xp, y, xp.swapaxes(flipped, 0, 1), 1, pad, stride, dilation)
     batch, out = y.shape[0], y.shape[1:-1]
     oc, cg = w.shape[:2]
     # one product per kernel offset, stacked (prod(K), G, rows, Cg): each offset's block is contiguous, so col2im

@@ -48,6 +48,14 @@ def _dot(xp, a, b, raxes):
     )
 
 
+def _sum(xp, a, raxes):
+    """a.sum(axis=raxes, keepdims=True); over the rows of a matrix as a product with ones, which the BLAS runs
+    several times faster than numpy's reduction across rows."""
+    if raxes == (0,) and a.ndim == 2:
+        return (xp.ones(a.shape[0], dtype=a.dtype) @ a)[None]
+    return a.sum(axis=raxes, keepdims=True)
+
+
 def _write_back(holder, values) -> None:
     """Overwrite an input's data in place, keeping its dtype (running statistics are inputs NNabla updates)."""
     nd = holder if type(holder) is NdArray else holder._data
@@ -236,9 +244,10 @@ class BatchNormalization(RunningStatistics, Standardize):
 
     def _centered(self, xp, xv, raxes):
         """xv minus its batch mean (a new array), the mean, the biased variance and 1 / std."""
-        mean = xv.mean(axis=raxes, keepdims=True)
+        count = xv.size // _prod(xv.shape[i] for i in range(xv.ndim) if i not in raxes)
+        mean = _sum(xp, xv, raxes) / count
         centered = xv - mean
-        var = _dot(xp, centered, centered, raxes) / (xv.size // mean.size)
+        var = _dot(xp, centered, centered, raxes) / count
         return centered, mean, var, 1 / xp.sqrt(var + self.args["eps"])
 
     def compute(self, xp, x, *rest):
@@ -295,7 +304,7 @@ class BatchNormalization(RunningStatistics, Standardize):
         moved = self._layout(xp, x)
         xv, raxes = self._view(xp, x, moved)
         gy, _ = self._view(xp, gys[0], moved)
-        gbeta = gy.sum(axis=raxes, keepdims=True)
+        gbeta = _sum(xp, gy, raxes)
         if self.args["batch_stat"]:
             centered, _, _, inv_std = self._centered(xp, xv, raxes)
             ggamma = _dot(xp, gy, centered, raxes) * inv_std  # sum(gy * xhat)
@@ -340,6 +349,13 @@ class BatchNormalization(RunningStatistics, Standardize):
         if self.gamma_index is not None and need[self.gamma_index]:
             out[self.gamma_index] = unbroadcast(xp, gy * (x - rmean) * inv_std, gamma.shape)
         return tuple(out)
+
+
+def _prod(values):
+    p = 1
+    for v in values:
+        p *= v
+    return p
 
 
 def _data_of(holder):
