@@ -103,6 +103,8 @@ def scratch(xp, shape, dtype, slot="columns"):
     size = _prod(shape)
     buf = pool.get(key)
     if buf is None or buf.size < size:
+        pool.pop(key, None)
+        del buf  # the smaller buffer goes before the larger one comes (they would add up at the peak)
         buf = pool[key] = xp.empty(size, dtype)
     return buf[:size].reshape(shape)
 
@@ -125,20 +127,28 @@ def padded_channel_last(xp, x, pad, channel_first):
 
 
 def columns(xp, xpad, kernel, stride, dilation, out, group):
-    """im2col of channel-last padded x: (group, B * prod(out), prod(kernel) * C / group), in the scratch buffer."""
+    """im2col of channel-last padded x: (group, B * prod(out), prod(kernel) * C / group), in the scratch buffer.
+
+    Each copy runs along the longer of two contiguous runs: a window row's channels (kernel width * C / group),
+    or, where that is shorter than an output row (few channels: a first layer), the output row itself; the
+    columns are then held kernel offset first and returned as the transposed view, which the BLAS reads as is."""
     n, item = len(kernel), xpad.strides[-1]
     cg = xpad.shape[-1] // group
     steps = xpad.strides[1 : 1 + n]
+    rows = xpad.shape[0] * _prod(out)
+    group_step = (cg * item,)
+    window = tuple(st * d for st, d in zip(steps, dilation))
+    positions = (xpad.strides[0],) + tuple(st * s for st, s in zip(steps, stride))
+    view = xp.lib.stride_tricks.as_strided
+    if cg * kernel[-1] < out[-1]:
+        shape = (group,) + tuple(kernel) + (cg, xpad.shape[0]) + tuple(out)
+        cols = scratch(xp, shape, xpad.dtype)
+        cols[...] = view(xpad, shape=shape, strides=group_step + window + (item,) + positions)
+        return cols.reshape(group, -1, rows).transpose(0, 2, 1)
     shape = (group, xpad.shape[0]) + tuple(out) + tuple(kernel) + (cg,)
-    strides = (
-        (cg * item, xpad.strides[0])
-        + tuple(st * s for st, s in zip(steps, stride))
-        + tuple(st * d for st, d in zip(steps, dilation))
-        + (item,)
-    )
     cols = scratch(xp, shape, xpad.dtype)
-    cols[...] = xp.lib.stride_tricks.as_strided(xpad, shape=shape, strides=strides)
-    return cols.reshape(group, xpad.shape[0] * _prod(out), -1)
+    cols[...] = view(xpad, shape=shape, strides=group_step + positions + window + (item,))
+    return cols.reshape(group, rows, -1)
 
 
 def weight_matrix(xp, w, group):

@@ -56,6 +56,21 @@ def _sum(xp, a, raxes):
     return a.sum(axis=raxes, keepdims=True)
 
 
+ROWS_PER_CHUNK = 1 << 15  # elements of one chunk of ``_scale_add``: its temporary stays in the cache
+
+
+def _scale_add(xp, a, sa, b, sb, shift):
+    """a * sa + b * sb + shift written into ``a``, a chunk of rows at a time (sa, sb, shift broadcast per channel):
+    no temporary the size of ``a``, and each chunk is read while it is in the cache."""
+    rows = max(1, ROWS_PER_CHUNK // max(1, a[0].size))
+    for lo in range(0, a.shape[0], rows):
+        part = a[lo : lo + rows]
+        part *= sa
+        part += b[lo : lo + rows] * sb
+        part += shift
+    return a
+
+
 def _write_back(holder, values) -> None:
     """Overwrite an input's data in place, keeping its dtype (running statistics are inputs NNabla updates)."""
     nd = holder if type(holder) is NdArray else holder._data
@@ -313,10 +328,7 @@ class BatchNormalization(RunningStatistics, Standardize):
                 # gy, of the centered x, and one shift
                 k = inv_std if gamma is None else inv_std * self._per_channel(gamma, inv_std)
                 count = x.size // inv_std.size
-                gx = centered
-                gx *= -k * inv_std * ggamma / count
-                gx += gy * k
-                gx -= k * gbeta / count
+                gx = _scale_add(xp, centered, -k * inv_std * ggamma / count, gy, k, -k * gbeta / count)
         else:
             rmean, rvar = (self._per_channel(a, gbeta) for a in self._running(xs))
             inv_std = 1 / xp.sqrt(rvar + self.args["eps"])
