@@ -3,8 +3,10 @@
 Everything is built from three primitives on channel-last arrays ``(B, *spatial, C)``: ``conv_cl`` (im2col into
 a reused buffer, then one matrix product per slice of the batch, stacked over groups), ``conv_transpose_cl`` (its
 adjoint in the input: the product with the weight's transpose, then col2im) and ``conv_weight_grad_cl``.
-Channel-first ops convert on the way in (while padding) and on the way out (with the bias added). A deconvolution
-is the transpose of a convolution, so it uses the same three with the roles swapped.
+A channel-first op returns its channel-last result as a channel-first view (NCHW shape, NHWC memory), with no
+transposing copy: batch normalization, pooling and the elementwise ops keep that memory order, so the next
+convolution reads its input as it is. A deconvolution is the transpose of a convolution, so it uses the same three
+with the roles swapped.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def conv_out_size(size, kernel, pad, stride, dilation):
 # The primitives take channel-last arrays (B, *S, C): a window's channels are then contiguous in memory, so the
 # columns (B * prod(out), prod(kernel) * C) copy whole runs, and the product with the weight comes out channel-last
 # with no transposing copy. Groups are one stacked product (G, ...). The columns live in a scratch buffer reused
-# from call to call: a fresh one of this size would cost more in page faults than the copy itself.
+# from call to call (kept, it adds nothing to the next steps' peaks).
 
 _scratch = threading.local()
 
@@ -86,7 +88,7 @@ def keep_freed_memory() -> None:
     try:
         libc = ctypes.CDLL(None)
         mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):
         return
     m_trim_threshold, m_mmap_threshold = -1, -3
     mallopt(m_mmap_threshold, 64 << 20)  # blocks below 64 MiB come from the heap (reused)

@@ -5,6 +5,8 @@ All but mean subtraction standardize x over some axes ("reduced axes"), optional
 (group normalization splits the channels), then scale by gamma and shift by beta. ``Standardize`` holds that
 shared forward and backward; each op says which axes it reduces and what shapes beta and gamma take.
 With three outputs (``output_stat=True``) the ops also return the mean and the biased variance they used.
+Batch normalization reads an input that holds its channels last in memory (a convolution's output) as a matrix
+(rows, channels), without a copy, and returns its result in the same memory order.
 """
 
 from __future__ import annotations
