@@ -318,3 +318,36 @@ def test_batch_in_slices_gives_the_same_results(fn, monkeypatch):
     monkeypatch.setattr(convolution, "COLUMNS_BUDGET", 100)  # about one sample per slice
     for a, b in zip(run(), whole):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def _conv_net_tail(h, batch_stat):
+    """What follows a convolution in the benchmarks' nets: batch normalization, ReLU, max pooling, an average."""
+    import nnabla.parametric_functions as PF
+
+    h = F.relu(PF.batch_normalization(h, batch_stat=batch_stat, name="bn"))
+    return F.sum(F.global_average_pooling(F.max_pooling(h, (2, 2))) * 0.5 + F.relu(h) * 0.01)
+
+
+@pytest.mark.parametrize("batch_stat", [True, False])
+def test_channel_first_outputs_hold_channels_last_and_the_ops_after_read_them(batch_stat):
+    # a channel-first convolution returns a channel-first view of channel-last memory (no transposing copy);
+    # batch normalization, ReLU, pooling and the average read it as it is: the same net fed a contiguous copy
+    # of the convolution's output gives the same results and gradients
+    rng = np.random.RandomState(0)
+    xd, wd = rng.randn(4, 3, 8, 8).astype(np.float32), rng.randn(6, 3, 3, 3).astype(np.float32)
+    results = []
+    for contiguous in (False, True):
+        nn.clear_parameters()
+        x, w = nn.Variable.from_numpy_array(xd, need_grad=True), nn.Variable.from_numpy_array(wd, need_grad=True)
+        h = F.convolution(x, w, pad=(1, 1))
+        if contiguous:
+            h = F.reshape(F.reshape(h, (4, 6 * 64)), (4, 6, 8, 8))  # numpy copies the view to reshape it
+        y = _conv_net_tail(h, batch_stat)
+        y.forward()
+        assert np.moveaxis(h.d, 1, -1).flags.c_contiguous != contiguous
+        x.grad.zero()
+        w.grad.zero()
+        y.backward()
+        results.append((y.d.copy(), x.g.copy(), w.g.copy()))
+    for ours, contiguous in zip(*results):
+        np.testing.assert_allclose(ours, contiguous, rtol=1e-4, atol=1e-5)

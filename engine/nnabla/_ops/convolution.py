@@ -3,12 +3,15 @@
 Everything is built from three primitives on channel-last arrays ``(B, *spatial, C)``: ``conv_cl`` (im2col into
 a reused buffer, then one matrix product per slice of the batch, stacked over groups), ``conv_transpose_cl`` (its
 adjoint in the input: the product with the weight's transpose, then col2im) and ``conv_weight_grad_cl``.
-Channel-first ops convert on the way in (while padding) and on the way out (with the bias added). A deconvolution
-is the transpose of a convolution, so it uses the same three with the roles swapped.
+A channel-first op returns its channel-last result as a channel-first view (NCHW shape, NHWC memory), with no
+transposing copy: batch normalization, pooling and the elementwise ops keep that memory order, so the next
+convolution reads its input as it is. A deconvolution is the transpose of a convolution, so it uses the same three
+with the roles swapped.
 """
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import threading
 
@@ -70,9 +73,29 @@ def conv_out_size(size, kernel, pad, stride, dilation):
 # The primitives take channel-last arrays (B, *S, C): a window's channels are then contiguous in memory, so the
 # columns (B * prod(out), prod(kernel) * C) copy whole runs, and the product with the weight comes out channel-last
 # with no transposing copy. Groups are one stacked product (G, ...). The columns live in a scratch buffer reused
-# from call to call: a fresh one of this size would cost more in page faults than the copy itself.
+# from call to call (kept, it adds nothing to the next steps' peaks).
 
 _scratch = threading.local()
+
+
+def keep_freed_memory() -> None:
+    """Ask glibc's malloc to keep large freed blocks for reuse instead of returning them to the system.
+
+    A training step frees and allocates the same activation-sized arrays every iteration; by default glibc maps
+    each large one afresh and unmaps it on free, so every page of it faults again on first touch (a fifth of a
+    ResNet block's step went into the kernel). Keeping them, as NNabla's and PyTorch's caching allocators do,
+    reuses warm pages; the peak stays the same. Elsewhere than glibc (macOS, musl) this does nothing."""
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError, TypeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 64 << 20)  # blocks below 64 MiB come from the heap (reused)
+    mallopt(m_trim_threshold, 256 << 20)  # and the heap is trimmed only above 256 MiB free
+
+
+keep_freed_memory()
 
 
 def scratch(xp, shape, dtype, slot="columns"):
@@ -82,6 +105,8 @@ def scratch(xp, shape, dtype, slot="columns"):
     size = _prod(shape)
     buf = pool.get(key)
     if buf is None or buf.size < size:
+        pool.pop(key, None)
+        del buf  # the smaller buffer goes before the larger one comes (they would add up at the peak)
         buf = pool[key] = xp.empty(size, dtype)
     return buf[:size].reshape(shape)
 
@@ -104,20 +129,28 @@ def padded_channel_last(xp, x, pad, channel_first):
 
 
 def columns(xp, xpad, kernel, stride, dilation, out, group):
-    """im2col of channel-last padded x: (group, B * prod(out), prod(kernel) * C / group), in the scratch buffer."""
+    """im2col of channel-last padded x: (group, B * prod(out), prod(kernel) * C / group), in the scratch buffer.
+
+    Each copy runs along the longer of two contiguous runs: a window row's channels (kernel width * C / group),
+    or, where that is shorter than an output row (few channels: a first layer), the output row itself; the
+    columns are then held kernel offset first and returned as the transposed view, which the BLAS reads as is."""
     n, item = len(kernel), xpad.strides[-1]
     cg = xpad.shape[-1] // group
     steps = xpad.strides[1 : 1 + n]
+    rows = xpad.shape[0] * _prod(out)
+    group_step = (cg * item,)
+    window = tuple(st * d for st, d in zip(steps, dilation))
+    positions = (xpad.strides[0],) + tuple(st * s for st, s in zip(steps, stride))
+    view = xp.lib.stride_tricks.as_strided
+    if cg * kernel[-1] < out[-1]:
+        shape = (group,) + tuple(kernel) + (cg, xpad.shape[0]) + tuple(out)
+        cols = scratch(xp, shape, xpad.dtype)
+        cols[...] = view(xpad, shape=shape, strides=group_step + window + (item,) + positions)
+        return cols.reshape(group, -1, rows).transpose(0, 2, 1)
     shape = (group, xpad.shape[0]) + tuple(out) + tuple(kernel) + (cg,)
-    strides = (
-        (cg * item, xpad.strides[0])
-        + tuple(st * s for st, s in zip(steps, stride))
-        + tuple(st * d for st, d in zip(steps, dilation))
-        + (item,)
-    )
     cols = scratch(xp, shape, xpad.dtype)
-    cols[...] = xp.lib.stride_tricks.as_strided(xpad, shape=shape, strides=strides)
-    return cols.reshape(group, xpad.shape[0] * _prod(out), -1)
+    cols[...] = view(xpad, shape=shape, strides=group_step + positions + window + (item,))
+    return cols.reshape(group, rows, -1)
 
 
 def weight_matrix(xp, w, group):
@@ -169,6 +202,12 @@ def conv_cl(xp, x, w, group, pad, stride, dilation, channel_first=False):
 def conv_transpose_cl(xp, y, w, group, pad, stride, dilation, size):
     """Adjoint of ``conv_cl`` in x: y (B, *out, OC) -> (B, *size, C), channel-last (col2im of W^T y)."""
     kernel = w.shape[2:]
+    if group == 1 and all(s == 1 for s in stride) and all(d == 1 for d in dilation):
+        if all(2 * p == k - 1 for p, k in zip(pad, kernel)):
+            # a "same" convolution's adjoint is the same convolution by the flipped kernel, in and out channels
+            # swapped: one product, no scatter
+            flipped = w[(slice(None), slice(None)) + (slice(None, None, -1),) * len(kernel)]
+            return conv_cl(xp, y, xp.swapaxes(flipped, 0, 1), 1, pad, stride, dilation)
     batch, out = y.shape[0], y.shape[1:-1]
     oc, cg = w.shape[:2]
     # one product per kernel offset, stacked (prod(K), G, rows, Cg): each offset's block is contiguous, so col2im
@@ -277,15 +316,17 @@ class _ConvFamily(Function):
         return a if self._channel_last() else xp.ascontiguousarray(xp.moveaxis(a, 1, -1))
 
     def _output(self, xp, y, b=None):
-        """Channel-last y (B, *S, C) in the op's layout and batch axes, contiguous, plus the bias if any."""
+        """Channel-last y (B, *S, C) in the op's shape and batch axes, plus the bias if any.
+
+        ``y`` is a fresh array the primitives made: the bias is added in place, and a channel-first op returns
+        it as a channel-first view of the channel-last memory (no transposing copy). The next convolution,
+        batch normalization, pooling or elementwise op reads that layout as it is."""
+        if b is not None:
+            y += b
         if not self._channel_last():
             y = xp.moveaxis(y, -1, 1)
         shape = self.plan["lead"] + y.shape[1:]
-        if b is None:
-            return xp.ascontiguousarray(y).reshape(shape)
-        out = xp.empty(y.shape, dtype=y.dtype)
-        xp.add(y, b.reshape((1, -1) + (1,) * (y.ndim - 2)) if not self._channel_last() else b, out=out)
-        return out.reshape(shape)
+        return y if y.shape == shape else y.reshape(shape)
 
     def _weight_in(self, xp, w):
         """The weight in the primitives' form (channels, channels per group, *kernel)."""

@@ -5,6 +5,8 @@ All but mean subtraction standardize x over some axes ("reduced axes"), optional
 (group normalization splits the channels), then scale by gamma and shift by beta. ``Standardize`` holds that
 shared forward and backward; each op says which axes it reduces and what shapes beta and gamma take.
 With three outputs (``output_stat=True``) the ops also return the mean and the biased variance they used.
+Batch normalization reads an input that holds its channels last in memory (a convolution's output) as a matrix
+(rows, channels), without a copy, and returns its result in the same memory order.
 """
 
 from __future__ import annotations
@@ -46,6 +48,55 @@ def _dot(xp, a, b, raxes):
     return xp.einsum(f"{letters},{letters}->{kept}", a, b).reshape(
         tuple(1 if i in raxes else n for i, n in enumerate(a.shape))
     )
+
+
+def _group(n, c):
+    """How many rows of a narrow matrix (n, c) to merge into one wide row (about 1024 elements, dividing n)."""
+    g = max(1, min(n, 1024 // max(c, 1)))
+    while n % g:
+        g -= 1
+    return g
+
+
+def _sum(xp, a, raxes):
+    """a.sum(axis=raxes, keepdims=True). Over the rows of a narrow matrix (N, C), numpy's reduction across rows is
+    slow: the rows are first grouped g at a time into wide ones (N / g, g * C), summed, then the g groups."""
+    if raxes == (0,) and a.ndim == 2 and a.flags.c_contiguous:
+        n, c = a.shape
+        g = _group(n, c)
+        return a.reshape(n // g, g * c).sum(axis=0).reshape(g, c).sum(axis=0, keepdims=True)
+    return a.sum(axis=raxes, keepdims=True)
+
+
+def _widened(xp, a, *per_channel):
+    """A narrow contiguous matrix (N, C) as wide rows (N / g, g * C), its per-channel (1, C) factors tiled to
+    match: numpy's loops then run a thousand elements at a time instead of C. Other arrays are returned as is."""
+    if a.ndim != 2 or not a.flags.c_contiguous or a.shape[1] >= 256:
+        return (a,) + per_channel
+    n, c = a.shape
+    if any(v is not None and v.shape != (1, c) for v in per_channel):
+        return (a,) + per_channel
+    g = _group(n, c)
+    wide = [None if v is None else xp.tile(v, (1, g)) for v in per_channel]
+    return (a.reshape(n // g, g * c),) + tuple(wide)
+
+
+ROWS_PER_CHUNK = 1 << 15  # elements of one chunk of ``_scale_add``: its temporary stays in the cache
+
+
+def _scale_add(xp, a, sa, b, sb, shift):
+    """a * sa + b * sb + shift written into ``a``, a chunk of rows at a time (sa, sb, shift broadcast per channel):
+    no temporary the size of ``a``, and each chunk is read while it is in the cache."""
+    out = a
+    a, sa, sb, shift = _widened(xp, a, sa, sb, shift)
+    b = b.reshape(a.shape)
+    rows = max(1, ROWS_PER_CHUNK // max(1, a[0].size))
+    for lo in range(0, a.shape[0], rows):
+        part = a[lo : lo + rows]
+        part *= sa
+        part += b[lo : lo + rows] * sb
+        part += shift
+    return out
 
 
 def _write_back(holder, values) -> None:
@@ -194,6 +245,8 @@ class BatchNormalization(RunningStatistics, Standardize):
         self.raxes = tuple(i for i in range(len(xs)) if i not in axes)
         self.view = xs
         self.channels_view = _collapse(xs, axes)  # (view, reduced axes) for the per-channel arithmetic
+        # one channel axis that is not the last: x may hold it last in memory (a convolution's output does)
+        self._moved_axis = axes[0] if len(axes) == 1 and axes[0] != len(xs) - 1 else None
         param = tuple(n if i in axes else 1 for i, n in enumerate(xs))
         self._check_param(shapes, self.beta_index, "beta", param)
         self._check_param(shapes, self.gamma_index, "gamma", param)
@@ -209,48 +262,71 @@ class BatchNormalization(RunningStatistics, Standardize):
     def _per_channel(self, a, like):
         return None if a is None else a.reshape(like.shape)
 
-    def _centered(self, xp, x):
-        """x on the collapsed view minus its batch mean (a new array), the mean, the biased variance, 1 / std."""
-        view, raxes = self.channels_view
-        xv = x.reshape(view)
-        mean = xv.mean(axis=raxes, keepdims=True)
+    # the per-channel arithmetic runs on a view of x with the statistics' axes merged: (rows, C) where x holds
+    # its channels last in memory (no copy, whole rows), else the collapsed channel-first view
+    def _layout(self, xp, x):
+        """The moved shape (x's shape with the channel axis last) where that order is x's memory, else None."""
+        axis = self._moved_axis
+        if axis is None or x.ndim < 2:
+            return None
+        moved = xp.moveaxis(x, axis, -1)
+        return moved.shape if moved.flags.c_contiguous and not x.flags.c_contiguous else None
+
+    def _view(self, xp, a, moved):
+        """``a`` (x's shape) on the arithmetic's view, and the reduced axes of that view."""
+        if moved is None:
+            view, raxes = self.channels_view
+            return a.reshape(view), raxes
+        return xp.moveaxis(a, self._moved_axis, -1).reshape(-1, moved[-1]), (0,)
+
+    def _unview(self, xp, a, shape, moved):
+        """The inverse of ``_view``: ``a`` back in x's shape (channel-last memory stays so)."""
+        if moved is None:
+            return a.reshape(shape)
+        return xp.moveaxis(a.reshape(moved), -1, self._moved_axis)
+
+    def _centered(self, xp, xv, raxes):
+        """xv minus its batch mean (a new array), the mean, the biased variance and 1 / std."""
+        count = xv.size // _prod(xv.shape[i] for i in range(xv.ndim) if i not in raxes)
+        mean = _sum(xp, xv, raxes) / count
         centered = xv - mean
-        var = _dot(xp, centered, centered, raxes) / (xv.size // mean.size)
+        var = _dot(xp, centered, centered, raxes) / count
         return centered, mean, var, 1 / xp.sqrt(var + self.args["eps"])
 
     def compute(self, xp, x, *rest):
         xs = (x,) + rest
         beta, gamma = self._params(xs)
+        moved = self._layout(xp, x)
+        xv, raxes = self._view(xp, x, moved)
         if self.args["batch_stat"]:
-            y, mean, var, inv_std = self._centered(xp, x)
+            y, mean, var, inv_std = self._centered(xp, xv, raxes)
             scale = inv_std if gamma is None else inv_std * self._per_channel(gamma, mean)
-            y *= scale  # in place: the centered copy becomes the output
-            if beta is not None:
-                y += self._per_channel(beta, mean)
+            shift = self._per_channel(beta, mean)
+            wide, scale, shift = _widened(xp, y, scale, shift)
+            wide *= scale  # in place: the centered copy becomes the output
+            if shift is not None:
+                wide += shift
             stat = self._stat_shape(x.shape)
             mean, var = mean.reshape(stat), var.reshape(stat)
             self._batch_stats = (mean, var, x.size // var.size)
         else:
             rmean, rvar = self._running(xs)
-            view = self.channels_view[0]
             mean, var = rmean, rvar
             # (x - mean) / std * gamma + beta as one scale and one shift per channel
             scale = 1 / xp.sqrt(rvar + self.args["eps"])
             if gamma is not None:
                 scale = scale * gamma
             shift = -rmean * scale if beta is None else beta - rmean * scale
-            shape = self._channel_shape(view)
-            y = x.reshape(view) * scale.reshape(shape)
-            y += shift.reshape(shape)
-        y = y.reshape(x.shape)
+            shape = tuple(1 if i in raxes else n for i, n in enumerate(xv.shape))
+            wide, scale, shift = _widened(xp, xv, scale.reshape(shape), shift.reshape(shape))
+            y = wide * scale
+            y += shift
+            y = y.reshape(xv.shape)
+        y = self._unview(xp, y, x.shape, moved)
         return (y, mean, var) if self.n_outputs == 3 else y
 
     def _stat_shape(self, x_shape):
         return tuple(1 if i in self.raxes else n for i, n in enumerate(x_shape))
-
-    def _channel_shape(self, view):
-        raxes = self.channels_view[1]
-        return tuple(1 if i in raxes else n for i, n in enumerate(view))
 
     def _compute_outputs(self, variables):
         ys = super()._compute_outputs(variables)
@@ -272,30 +348,28 @@ class BatchNormalization(RunningStatistics, Standardize):
             return self._composed_grad(xp, xs, gys, need)
         x = xs[0]
         beta, gamma = self._params(xs)
-        view, raxes = self.channels_view
-        gy = gys[0].reshape(view)
-        gbeta = gy.sum(axis=raxes, keepdims=True)
+        moved = self._layout(xp, x)
+        xv, raxes = self._view(xp, x, moved)
+        gy, _ = self._view(xp, gys[0], moved)
+        gbeta = _sum(xp, gy, raxes)
         if self.args["batch_stat"]:
-            centered, _, _, inv_std = self._centered(xp, x)
+            centered, _, _, inv_std = self._centered(xp, xv, raxes)
             ggamma = _dot(xp, gy, centered, raxes) * inv_std  # sum(gy * xhat)
             if need[0]:
                 # dx = k (gy - mean(gy) - xhat mean(gy xhat)), k = gamma / std: one scale per channel of
                 # gy, of the centered x, and one shift
                 k = inv_std if gamma is None else inv_std * self._per_channel(gamma, inv_std)
                 count = x.size // inv_std.size
-                gx = centered
-                gx *= -k * inv_std * ggamma / count
-                gx += gy * k
-                gx -= k * gbeta / count
+                gx = _scale_add(xp, centered, -k * inv_std * ggamma / count, gy, k, -k * gbeta / count)
         else:
             rmean, rvar = (self._per_channel(a, gbeta) for a in self._running(xs))
             inv_std = 1 / xp.sqrt(rvar + self.args["eps"])
-            ggamma = (_dot(xp, gy, x.reshape(view), raxes) - rmean * gbeta) * inv_std
+            ggamma = (_dot(xp, gy, xv, raxes) - rmean * gbeta) * inv_std
             if need[0]:
                 gx = gy * (inv_std if gamma is None else inv_std * self._per_channel(gamma, inv_std))
         out = [None] * len(xs)
         if need[0]:
-            out[0] = gx.reshape(x.shape)
+            out[0] = self._unview(xp, gx, x.shape, moved)
         if self.beta_index is not None and need[self.beta_index]:
             out[self.beta_index] = gbeta.reshape(beta.shape)
         if self.gamma_index is not None and need[self.gamma_index]:
@@ -319,6 +393,13 @@ class BatchNormalization(RunningStatistics, Standardize):
         if self.gamma_index is not None and need[self.gamma_index]:
             out[self.gamma_index] = unbroadcast(xp, gy * (x - rmean) * inv_std, gamma.shape)
         return tuple(out)
+
+
+def _prod(values):
+    p = 1
+    for v in values:
+        p *= v
+    return p
 
 
 def _data_of(holder):

@@ -112,13 +112,18 @@ class MaxPooling(_Pooling):
         return pad_spatial(xp, self._spatial_last(xp, x), a["pad"], plan["after"], value=-xp.inf)
 
     def _max(self, xp, views):
-        best = views[0].copy()
-        for v in views[1:]:
+        """The elementwise max of the views, in their memory order (a channel-last input gives channel-last)."""
+        best = xp.maximum(views[0], views[1]) if len(views) > 1 else views[0].copy(order="K")
+        for v in views[2:]:
             xp.maximum(best, v, out=best)
         return best
 
+    def _unmoved(self, xp, a):
+        """``_restore`` without its copy: the result keeps the memory order of the input (no transposing copy)."""
+        return xp.moveaxis(a, -len(self.args["kernel"]) - 1, -1) if self.args["channel_last"] else a
+
     def compute(self, xp, x):
-        return self._restore(xp, self._max(xp, list(self._offsets(self._padded(xp, x)))))
+        return self._unmoved(xp, self._max(xp, list(self._offsets(self._padded(xp, x)))))
 
     def grad(self, xp, xs, ys, gys, need):
         a, plan = self.args, self.plan
@@ -126,21 +131,22 @@ class MaxPooling(_Pooling):
         views = list(self._offsets(padded))
         best = self._max(xp, views)
         gy = self._spatial_last(xp, gys[0])
-        gx = xp.zeros(padded.shape, dtype=gy.dtype)
+        gx = xp.zeros_like(padded, dtype=gy.dtype)  # in the input's memory order
         disjoint = all(s >= k for s, k in zip(a["stride"], a["kernel"]))  # each input in one window at most
         taken = None
-        for v, target in zip(views, self._offsets(gx)):
+        for i, (v, target) in enumerate(zip(views, self._offsets(gx))):
             hit = v == best
             if taken is None:
                 taken = hit
             else:
-                hit &= ~taken  # only a window's first maximum gets the gradient, as in NNabla
-                taken |= hit
+                xp.greater(hit, taken, out=hit)  # hit and not taken: only a window's first maximum, as in NNabla
+                if i < len(views) - 1:
+                    taken |= hit
             if disjoint:
-                target[...] = hit * gy
+                xp.multiply(hit.view(xp.uint8), gy, out=target)  # (bytes cast faster than booleans)
             else:
                 target += hit * gy
-        return (self._restore(xp, crop_spatial(gx, a["pad"], plan["size"])),)
+        return (self._unmoved(xp, crop_spatial(gx, a["pad"], plan["size"])),)
 
     def select(self, xp, xs, u):
         """u at each window's first maximum of x: the derivative of y along u (double backward)."""
@@ -210,9 +216,11 @@ class GlobalAveragePooling(Function):
         return [(xs[0], xs[1], 1, 1)]
 
     def compute(self, xp, x):
-        return (
-            x.reshape(x.shape[0], x.shape[1], math.prod(x.shape[2:])).mean(axis=2).reshape(x.shape[0], x.shape[1], 1, 1)
-        )
+        b, c = x.shape[:2]
+        moved = xp.moveaxis(x, 1, -1)
+        if x.ndim > 2 and moved.flags.c_contiguous and not x.flags.c_contiguous:  # channels last in memory
+            return moved.reshape(b, -1, c).mean(axis=1).reshape(b, c, 1, 1)
+        return x.reshape(b, c, math.prod(x.shape[2:])).mean(axis=2).reshape(b, c, 1, 1)
 
     def grad(self, xp, xs, ys, gys, need):
         shape = self.in_shape
