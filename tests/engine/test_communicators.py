@@ -98,7 +98,8 @@ def test_the_watch_dog_only_warns_by_default(tmp_path):
     done, _ = _mpiexec(2, str(tmp_path), "stall", timeout=60, **env)
     assert done.returncode == 0, done.stderr
     assert "WARNING: some node stop response for     1.00 seconds! (all_reduce)" in done.stderr
-    assert sorted(done.stdout.split("\n")[:2]) == [f"rank {r} finished its all_reduce" for r in (0, 1)]
+    for r in (0, 1):  # the two processes' lines reach mpiexec's stdout in either order
+        assert f"rank {r} finished its all_reduce" in done.stdout, done.stdout
 
 
 def test_one_process_without_mpiexec_is_a_communicator_of_size_one():

@@ -808,11 +808,9 @@ class SyncBatchNormalization(BatchNormalization):
             offset += a.size
         return sums
 
-    def _centered(self, xp, x):
+    def _centered(self, xp, xv, raxes):
         if self.processes == 1:
-            return super()._centered(xp, x)
-        view, raxes = self.channels_view
-        xv = x.reshape(view)
+            return super()._centered(xp, xv, raxes)
         count = self.processes * (xv.size // _channels(xv, raxes))
         (total,) = self._all_reduce(xv.sum(axis=raxes, keepdims=True))
         mean = total / count
@@ -840,7 +838,7 @@ class SyncBatchNormalization(BatchNormalization):
         beta, gamma = self._params(xs)
         view, raxes = self.channels_view
         gy = gys[0].reshape(view)
-        centered, _, _, inv_std = self._centered(xp, x)
+        centered, _, _, inv_std = self._centered(xp, x.reshape(view), raxes)
         gbeta = gy.sum(axis=raxes, keepdims=True)
         gdot = _dot(xp, gy, centered, raxes)  # sum(gy * (x - mean))
         out = [None] * len(xs)
