@@ -30,6 +30,7 @@ inputs and outputs, as NNabla's own tests do.
 
 from __future__ import annotations
 
+import functools
 import linecache
 import numbers
 import os
@@ -100,6 +101,13 @@ class FunctionIndexError(FunctionError, IndexError):
 REQUIRED = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()  # an F argument without a default
 
 
+def keeps_shape(output_shapes):
+    """Mark an ``output_shapes`` that, given inputs all of one shape, returns that one shape: ``apply`` then skips it
+    for such inputs (a class overriding it unmarked, or overriding ``_shapes_checked``, is always asked)."""
+    output_shapes.keeps_shape = True
+    return output_shapes
+
+
 class Function:
     """Base of all ops; an instance is one node of a computation graph."""
 
@@ -137,12 +145,16 @@ class Function:
             self.args = dict(spec)
         self._start(ctx)
         if self._has_init:
-            try:
-                self.init()
-            except FunctionError:
-                raise
-            except _BAD_ARGUMENT as e:
-                raise _argument_error(self, e) from None
+            self._init_checked()
+
+    def _init_checked(self) -> None:
+        """Run ``init``, turning what an op's own code raises on bad arguments into a FunctionError naming it."""
+        try:
+            self.init()
+        except FunctionError:
+            raise
+        except _BAD_ARGUMENT as e:
+            raise _argument_error(self, e) from None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -150,10 +162,13 @@ class Function:
         cls._plain_forward = same("_compute_outputs") and same("_arrays_of") and same("_as_outputs")
         cls._plain_backward = same("_input_grads") and same("_arrays_of")
         cls._has_init = not same("init")
+        # all inputs of one shape make one output of that shape (see ``keeps_shape``): apply needs no shape rule
+        cls._keeps_shape = getattr(cls.output_shapes, "keeps_shape", False) and same("_shapes_checked")
         # backward reads every input's data whenever it reads any (the plan then needs no per-input check)
         cls._reads_all_inputs = same("grad_depends_input_data")
 
     _has_init = False
+    _keeps_shape = True
     _reads_all_inputs = True
     # unlinked: apply sets these when it links the function into a graph
     _outputs: tuple = ()
@@ -167,12 +182,16 @@ class Function:
         resolved = ctx._resolved
         self.xp, self.dtype = resolved if resolved is not None else ctx.resolve()
         self.inputs = []
-        self.tags = {}
 
     def init(self) -> None:
         """Hook: validate and precompute from ``self.args`` (no shapes known yet)."""
 
+    @functools.cached_property
+    def tags(self) -> dict:
+        return {}  # made when first asked: most functions never carry tags
+
     # -- what each op writes ----------------------------------------------------------------------
+    @keeps_shape
     def output_shapes(self, *shapes):
         return [shapes[0]]
 
@@ -520,7 +539,12 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
             shapes.append(x.shape)
         else:
             return _apply_to_other(func, inputs, n_outputs)
-    shapes = func._shapes_checked(shapes)
+    n = len(shapes)
+    if func._keeps_shape and (n == 1 or n == 2 and shapes[0] == shapes[1]):
+        if n == 2:
+            del shapes[1]
+    else:
+        shapes = func._shapes_checked(shapes)
     if n_outputs != -1 and n_outputs != len(shapes):
         _reject_n_outputs(func, n_outputs, len(shapes))
     if imperative:  # no graph node: an error raises at the user's call itself, so no creation site is kept
@@ -564,6 +588,9 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
     ref = weakref.ref(func)
     for x in inputs:
         consumers = x._consumers
+        if consumers is None:  # a variable's first consumer
+            x._consumers = [ref]
+            continue
         consumers.append(ref)
         n = len(consumers)
         if n >= 64 and not n & (n - 1):
