@@ -195,7 +195,7 @@ def _backward_function(step, clear_buffer):
         tuple((i, mode) for i, _, mode in stores),
         len(cleared),
     )
-    objects = (func, grad_of, xp, dt, dtd) + inputs + (stubs,) + tuple(outputs) + (need,) + cleared
+    objects = (func, grad_of, xp, dt, dtd) + tuple(inputs) + (stubs,) + tuple(outputs) + (need,) + cleared
     return _step_function(key, objects, lambda: _backward_source(*key[1:]))
 
 
@@ -221,7 +221,7 @@ def _backward_source(unary, n_inputs, reads, stubbed, n_outputs, uses_y, into, s
             src.add(2, "ya = d._get()")
         else:
             src.add(1, "ya = None")
-        src.add(1, f"gxs = ({g}({x_}, {xs[0]}, ya, gy),)")
+        src.add(1, f"gxs = ({g}({f}, {x_}, {xs[0]}, ya, gy),)")
     else:
         ys = "[" + ", ".join(f"{o}._data._get()" for o in outs) + "]" if uses_y else "None"
         if n_outputs == 1:
@@ -229,7 +229,7 @@ def _backward_source(unary, n_inputs, reads, stubbed, n_outputs, uses_y, into, s
         else:
             gys = "[" + ", ".join(f"{o}._grad._get() if {o}._grad is not None else None" for o in outs) + "]"
         if into is None:
-            src.add(1, f"gxs = {g}({x_}, [{', '.join(xs)}], {ys}, {gys}, {n})")
+            src.add(1, f"gxs = {g}({f}, {x_}, [{', '.join(xs)}], {ys}, {gys}, {n})")
         else:
             src.add(1, f"outs = [None] * {n_inputs}")
             for i in into:
@@ -241,7 +241,7 @@ def _backward_source(unary, n_inputs, reads, stubbed, n_outputs, uses_y, into, s
                     f"    if arr is not None and arr.dtype is {td}:",
                     f"        outs[{i}] = arr",
                 )
-            src.add(1, f"gxs = {g}({x_}, [{', '.join(xs)}], {ys}, {gys}, {n}, outs)")
+            src.add(1, f"gxs = {g}({f}, {x_}, [{', '.join(xs)}], {ys}, {gys}, {n}, outs)")
             for i in into:
                 src.add(
                     1,
