@@ -137,7 +137,7 @@ def _step_function(key, objects, generate):
 def _forward_function(func, kind, compute, xp, dt, dtd, inputs, out, outrefs, free):
     generic = kind is _GENERIC
     key = ("forward", generic, len(inputs), out is None, len(free))
-    objects = (func, compute, xp, dt, dtd) + ((inputs,) if generic else inputs) + (out, outrefs) + tuple(free)
+    objects = (func, compute, xp, dt, dtd) + ((inputs,) if generic else tuple(inputs)) + (out, outrefs) + tuple(free)
     return _step_function(key, objects, lambda: _forward_source(*key[1:]))
 
 
@@ -147,7 +147,7 @@ def _forward_source(generic, n_inputs, weak_output, n_free) -> _Source:
     f, c, x_, t, td = "k0", "k1", "k2", "k3", "k4"
     k = 5
     if generic:
-        src.add(1, f"ys = {c}(k5)")
+        src.add(1, f"ys = {c}({f}, k5)")
         k += 1
     else:
         args = []
@@ -155,7 +155,7 @@ def _forward_source(generic, n_inputs, weak_output, n_free) -> _Source:
             src.fetch(1, f"k{k}", f, t, td, i, f"a{i}")
             args.append(f"a{i}")
             k += 1
-        src.add(1, f"ys = {c}({', '.join([x_] + args)})")
+        src.add(1, f"ys = {c}({', '.join([f, x_] + args)})")
     out, refs = f"k{k}", f"k{k + 1}"
     k += 2
     src.add(1, f"if type(ys) is _ndarray and (ys.dtype is {td} or ys.dtype.type is {t}):")

@@ -128,13 +128,15 @@ def _topological_order(root) -> list:
 def _forward_step(func, root, free) -> tuple:
     """What forward needs of one function, read once per graph version.
 
-    The plan holds each function's bound compute, array module and dtype: reading them off functions of many
-    classes at one place is slow.
+    The plan holds each function's compute (its class's, called with the function first: no bound method to keep),
+    array module and dtype: reading them off functions of many classes at one place is slow. It shares the
+    function's input list, which only what bumps the graph version replaces.
     """
-    if not func._plain_forward:
-        kind, compute = _GENERIC, func._compute_outputs
+    cls = type(func)
+    if not cls._plain_forward:
+        kind, compute = _GENERIC, cls._compute_outputs
     else:
-        kind, compute = (_ONE if len(func.inputs) == 1 else _MANY), func.compute
+        kind, compute = (_ONE if len(func.inputs) == 1 else _MANY), cls.compute
     dt = func.dtype
     dtd = (_DTYPES.get(dt) or _dtype_of(dt)) if dt is not None else None
     return (
@@ -144,7 +146,7 @@ def _forward_step(func, root, free) -> tuple:
         func.xp,
         dt,
         dtd,
-        tuple(func.inputs),
+        func.inputs,
         _held_output(func, root),
         func._outputs,
         tuple(free),
@@ -391,11 +393,11 @@ def run_forward(steps, pre, post) -> None:
         for h in pre:
             h(func)
         if kind is _ONE:
-            ys = compute(xp, _input_array(func, inputs[0], 0, dt, dtd))
+            ys = compute(func, xp, _input_array(func, inputs[0], 0, dt, dtd))
         elif kind is _MANY:
-            ys = compute(xp, *[_input_array(func, x, i, dt, dtd) for i, x in enumerate(inputs)])
+            ys = compute(func, xp, *[_input_array(func, x, i, dt, dtd) for i, x in enumerate(inputs)])
         else:
-            ys = compute(inputs)
+            ys = compute(func, inputs)
         if type(ys) is _ndarray and (ys.dtype is dtd or ys.dtype.type is dt):
             o = out if out is not None else outrefs[0]()
             if o is not None:

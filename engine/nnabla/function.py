@@ -252,10 +252,10 @@ class Function:
     @property
     def creation_site(self) -> tuple | None:
         """(file name, line number) of the code outside the engine that linked this function into a graph."""
-        site = getattr(self, "_site", None)
-        if site is None:
+        code = getattr(self, "_site", None)
+        if code is None:
             return None
-        code, offset = site
+        offset = self._site_offset
         lineno = code.co_firstlineno
         for start, end, line in code.co_lines():
             if start <= offset < end and line is not None:
@@ -560,7 +560,8 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
             if inside is None:
                 inside = _is_engine_file(code.co_filename)
             if not inside:
-                func._site = (code, f.f_lasti)
+                func._site = code  # (two attributes rather than a tuple: one object less per function)
+                func._site_offset = f.f_lasti
                 break
             f = f.f_back
 
@@ -588,8 +589,11 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
     ref = weakref.ref(func)
     for x in inputs:
         consumers = x._consumers
-        if consumers is None:  # a variable's first consumer
-            x._consumers = [ref]
+        if consumers is None:  # a variable's first consumer is kept as its weak reference, without a list
+            x._consumers = ref
+            continue
+        if type(consumers) is not list:
+            x._consumers = [consumers, ref]
             continue
         consumers.append(ref)
         n = len(consumers)
