@@ -526,17 +526,28 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
     extra outputs, which are refused here rather than created.
     """
     Variable = _Variable or _variable_class()
-    imperative = False
+    imperative = need_grad = False
+    rank = 0
     shapes = []
     for x in inputs:
         t = type(x)
         if t is Variable:
             shapes.append(x._data._shape)
+            if x._need_grad:  # (what the graph node needs, read in the same pass)
+                need_grad = True
+            p = x._parent
+            if p is not None and p.rank >= rank:
+                rank = p.rank + 1
         elif t is NdArray:
             imperative = True
             shapes.append(x._shape)
         elif isinstance(x, Variable):
             shapes.append(x.shape)
+            if x._need_grad:
+                need_grad = True
+            p = x._parent
+            if p is not None and p.rank >= rank:
+                rank = p.rank + 1
         else:
             return _apply_to_other(func, inputs, n_outputs)
     n = len(shapes)
@@ -565,14 +576,6 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
                 break
             f = f.f_back
 
-    need_grad = False
-    rank = 0
-    for x in inputs:
-        if x._need_grad:
-            need_grad = True
-        p = x._parent
-        if p is not None and p.rank >= rank:
-            rank = p.rank + 1
     if need_grad and not func.differentiable:
         need_grad = False
     if outputs is None and len(shapes) == 1:  # the common case, without the general loops
@@ -602,6 +605,19 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
             # iteration (dynamic mode) would otherwise collect a reference per iteration
             consumers[:] = [r for r in consumers if r() is not None]
     if auto_forward or _state.auto_forward[0]:
+        if len(outs) == 1 and func._plain_forward:  # _compute_outputs and _set_array, by hand
+            y = func.compute(func.xp, *func._arrays_of(inputs))
+            if type(y) is not np.ndarray or y.dtype.type is not func.dtype:
+                y = func._as_outputs(y)[0]
+            d = outs[0]._data
+            if d._watched:
+                d._set_array(y)
+            else:
+                d._array = y
+                d._shape = y.shape
+                d._dtype = y.dtype.type
+                d._fill = None
+            return outs[0]
         ys = func._compute_outputs(inputs)
         if len(outs) == 1:
             _set_array(outs[0]._data, ys[0])
