@@ -222,7 +222,10 @@ def _backward_plan(root, order) -> list:
                     reached.add(id(x))
             if not stores:  # no input needs a gradient
                 continue
-            need = tuple([x._need_grad for x in inputs])
+            if n == 2:  # (no list comprehension: each runs a frame of its own)
+                need = (inputs[0]._need_grad, inputs[1]._need_grad)
+            else:
+                need = tuple([x._need_grad for x in inputs])
             need = _NEEDS.get(need) or _interned(need)
         cls = type(func)
         generic, unary_of, grad_fn, uses_x, uses_y, reads_all, grad_into = _CLASS_FACTS.get(cls) or _class_facts(cls)
@@ -236,7 +239,12 @@ def _backward_plan(root, order) -> list:
         # a needed gradient depends on; the others get stand-ins with their shapes (a shape change bumps the version)
         stubs = fetch = None
         if not uses_x:
-            shapes = (inputs[0]._data._shape,) if n == 1 else tuple([x._data._shape for x in inputs])
+            if n == 1:
+                shapes = (inputs[0]._data._shape,)
+            elif n == 2:
+                shapes = (inputs[0]._data._shape, inputs[1]._data._shape)
+            else:
+                shapes = tuple([x._data._shape for x in inputs])
             stubs = _STUBS.get(shapes) or _stubs(shapes)
         elif not generic and not reads_all:
             reads = [any(need[i] and func.grad_depends_input_data(i, j) for i in range(n)) for j in range(n)]
@@ -395,7 +403,12 @@ def run_forward(steps, pre, post) -> None:
         if kind is _ONE:
             ys = compute(func, xp, _input_array(func, inputs[0], 0, dt, dtd))
         elif kind is _MANY:
-            ys = compute(func, xp, *[_input_array(func, x, i, dt, dtd) for i, x in enumerate(inputs)])
+            if len(inputs) == 2:  # (no list comprehension: each runs a frame of its own)
+                ys = compute(
+                    func, xp, _input_array(func, inputs[0], 0, dt, dtd), _input_array(func, inputs[1], 1, dt, dtd)
+                )
+            else:
+                ys = compute(func, xp, *[_input_array(func, x, i, dt, dtd) for i, x in enumerate(inputs)])
         else:
             ys = compute(func, inputs)
         if type(ys) is _ndarray and (ys.dtype is dtd or ys.dtype.type is dt):
@@ -483,7 +496,10 @@ def run_backward(steps, root, clear_buffer, pre, post, recomputes=False) -> None
                 gxs = (grad_of(func, xp, xa, ya, gy),)
             else:
                 if stubs is None:  # backward reads the inputs' data
-                    xs = [_input_array(func, x, j, dt, dtd) for j, x in enumerate(inputs)]
+                    if len(inputs) == 2:
+                        xs = [_input_array(func, inputs[0], 0, dt, dtd), _input_array(func, inputs[1], 1, dt, dtd)]
+                    else:
+                        xs = [_input_array(func, x, j, dt, dtd) for j, x in enumerate(inputs)]
                 elif fetch is None:
                     xs = stubs
                 else:  # some inputs' data: those a needed gradient depends on
