@@ -178,6 +178,7 @@ def _backward_plan(root, order) -> list:
         from ._ops._base import Unary as _Unary
     reached = {id(root)}
     steps = []
+    last_dt = last_dtd = _UNSET
     for func in reversed(order):
         outrefs = func._outputs
         if len(outrefs) == 1:
@@ -202,11 +203,13 @@ def _backward_plan(root, order) -> list:
                 continue
             if x._parent is None:
                 stores = ((0, x, _ACCUMULATE_LEAF),)
-            elif id(x) in reached:
-                stores = ((0, x, _ACCUMULATE),)
             else:
-                stores = ((0, x, _OVERWRITE),)
-                reached.add(id(x))
+                ix = id(x)
+                if ix in reached:
+                    stores = ((0, x, _ACCUMULATE),)
+                else:
+                    stores = ((0, x, _OVERWRITE),)
+                    reached.add(ix)
             need = _NEED_ONE
         else:
             stores = []
@@ -280,7 +283,9 @@ def _backward_plan(root, order) -> list:
         # the plan holds the array module and dtype, as forward's does; the weak output references and the
         # unreached ones (``weak``) are read only when some output was not reached (then ``outputs`` is None)
         dt = func.dtype
-        dtd = _DTYPES.get(dt) or _dtype_of(dt)
+        if dt is not last_dt:  # (most functions of a graph share one)
+            last_dt, last_dtd = dt, _DTYPES.get(dt) or _dtype_of(dt)
+        dtd = last_dtd
         steps.append(
             (
                 func,
@@ -304,6 +309,7 @@ def _backward_plan(root, order) -> list:
     return steps
 
 
+_UNSET = object()
 _NEED_ONE = (True,)
 _NEEDS: dict = {}  # need_grad flags of a function's inputs -> the tuple plans share
 
@@ -398,8 +404,9 @@ def run_forward(steps, pre, post) -> None:
     """Forward through ``steps``, calling the hooks in ``pre``/``post`` around each function."""
     recorder = _state.clear_recorder[0]
     for func, kind, compute, xp, dt, dtd, inputs, out, outrefs, free in steps:
-        for h in pre:
-            h(func)
+        if pre:  # (an empty loop still makes an iterator)
+            for h in pre:
+                h(func)
         if kind is _ONE:
             ys = compute(func, xp, _input_array(func, inputs[0], 0, dt, dtd))
         elif kind is _MANY:
@@ -422,8 +429,9 @@ def run_forward(steps, pre, post) -> None:
                 o = ref()
                 if o is not None:
                     o._data._set_array(y)
-        for h in post:
-            h(func)
+        if post:
+            for h in post:
+                h(func)
         for v in free:
             _release(v._data)
             if v._recompute:
@@ -466,8 +474,9 @@ def run_backward(steps, root, clear_buffer, pre, post, recomputes=False) -> None
             cleared = [o for o in outputs if o is not None and o is not root and not o._persistent]
         if recomputes:
             _recompute_cleared(func, inputs, outputs, need)
-        for h in pre:
-            h(func)
+        if pre:  # (an empty loop still makes an iterator)
+            for h in pre:
+                h(func)
         if kind is _GENERIC:
             gxs = grad_of(func, inputs, outputs, need)
         else:
@@ -546,8 +555,9 @@ def run_backward(steps, root, clear_buffer, pre, post, recomputes=False) -> None
                 accumulate_leaf(x, gx)
             else:
                 x._grad._set_array(x._grad._array + gx)
-        for h in post:
-            h(func)
+        if post:
+            for h in post:
+                h(func)
         if clear_buffer:
             for o in cleared:
                 _release(o._data)
