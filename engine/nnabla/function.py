@@ -44,6 +44,7 @@ from ._array import NdArray
 from .context import _current as _contexts
 
 _REGISTRY: dict[str, type] = {}
+_weakref = weakref.ref
 
 
 def register(cls):
@@ -584,12 +585,12 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
         outs = (o,)
         if func._outputs:  # a function already in a graph, linked again: cached walks may be stale
             _state.graph_version[0] += 1
-        func._outputs = (weakref.ref(o),)
+        func._outputs = (_weakref(o),)
     else:
         outs = _outputs_of(func, shapes, need_grad, outputs, Variable)
-    func.inputs = list(inputs)
+    func.inputs = [*inputs]  # (a list display: no call of list())
     func.rank = rank
-    ref = weakref.ref(func)
+    ref = _weakref(func)
     for x in inputs:
         consumers = x._consumers
         if consumers is None:  # a variable's first consumer is kept as its weak reference, without a list
