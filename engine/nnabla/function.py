@@ -308,7 +308,15 @@ class Function:
 
     def _shapes_checked(self, shapes):
         try:
-            result = self.output_shapes(*shapes)
+            n = len(shapes)  # (passed one by one where few: a call with *shapes is not inlined)
+            if n == 1:
+                result = self.output_shapes(shapes[0])
+            elif n == 2:
+                result = self.output_shapes(shapes[0], shapes[1])
+            elif n == 3:
+                result = self.output_shapes(shapes[0], shapes[1], shapes[2])
+            else:
+                result = self.output_shapes(*shapes)
             if type(result) is not list:
                 result = list(result)
         except FunctionError as e:
@@ -355,7 +363,14 @@ class Function:
 
     def _compute_outputs(self, variables):
         """Forward on the inputs' arrays: the output arrays, floats in the compute dtype."""
-        ys = self.compute(self.xp, *self._arrays_of(variables))
+        xs = self._arrays_of(variables)
+        n = len(xs)
+        if n == 1:  # one or two inputs passed one by one: a call with *xs is not inlined by the interpreter
+            ys = self.compute(self.xp, xs[0])
+        elif n == 2:
+            ys = self.compute(self.xp, xs[0], xs[1])
+        else:
+            ys = self.compute(self.xp, *xs)
         if type(ys) is np.ndarray and ys.dtype.type is self.dtype:
             return (ys,)  # the common case: one array already in the compute dtype
         return self._as_outputs(ys)
@@ -607,7 +622,14 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
             consumers[:] = [r for r in consumers if r() is not None]
     if auto_forward or _state.auto_forward[0]:
         if len(outs) == 1 and func._plain_forward:  # _compute_outputs and _set_array, by hand
-            y = func.compute(func.xp, *func._arrays_of(inputs))
+            xs = func._arrays_of(inputs)
+            n = len(xs)  # (as _compute_outputs)
+            if n == 1:
+                y = func.compute(func.xp, xs[0])
+            elif n == 2:
+                y = func.compute(func.xp, xs[0], xs[1])
+            else:
+                y = func.compute(func.xp, *xs)
             if type(y) is not np.ndarray or y.dtype.type is not func.dtype:
                 y = func._as_outputs(y)[0]
             d = outs[0]._data
