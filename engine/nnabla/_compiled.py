@@ -137,7 +137,7 @@ def _step_function(key, objects, generate):
 def _forward_function(func, kind, compute, xp, dt, dtd, inputs, out, outrefs, free):
     generic = kind is _GENERIC
     key = ("forward", generic, len(inputs), out is None, len(free))
-    objects = (func, compute, xp, dt, dtd) + ((inputs,) if generic else inputs) + (out, outrefs) + tuple(free)
+    objects = (func, compute, xp, dt, dtd) + ((inputs,) if generic else tuple(inputs)) + (out, outrefs) + tuple(free)
     return _step_function(key, objects, lambda: _forward_source(*key[1:]))
 
 
@@ -147,7 +147,7 @@ def _forward_source(generic, n_inputs, weak_output, n_free) -> _Source:
     f, c, x_, t, td = "k0", "k1", "k2", "k3", "k4"
     k = 5
     if generic:
-        src.add(1, f"ys = {c}(k5)")
+        src.add(1, f"ys = {c}({f}, k5)")
         k += 1
     else:
         args = []
@@ -155,7 +155,7 @@ def _forward_source(generic, n_inputs, weak_output, n_free) -> _Source:
             src.fetch(1, f"k{k}", f, t, td, i, f"a{i}")
             args.append(f"a{i}")
             k += 1
-        src.add(1, f"ys = {c}({', '.join([x_] + args)})")
+        src.add(1, f"ys = {c}({', '.join([f, x_] + args)})")
     out, refs = f"k{k}", f"k{k + 1}"
     k += 2
     src.add(1, f"if type(ys) is _ndarray and (ys.dtype is {td} or ys.dtype.type is {t}):")
@@ -195,7 +195,7 @@ def _backward_function(step, clear_buffer):
         tuple((i, mode) for i, _, mode in stores),
         len(cleared),
     )
-    objects = (func, grad_of, xp, dt, dtd) + inputs + (stubs,) + tuple(outputs) + (need,) + cleared
+    objects = (func, grad_of, xp, dt, dtd) + tuple(inputs) + (stubs,) + tuple(outputs) + (need,) + cleared
     return _step_function(key, objects, lambda: _backward_source(*key[1:]))
 
 
@@ -221,7 +221,7 @@ def _backward_source(unary, n_inputs, reads, stubbed, n_outputs, uses_y, into, s
             src.add(2, "ya = d._get()")
         else:
             src.add(1, "ya = None")
-        src.add(1, f"gxs = ({g}({x_}, {xs[0]}, ya, gy),)")
+        src.add(1, f"gxs = ({g}({f}, {x_}, {xs[0]}, ya, gy),)")
     else:
         ys = "[" + ", ".join(f"{o}._data._get()" for o in outs) + "]" if uses_y else "None"
         if n_outputs == 1:
@@ -229,7 +229,7 @@ def _backward_source(unary, n_inputs, reads, stubbed, n_outputs, uses_y, into, s
         else:
             gys = "[" + ", ".join(f"{o}._grad._get() if {o}._grad is not None else None" for o in outs) + "]"
         if into is None:
-            src.add(1, f"gxs = {g}({x_}, [{', '.join(xs)}], {ys}, {gys}, {n})")
+            src.add(1, f"gxs = {g}({f}, {x_}, [{', '.join(xs)}], {ys}, {gys}, {n})")
         else:
             src.add(1, f"outs = [None] * {n_inputs}")
             for i in into:
@@ -241,7 +241,7 @@ def _backward_source(unary, n_inputs, reads, stubbed, n_outputs, uses_y, into, s
                     f"    if arr is not None and arr.dtype is {td}:",
                     f"        outs[{i}] = arr",
                 )
-            src.add(1, f"gxs = {g}({x_}, [{', '.join(xs)}], {ys}, {gys}, {n}, outs)")
+            src.add(1, f"gxs = {g}({f}, {x_}, [{', '.join(xs)}], {ys}, {gys}, {n}, outs)")
             for i in into:
                 src.add(
                     1,

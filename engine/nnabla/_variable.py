@@ -59,7 +59,8 @@ class Variable(OperatorMixin):
         self._parent = None
         self.name = ""
         self._order = None  # the graph's walk, cached (``_walk``)
-        self._consumers = []
+        # weak references to the functions taking it as input: None, the first one's, then a list of them
+        self._consumers = None
         if _state.recompute[0]:
             self._recompute = _state.recompute_used[0] = True
         else:
@@ -216,7 +217,8 @@ class Variable(OperatorMixin):
     @property
     def function_references(self) -> list:
         """The functions that take this variable as an input."""
-        refs = [r() for r in self._consumers]
+        consumers = self._consumers
+        refs = [r() for r in consumers] if type(consumers) is list else [consumers()] if consumers is not None else []
         return [f for f in refs if f is not None and any(x is self for x in f.inputs)]
 
     def reset_shape(self, shape, force: bool = False) -> None:

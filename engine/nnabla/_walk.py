@@ -128,13 +128,15 @@ def _topological_order(root) -> list:
 def _forward_step(func, root, free) -> tuple:
     """What forward needs of one function, read once per graph version.
 
-    The plan holds each function's bound compute, array module and dtype: reading them off functions of many
-    classes at one place is slow.
+    The plan holds each function's compute (its class's, called with the function first: no bound method to keep),
+    array module and dtype: reading them off functions of many classes at one place is slow. It shares the
+    function's input list, which only what bumps the graph version replaces.
     """
-    if not func._plain_forward or func.xp is not np:  # a device function moves its inputs there itself
-        kind, compute = _GENERIC, func._compute_outputs
+    cls = type(func)
+    if not cls._plain_forward or func.xp is not np:  # a device function moves its inputs there itself
+        kind, compute = _GENERIC, cls._compute_outputs
     else:
-        kind, compute = (_ONE if len(func.inputs) == 1 else _MANY), func.compute
+        kind, compute = (_ONE if len(func.inputs) == 1 else _MANY), cls.compute
     dt = func.dtype
     dtd = (_DTYPES.get(dt) or _dtype_of(dt)) if dt is not None else None
     return (
@@ -144,7 +146,7 @@ def _forward_step(func, root, free) -> tuple:
         func.xp,
         dt,
         dtd,
-        tuple(func.inputs),
+        func.inputs,
         _held_output(func, root),
         func._outputs,
         tuple(free),
@@ -165,76 +167,105 @@ def _backward_plan(root, order) -> list:
 
     A function runs when some input needs a gradient and some output's gradient was reached from ``root``;
     which variables are reached is decided by the graph alone, so it is worked out here once.
+
+    A graph rebuilt every iteration is planned every iteration, so the plan is made with few objects that outlive
+    it (each one costs the garbage collector later): steps share the function's input list, their ``need`` and
+    shape stand-ins are interned, the outputs cleared are the outputs tuple itself, and ``grad_of`` is the class's
+    function (called with the function first), not a bound method.
     """
     global _Unary
     if _Unary is None:
         from ._ops._base import Unary as _Unary
-    unary_grad = _Unary.grad
     reached = {id(root)}
     steps = []
+    last_dt = last_dtd = _UNSET
     for func in reversed(order):
         outrefs = func._outputs
         if len(outrefs) == 1:
             o = outrefs[0]()
             if o is None or id(o) not in reached:
                 continue
-            outputs = [o]
-            unreached = ()
+            outputs = (o,)
+            weak = None
         else:
-            outputs = [r() for r in outrefs]
+            outs = [r() for r in outrefs]
             # siblings no gradient reaches stay weakly held: the plan must not keep unused outputs alive
-            unreached = tuple([r for r, o in zip(outrefs, outputs) if o is None or id(o) not in reached])
+            unreached = tuple([r for r, o in zip(outrefs, outs) if o is None or id(o) not in reached])
             if len(unreached) == len(outrefs):
                 continue
-        inputs = tuple(func.inputs)
-        need = []
-        stores = []
-        for i, x in enumerate(inputs):
+            outputs = None if unreached else tuple(outs)
+            weak = (outrefs, unreached) if unreached else None
+        inputs = func.inputs  # replaced, never changed in place, by what bumps the graph version
+        n = len(inputs)
+        if n == 1:  # the common case, without the loop
+            x = inputs[0]
             if not x._need_grad:
-                need.append(False)
                 continue
-            need.append(True)
             if x._parent is None:
-                stores.append((i, x, _ACCUMULATE_LEAF))
-            elif id(x) in reached:
-                stores.append((i, x, _ACCUMULATE))
+                stores = ((0, x, _ACCUMULATE_LEAF),)
             else:
-                stores.append((i, x, _OVERWRITE))
-                reached.add(id(x))
-        if not stores:  # no input needs a gradient
-            continue
-        stores = tuple(stores)
-        cls = type(func)
-        if not cls._plain_backward or func.xp is not np:
-            kind, grad_of = _GENERIC, func._input_grads
-        elif len(inputs) == 1 and len(outrefs) == 1 and cls.grad is unary_grad:
-            kind, grad_of = _UNARY, func.backward_unary
+                ix = id(x)
+                if ix in reached:
+                    stores = ((0, x, _ACCUMULATE),)
+                else:
+                    stores = ((0, x, _OVERWRITE),)
+                    reached.add(ix)
+            need = _NEED_ONE
         else:
-            kind, grad_of = _PLAIN, func.grad
-        uses = func.grad_uses
+            stores = []
+            for i, x in enumerate(inputs):
+                if not x._need_grad:
+                    continue
+                if x._parent is None:
+                    stores.append((i, x, _ACCUMULATE_LEAF))
+                elif id(x) in reached:
+                    stores.append((i, x, _ACCUMULATE))
+                else:
+                    stores.append((i, x, _OVERWRITE))
+                    reached.add(id(x))
+            if not stores:  # no input needs a gradient
+                continue
+            if n == 2:  # (no list comprehension: each runs a frame of its own)
+                need = (inputs[0]._need_grad, inputs[1]._need_grad)
+            else:
+                need = tuple([x._need_grad for x in inputs])
+            need = _NEEDS.get(need) or _interned(need)
+        cls = type(func)
+        generic, unary_of, grad_fn, uses_x, uses_y, reads_all, grad_into = _CLASS_FACTS.get(cls) or _class_facts(cls)
+        if generic or func.xp is not np:  # a device function moves its inputs there itself
+            kind, grad_of = _GENERIC, cls._input_grads
+        elif unary_of is not None and n == 1 and len(outrefs) == 1:
+            kind, grad_of = _UNARY, unary_of
+        else:
+            kind, grad_of = _PLAIN, grad_fn
         # inputs whose data backward reads: all when "x" in grad_uses, narrowed by grad_depends_input_data to those
         # a needed gradient depends on; the others get stand-ins with their shapes (a shape change bumps the version)
         stubs = fetch = None
-        if "x" not in uses:
-            stubs = [_SHAPED.get(x._data._shape) or _shaped(x._data._shape) for x in inputs]
-        elif kind is not _GENERIC and not cls._reads_all_inputs:
-            n = len(inputs)
+        if not uses_x:
+            if n == 1:
+                shapes = (inputs[0]._data._shape,)
+            elif n == 2:
+                shapes = (inputs[0]._data._shape, inputs[1]._data._shape)
+            else:
+                shapes = tuple([x._data._shape for x in inputs])
+            stubs = _STUBS.get(shapes) or _stubs(shapes)
+        elif kind is not _GENERIC and not reads_all:
             reads = [any(need[i] and func.grad_depends_input_data(i, j) for i in range(n)) for j in range(n)]
             if not all(reads):
                 stubs = [None if r else _Shaped(x._data._shape) for x, r in zip(inputs, reads)]
                 fetch = tuple((j, x) for j, x in enumerate(inputs) if reads[j])
         # outputs whose buffers clear_buffer releases once the function's backward has run
-        if unreached:
+        if outputs is None:
             cleared = ()
         elif len(outputs) == 1:
-            cleared = () if o is root or o._persistent else (o,)
+            cleared = () if o is root or o._persistent else outputs
         else:
             cleared = tuple([o for o in outputs if o is not root and not o._persistent])
         # leaves whose gradient the op may write straight into their buffers (each must appear once among the
         # inputs, its gradient shaped as its data: only a change that bumps the version could break that later);
         # backward stores their gradients itself, so they leave ``stores``
         into = None
-        if kind is _PLAIN and func.grad_into:
+        if grad_into and kind is _PLAIN:
             into = (
                 tuple(
                     (i, x)
@@ -246,16 +277,71 @@ def _backward_plan(root, order) -> list:
                 or None
             )
             if into is not None:
-                stores = tuple(s for s in stores if (s[0], s[1]) not in into)
-        # the plan holds the bound method, array module and dtype, as forward's does; the weak output references
-        # and the unreached ones go last, read only when some output was not reached (then the outputs are None)
+                stores = [s for s in stores if (s[0], s[1]) not in into]
+        if type(stores) is list:
+            stores = tuple(stores)
+        # the plan holds the array module and dtype, as forward's does; the weak output references and the
+        # unreached ones (``weak``) are read only when some output was not reached (then ``outputs`` is None)
         dt = func.dtype
-        dtd = _DTYPES.get(dt) or _dtype_of(dt)
+        if dt is not last_dt:  # (most functions of a graph share one)
+            last_dt, last_dtd = dt, _DTYPES.get(dt) or _dtype_of(dt)
+        dtd = last_dtd
         steps.append(
-            (func, kind, grad_of, func.xp, dt, dtd, inputs, None if unreached else tuple(outputs), need, stores, into)
-            + (stubs, fetch, "y" in uses, cleared, (outrefs, unreached))
+            (
+                func,
+                kind,
+                grad_of,
+                func.xp,
+                dt,
+                dtd,
+                inputs,
+                outputs,
+                need,
+                stores,
+                into,
+                stubs,
+                fetch,
+                uses_y,
+                cleared,
+                weak,
+            )
         )
     return steps
+
+
+_UNSET = object()
+_NEED_ONE = (True,)
+_NEEDS: dict = {}  # need_grad flags of a function's inputs -> the tuple plans share
+
+
+def _interned(need):
+    _NEEDS[need] = need
+    return need
+
+
+_CLASS_FACTS: dict = {}  # Function class -> what a backward step needs to know of it (``_class_facts``)
+
+
+def _class_facts(cls) -> tuple:
+    """What the backward plan reads off a function's class, read once per class: whether it overrides
+    ``_input_grads`` (then the class's ``_input_grads`` is called), its ``backward_unary`` where its ``grad`` is
+    Unary's, its ``grad``, whether backward reads input data ("x" in grad_uses) and output data ("y"), whether
+    it reads every input's data whenever it reads any, and ``grad_into``."""
+    generic = not cls._plain_backward
+    unary_of = cls.backward_unary if not generic and cls.grad is _Unary.grad else None
+    grad_fn = cls._input_grads if generic else cls.grad
+    uses = cls.grad_uses
+    facts = (generic, unary_of, grad_fn, "x" in uses, "y" in uses, cls._reads_all_inputs, bool(cls.grad_into))
+    _CLASS_FACTS[cls] = facts
+    return facts
+
+
+_STUBS: dict = {}  # input shapes -> the stand-ins of inputs whose data backward does not read (shared)
+
+
+def _stubs(shapes):
+    stubs = _STUBS[shapes] = tuple([_SHAPED.get(s) or _shaped(s) for s in shapes])
+    return stubs
 
 
 _SHAPED: dict = {}  # shape -> its stand-in (immutable, so plans share them)
@@ -318,14 +404,20 @@ def run_forward(steps, pre, post) -> None:
     """Forward through ``steps``, calling the hooks in ``pre``/``post`` around each function."""
     recorder = _state.clear_recorder[0]
     for func, kind, compute, xp, dt, dtd, inputs, out, outrefs, free in steps:
-        for h in pre:
-            h(func)
+        if pre:  # (an empty loop still makes an iterator)
+            for h in pre:
+                h(func)
         if kind is _ONE:
-            ys = compute(xp, _input_array(func, inputs[0], 0, dt, dtd))
+            ys = compute(func, xp, _input_array(func, inputs[0], 0, dt, dtd))
         elif kind is _MANY:
-            ys = compute(xp, *[_input_array(func, x, i, dt, dtd) for i, x in enumerate(inputs)])
+            if len(inputs) == 2:  # (no list comprehension: each runs a frame of its own)
+                ys = compute(
+                    func, xp, _input_array(func, inputs[0], 0, dt, dtd), _input_array(func, inputs[1], 1, dt, dtd)
+                )
+            else:
+                ys = compute(func, xp, *[_input_array(func, x, i, dt, dtd) for i, x in enumerate(inputs)])
         else:
-            ys = compute(inputs)
+            ys = compute(func, inputs)
         if type(ys) is _ndarray and (ys.dtype is dtd or ys.dtype.type is dt):
             o = out if out is not None else outrefs[0]()
             if o is not None:
@@ -337,8 +429,9 @@ def run_forward(steps, pre, post) -> None:
                 o = ref()
                 if o is not None:
                     o._data._set_array(y)
-        for h in post:
-            h(func)
+        if post:
+            for h in post:
+                h(func)
         for v in free:
             _release(v._data)
             if v._recompute:
@@ -381,19 +474,41 @@ def run_backward(steps, root, clear_buffer, pre, post, recomputes=False) -> None
             cleared = [o for o in outputs if o is not None and o is not root and not o._persistent]
         if recomputes:
             _recompute_cleared(func, inputs, outputs, need)
-        for h in pre:
-            h(func)
+        if pre:  # (an empty loop still makes an iterator)
+            for h in pre:
+                h(func)
         if kind is _GENERIC:
-            gxs = grad_of(inputs, outputs, need)
+            gxs = grad_of(func, inputs, outputs, need)
         else:
-            if kind is _UNARY:
+            if kind is _UNARY:  # (_input_array and _array_of, by hand)
                 o = outputs[0]
-                xa = _input_array(func, inputs[0], 0, dt, dtd) if stubs is None else stubs[0]
-                ya = _array_of(o._data) if uses_y else None
-                gxs = (grad_of(xp, xa, ya, _array_of(o._grad)),)
+                if stubs is None:
+                    d = inputs[0]._data
+                    xa = d._array
+                    if xa is None or d._fill is not None:
+                        xa = d._get()
+                    if xa.dtype is not dtd and xa.dtype.type is not dt:
+                        xa = converted(func, d, xa, 0)
+                else:
+                    xa = stubs[0]
+                if uses_y:
+                    d = o._data
+                    ya = d._array
+                    if ya is None or d._fill is not None:
+                        ya = d._get()
+                else:
+                    ya = None
+                d = o._grad
+                gy = d._array
+                if gy is None or d._fill is not None:
+                    gy = d._get()
+                gxs = (grad_of(func, xp, xa, ya, gy),)
             else:
                 if stubs is None:  # backward reads the inputs' data
-                    xs = [_input_array(func, x, j, dt, dtd) for j, x in enumerate(inputs)]
+                    if len(inputs) == 2:
+                        xs = [_input_array(func, inputs[0], 0, dt, dtd), _input_array(func, inputs[1], 1, dt, dtd)]
+                    else:
+                        xs = [_input_array(func, x, j, dt, dtd) for j, x in enumerate(inputs)]
                 elif fetch is None:
                     xs = stubs
                 else:  # some inputs' data: those a needed gradient depends on
@@ -406,7 +521,7 @@ def run_backward(steps, root, clear_buffer, pre, post, recomputes=False) -> None
                 else:
                     gys = [o._grad._get() if o is not None and o._grad is not None else None for o in outputs]
                 if into is None:
-                    gxs = grad_of(xp, xs, ys, gys, need)
+                    gxs = grad_of(func, xp, xs, ys, gys, need)
                 else:  # offer the op the leaves' pending-zero gradient buffers to write into
                     outs = [None] * len(inputs)
                     for i, x in into:
@@ -415,7 +530,7 @@ def run_backward(steps, root, clear_buffer, pre, post, recomputes=False) -> None
                             arr = gnd._array
                             if arr is not None and arr.dtype is dtd:
                                 outs[i] = arr
-                    gxs = grad_of(xp, xs, ys, gys, need, outs)
+                    gxs = grad_of(func, xp, xs, ys, gys, need, outs)
                     for i, x in into:  # these leaves are left out of ``stores``
                         gx = gxs[i]
                         if gx is None:
@@ -440,8 +555,9 @@ def run_backward(steps, root, clear_buffer, pre, post, recomputes=False) -> None
                 accumulate_leaf(x, gx)
             else:
                 x._grad._set_array(x._grad._array + gx)
-        for h in post:
-            h(func)
+        if post:
+            for h in post:
+                h(func)
         if clear_buffer:
             for o in cleared:
                 _release(o._data)

@@ -30,6 +30,7 @@ inputs and outputs, as NNabla's own tests do.
 
 from __future__ import annotations
 
+import functools
 import linecache
 import numbers
 import os
@@ -43,6 +44,7 @@ from ._array import NdArray, get_array_module, to_device
 from .context import _current as _contexts
 
 _REGISTRY: dict[str, type] = {}
+_weakref = weakref.ref
 
 
 def register(cls):
@@ -100,6 +102,13 @@ class FunctionIndexError(FunctionError, IndexError):
 REQUIRED = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()  # an F argument without a default
 
 
+def keeps_shape(output_shapes):
+    """Mark an ``output_shapes`` that, given inputs all of one shape, returns that one shape: ``apply`` then skips it
+    for such inputs (a class overriding it unmarked, or overriding ``_shapes_checked``, is always asked)."""
+    output_shapes.keeps_shape = True
+    return output_shapes
+
+
 class Function:
     """Base of all ops; an instance is one node of a computation graph."""
 
@@ -137,12 +146,16 @@ class Function:
             self.args = dict(spec)
         self._start(ctx)
         if self._has_init:
-            try:
-                self.init()
-            except FunctionError:
-                raise
-            except _BAD_ARGUMENT as e:
-                raise _argument_error(self, e) from None
+            self._init_checked()
+
+    def _init_checked(self) -> None:
+        """Run ``init``, turning what an op's own code raises on bad arguments into a FunctionError naming it."""
+        try:
+            self.init()
+        except FunctionError:
+            raise
+        except _BAD_ARGUMENT as e:
+            raise _argument_error(self, e) from None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -150,10 +163,13 @@ class Function:
         cls._plain_forward = same("_compute_outputs") and same("_arrays_of") and same("_as_outputs")
         cls._plain_backward = same("_input_grads") and same("_arrays_of")
         cls._has_init = not same("init")
+        # all inputs of one shape make one output of that shape (see ``keeps_shape``): apply needs no shape rule
+        cls._keeps_shape = getattr(cls.output_shapes, "keeps_shape", False) and same("_shapes_checked")
         # backward reads every input's data whenever it reads any (the plan then needs no per-input check)
         cls._reads_all_inputs = same("grad_depends_input_data")
 
     _has_init = False
+    _keeps_shape = True
     _reads_all_inputs = True
     # unlinked: apply sets these when it links the function into a graph
     _outputs: tuple = ()
@@ -167,12 +183,16 @@ class Function:
         resolved = ctx._resolved
         self.xp, self.dtype = resolved if resolved is not None else ctx.resolve()
         self.inputs = []
-        self.tags = {}
 
     def init(self) -> None:
         """Hook: validate and precompute from ``self.args`` (no shapes known yet)."""
 
+    @functools.cached_property
+    def tags(self) -> dict:
+        return {}  # made when first asked: most functions never carry tags
+
     # -- what each op writes ----------------------------------------------------------------------
+    @keeps_shape
     def output_shapes(self, *shapes):
         return [shapes[0]]
 
@@ -233,10 +253,10 @@ class Function:
     @property
     def creation_site(self) -> tuple | None:
         """(file name, line number) of the code outside the engine that linked this function into a graph."""
-        site = getattr(self, "_site", None)
-        if site is None:
+        code = getattr(self, "_site", None)
+        if code is None:
             return None
-        code, offset = site
+        offset = self._site_offset
         lineno = code.co_firstlineno
         for start, end, line in code.co_lines():
             if start <= offset < end and line is not None:
@@ -295,7 +315,15 @@ class Function:
 
     def _shapes_checked(self, shapes):
         try:
-            result = self.output_shapes(*shapes)
+            n = len(shapes)  # (passed one by one where few: a call with *shapes is not inlined)
+            if n == 1:
+                result = self.output_shapes(shapes[0])
+            elif n == 2:
+                result = self.output_shapes(shapes[0], shapes[1])
+            elif n == 3:
+                result = self.output_shapes(shapes[0], shapes[1], shapes[2])
+            else:
+                result = self.output_shapes(*shapes)
             if type(result) is not list:
                 result = list(result)
         except FunctionError as e:
@@ -342,7 +370,14 @@ class Function:
 
     def _compute_outputs(self, variables):
         """Forward on the inputs' arrays: the output arrays, floats in the compute dtype."""
-        ys = self.compute(self.xp, *self._arrays_of(variables))
+        xs = self._arrays_of(variables)
+        n = len(xs)
+        if n == 1:  # one or two inputs passed one by one: a call with *xs is not inlined by the interpreter
+            ys = self.compute(self.xp, xs[0])
+        elif n == 2:
+            ys = self.compute(self.xp, xs[0], xs[1])
+        else:
+            ys = self.compute(self.xp, *xs)
         if type(ys) is np.ndarray and ys.dtype.type is self.dtype:
             return (ys,)  # the common case: one array already in the compute dtype
         return self._as_outputs(ys)
@@ -521,20 +556,36 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
     extra outputs, which are refused here rather than created.
     """
     Variable = _Variable or _variable_class()
-    imperative = False
+    imperative = need_grad = False
+    rank = 0
     shapes = []
     for x in inputs:
         t = type(x)
         if t is Variable:
             shapes.append(x._data._shape)
+            if x._need_grad:  # (what the graph node needs, read in the same pass)
+                need_grad = True
+            p = x._parent
+            if p is not None and p.rank >= rank:
+                rank = p.rank + 1
         elif t is NdArray:
             imperative = True
             shapes.append(x._shape)
         elif isinstance(x, Variable):
             shapes.append(x.shape)
+            if x._need_grad:
+                need_grad = True
+            p = x._parent
+            if p is not None and p.rank >= rank:
+                rank = p.rank + 1
         else:
             return _apply_to_other(func, inputs, n_outputs)
-    shapes = func._shapes_checked(shapes)
+    n = len(shapes)
+    if func._keeps_shape and (n == 1 or n == 2 and shapes[0] == shapes[1]):
+        if n == 2:
+            del shapes[1]
+    else:
+        shapes = func._shapes_checked(shapes)
     if n_outputs != -1 and n_outputs != len(shapes):
         _reject_n_outputs(func, n_outputs, len(shapes))
     if imperative:  # no graph node: an error raises at the user's call itself, so no creation site is kept
@@ -550,18 +601,11 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
             if inside is None:
                 inside = _is_engine_file(code.co_filename)
             if not inside:
-                func._site = (code, f.f_lasti)
+                func._site = code  # (two attributes rather than a tuple: one object less per function)
+                func._site_offset = f.f_lasti
                 break
             f = f.f_back
 
-    need_grad = False
-    rank = 0
-    for x in inputs:
-        if x._need_grad:
-            need_grad = True
-        p = x._parent
-        if p is not None and p.rank >= rank:
-            rank = p.rank + 1
     if need_grad and not func.differentiable:
         need_grad = False
     if outputs is None and len(shapes) == 1:  # the common case, without the general loops
@@ -570,14 +614,20 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
         outs = (o,)
         if func._outputs:  # a function already in a graph, linked again: cached walks may be stale
             _state.graph_version[0] += 1
-        func._outputs = (weakref.ref(o),)
+        func._outputs = (_weakref(o),)
     else:
         outs = _outputs_of(func, shapes, need_grad, outputs, Variable)
-    func.inputs = list(inputs)
+    func.inputs = [*inputs]  # (a list display: no call of list())
     func.rank = rank
-    ref = weakref.ref(func)
+    ref = _weakref(func)
     for x in inputs:
         consumers = x._consumers
+        if consumers is None:  # a variable's first consumer is kept as its weak reference, without a list
+            x._consumers = ref
+            continue
+        if type(consumers) is not list:
+            x._consumers = [consumers, ref]
+            continue
         consumers.append(ref)
         n = len(consumers)
         if n >= 64 and not n & (n - 1):
@@ -585,6 +635,26 @@ def apply(func: Function, inputs, auto_forward=False, outputs=None, n_outputs=-1
             # iteration (dynamic mode) would otherwise collect a reference per iteration
             consumers[:] = [r for r in consumers if r() is not None]
     if auto_forward or _state.auto_forward[0]:
+        if len(outs) == 1 and func._plain_forward:  # _compute_outputs and _set_array, by hand
+            xs = func._arrays_of(inputs)
+            n = len(xs)  # (as _compute_outputs)
+            if n == 1:
+                y = func.compute(func.xp, xs[0])
+            elif n == 2:
+                y = func.compute(func.xp, xs[0], xs[1])
+            else:
+                y = func.compute(func.xp, *xs)
+            if type(y) is not np.ndarray or y.dtype.type is not func.dtype:
+                y = func._as_outputs(y)[0]
+            d = outs[0]._data
+            if d._watched:
+                d._set_array(y)
+            else:
+                d._array = y
+                d._shape = y.shape
+                d._dtype = y.dtype.type
+                d._fill = None
+            return outs[0]
         ys = func._compute_outputs(inputs)
         if len(outs) == 1:
             _set_array(outs[0]._data, ys[0])

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _ops  # noqa: F401  (registers every op)
 from .function import ENGINE_DIR as _ENGINE_DIR
-from .function import REQUIRED
+from .function import REQUIRED, _check_arg_type
 from .function import apply as _apply
 from .function import registry as _registry
 
@@ -43,7 +43,9 @@ def _generate(cls):
         else:
             required.append(name)
             params.append(name)
-    namespace = {"_apply": _apply, "_cls": cls, "_unexpected": _unexpected}
+    namespace = {"_apply": _apply, "_cls": cls, "_unexpected": _unexpected, "_new": object.__new__}
+    namespace["_check_arg_type"] = _check_arg_type
+    checks = []
     for key, default in cls.args_spec.items():
         namespace[f"_d_{key}"] = default
         if variadic:
@@ -58,6 +60,12 @@ def _generate(cls):
         else:
             namespace[f"_s_{key}"] = shown[key]
             params.append(f"{key}=_s_{key}")
+        if default is not None:  # Function.__init__'s check of a value unlike its default, written out
+            namespace[f"_t_{key}"] = type(default)
+            checks.append(
+                f"if {key} is not _d_{key} and type({key}) is not _t_{key}: "
+                f"_check_arg_type(f, {key!r}, {key}, _d_{key})"
+            )
     if variadic:
         params.append("**kw")
         body += ["n_outputs = kw.pop('n_outputs', -1)", "outputs = kw.pop('outputs', None)", "_unexpected(_cls, kw)"]
@@ -69,11 +77,16 @@ def _generate(cls):
         inputs = "(" + "".join(f"{n}, " for n in required) + ")"
         for n in optional:
             inputs += f" + (({n},) if {n} is not None else ())"
-    passed = ", ".join(f"{k}={k}" for k in cls.args_spec)
+    # the function made as ``_cls(None, **args)`` makes it, without passing the arguments as keywords
+    body.append("f = _new(_cls)")
+    body += checks
+    body.append("f.args = {" + ", ".join(f"{k!r}: {k}" for k in cls.args_spec) + "}")
+    body.append("f._start(None)")
+    if cls._has_init:
+        body.append("f._init_checked()")
     fname = _public_name(cls)
     lines = "".join(f"    {line}\n" for line in body)
-    call = f"_apply(_cls(None, {passed}), {inputs}, outputs=outputs, n_outputs=n_outputs)"
-    src = f"def {fname}({', '.join(params)}):\n{lines}    return {call}\n"
+    src = f"def {fname}({', '.join(params)}):\n{lines}    return _apply(f, {inputs}, False, outputs, n_outputs)\n"
     # named under the engine's folder, so a function's creation site is the caller of F.<name>, not this code
     exec(compile(src, f"{_ENGINE_DIR}/<F.{fname}>", "exec"), namespace)  # noqa: S102 - from the registry
     f = namespace[fname]

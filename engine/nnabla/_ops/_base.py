@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function, FunctionError, FunctionTypeError
+from ..function import Function, FunctionError, FunctionTypeError, keeps_shape
 
 
 def unbroadcast(xp, g, shape):
@@ -72,6 +72,7 @@ class Binary(Function):
 
     inputs_spec = ("x0", "x1")
 
+    @keeps_shape
     def output_shapes(self, s0, s1):
         return [broadcast_shapes(self, s0, s1)]
 
