@@ -13,6 +13,12 @@ test_device_training.py):
 - ``ops``: every Case row of the op tables, op by op forward and first-order backward, then through Variables
   (on a GPU split over worker processes, which compile cupy's kernels in parallel).
 
+They run in that order: the MLP and the timing while nothing else runs, then the training checks in this
+process while the op table's workers run. Values are compared within float32's tolerance (rtol 1e-4, atol
+1e-5, the op tables' device checks' own; the training tests' stricter one suits the double, which computes with
+numpy). On real cupy no copy between host and device is counted (the double counts them, in CI). The op tables'
+modules import pytest; where it is missing, a stand-in for its decorators lets them import.
+
 Everything goes to ``--out`` (default ``$OUT``, else ``gpu-check-out``): ``gpu_check.json`` (per op type and
 case pass or why not, the ratios) and ``gpu_check.txt`` (the summary), both rewritten after every section, so
 a run cut short still leaves what it found. ``--budget`` seconds bound the whole run: cases not reached by then
@@ -20,7 +26,9 @@ are listed as such. Progress lines are printed as it goes.
 
 Run: ``make gpu-check`` or ``PYTHONPATH=engine:. python3 benchmarks/gpu_check.py [--device real|double]
 [--quick] [--out DIR] [--budget S] [--only mlp,timing,training,ops]``. Exit status 0: all that ran passed; 1: a
-check failed; 2: no usable device.
+check failed; 2: no usable device. On the device machine, from the repository root:
+``set -o pipefail; PYTHONUNBUFFERED=1 PYTHONPATH=engine:. python3 benchmarks/gpu_check.py --out $OUT 2>&1 |
+tee $OUT/log`` with a limit of 480 s (the default ``--budget`` of 330 s ends it in about 6 minutes).
 """
 
 from __future__ import annotations
@@ -30,9 +38,11 @@ import importlib.util
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import types
@@ -160,7 +170,7 @@ def check_mlp(args, xp, checker) -> dict:
     return result
 
 
-def check_training(args, xp, checker) -> dict:
+def check_training(args, xp, checker, deadline=float("inf")) -> dict:
     """Parametric functions (the op tests' table and the training tests'), solvers, mixed precision, files."""
     import test_device_ops as ops
     import test_device_training as tr
@@ -170,6 +180,9 @@ def check_training(args, xp, checker) -> dict:
     results = {}
 
     def record(group, name, run):
+        if time.time() > deadline:
+            results.setdefault(group, {})[name] = "not reached in the time budget"
+            return
         try:
             run()
             results.setdefault(group, {})[name] = "pass"
@@ -254,8 +267,11 @@ def save_and_load(suffix: str, xp, folder: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def op_table(args, checker, shard=(0, 1), deadline=None) -> dict:
-    """Every Case row (``--quick``: one in 40) of shard ``k`` of ``n``: op by op, then through Variables."""
+def op_table(args, checker, shard=(0, 1), deadline=None, progress=None) -> dict:
+    """Every Case row (``--quick``: one in 40) of shard ``k`` of ``n``: op by op, then through Variables.
+
+    ``progress(result)`` is given the result so far after every 25 cases (the cases still to come listed as not
+    reached), so a worker that hangs or dies leaves what it found."""
     import numpy as np
     import test_device_ops as ops
 
@@ -289,6 +305,10 @@ def op_table(args, checker, shard=(0, 1), deadline=None) -> dict:
         per_case[keys[i]] = {"op_by_op": "pass" if not failures else "; ".join(sorted(failures)), "variables": through}
         if (i + 1) % 25 == 0:
             say(f"ops shard {k + 1}/{n}: {i + 1}/{len(cases)} cases")
+            if progress is not None:
+                progress(
+                    {"cases_in_tables": total, "op_types": op_types, "cases": per_case, "not_reached": keys[i + 1 :]}
+                )
     return {"cases_in_tables": total, "op_types": op_types, "cases": per_case, "not_reached": not_reached}
 
 
@@ -306,8 +326,10 @@ def merge_op_tables(parts: list) -> dict:
     return merged
 
 
-def start_op_workers(args, n: int, deadline: float, folder: Path) -> list:
-    """``n`` processes, each checking shard k of the op table and writing ops_k.json (stdout: the same log)."""
+def start_op_workers(args, n: int, deadline: float) -> list:
+    """``n`` processes, each checking shard k of the op table into its ops_k.json in a temporary folder (the
+    results folder keeps only the report); their progress lines go to the same log."""
+    folder = Path(tempfile.mkdtemp(prefix="gpu-check-"))
     workers = []
     for k in range(n):
         out = folder / f"ops_{k}.json"
@@ -319,20 +341,27 @@ def start_op_workers(args, n: int, deadline: float, folder: Path) -> list:
 
 
 def collect_op_workers(workers: list, deadline: float) -> dict:
-    parts = []
+    """The workers' results merged; a worker still running 30 s past the deadline is stopped, and what it had
+    written is taken (``workers`` says how each ended)."""
+    parts, ended = [], []
     for k, (proc, out) in enumerate(workers):
         try:
-            proc.wait(timeout=max(1.0, deadline + 30 - time.time()))  # past that: a worker that hangs
+            proc.wait(timeout=max(1.0, deadline + 30 - time.time()))
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if proc.returncode == 0 and out.exists():
+        ended.append(proc.returncode)
+        if out.exists():
             parts.append(json.loads(out.read_text()))
             out.unlink()
         else:
-            parts.append({"op_types": {}, "cases": {}, "not_reached": [f"shard {k + 1}/{len(workers)}: its worker "
-                          f"ended with status {proc.returncode}, its cases are unchecked (see the log)"]})  # fmt: skip
-    return merge_op_tables(parts)
+            parts.append({"op_types": {}, "cases": {}, "not_reached": [f"all of shard {k + 1}/{len(workers)}"]})
+    shutil.rmtree(workers[0][1].parent, ignore_errors=True)
+    merged = merge_op_tables(parts)
+    merged["workers"] = [f"shard {k + 1}: exit status {rc}" for k, rc in enumerate(ended)]
+    if any(ended):
+        merged["error"] = f"op table workers ended with {ended} (0: done; see the log)"
+    return merged
 
 
 # -- timing against PyTorch -------------------------------------------------------------------------------------
@@ -456,7 +485,7 @@ def _problems(results: dict) -> list:
     return out
 
 
-def summary(report: dict) -> str:
+def summary(report: dict, limit: int = 10**6) -> str:
     env, results = report["environment"], report["results"]
     where = env.get("gpu") or ("the device double" if env["device"] == "double" else "no GPU")
     lines = [f"gpu-check on {where} ({env['device']}, {env['array_module']}), commit {env.get('commit') or '?'}, "
@@ -493,7 +522,9 @@ def summary(report: dict) -> str:
             lines.append(f"  not reached in the time budget: {len(ops['not_reached'])} case(s)")
     problems = _problems(results)
     lines.append(f"{len(problems)} problem(s)" + (":" if problems else ""))
-    lines += [f"  {k}: {v}" for k, v in problems]
+    lines += [f"  {k}: {v}" for k, v in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(f"  ... and {len(problems) - limit} more (gpu_check.txt has them all)")
     lines.append(f"wall time of the whole run: {report['seconds']:.0f} s")
     return "\n".join(lines)
 
@@ -547,7 +578,13 @@ def main(argv=None) -> int:
         return 2
     if args.shard:  # a worker of the op table
         k, n = (int(v) for v in args.shard.split("/"))
-        Path(args.shard_out).write_text(json.dumps(op_table(args, checker, (k, n), args.deadline)))
+        out = Path(args.shard_out)
+
+        def progress(result):
+            out.with_suffix(".tmp").write_text(json.dumps(result))
+            os.replace(out.with_suffix(".tmp"), out)
+
+        progress(op_table(args, checker, (k, n), args.deadline, progress))
         return 0
     report = {"environment": environment(args, xp), "results": {}, "budget_s": args.budget, "quick": args.quick}
     say("environment:", json.dumps(report["environment"]))
@@ -568,9 +605,9 @@ def main(argv=None) -> int:
     if "timing" in args.only:
         run("timing", timing, args, xp)
     n = args.workers or (1 if args.device == "double" else min(8, max(1, (os.cpu_count() or 2) - 2)))
-    workers = start_op_workers(args, n, deadline, folder) if "ops" in args.only and n > 1 else []
+    workers = start_op_workers(args, n, deadline) if "ops" in args.only and n > 1 else []
     if "training" in args.only:
-        run("training", check_training, args, xp, checker)
+        run("training", check_training, args, xp, checker, deadline)
     if "ops" in args.only:
         if workers:
             say(f"ops: waiting for {n} workers")
@@ -580,7 +617,7 @@ def main(argv=None) -> int:
         else:
             run("ops", op_table, args, checker, (0, 1), deadline)
     write(report, folder)
-    print(summary(report), flush=True)
+    print(summary(report, limit=40), flush=True)
     return 1 if _problems(results) else 0
 
 
