@@ -365,13 +365,45 @@ def collect_op_workers(workers: list, deadline: float) -> dict:
 
 
 # -- timing against PyTorch -------------------------------------------------------------------------------------
+clock = time.perf_counter
+
+
 def _per_step(step, steps: int, sync) -> float:
+    """Seconds per step of ``steps`` steps, the device synchronized before each reading of the clock."""
     sync()
-    start = time.perf_counter()
+    start = clock()
     for _ in range(steps):
         step()
     sync()
-    return (time.perf_counter() - start) / steps
+    return (clock() - start) / steps
+
+
+def interleaved(engines: dict, rounds: int, block_seconds: float, max_steps: int) -> dict:
+    """``engines``: name -> (step, sync). Each warmed up, then ``rounds`` rounds of a block of steps each (about
+    ``block_seconds``, 3 to ``max_steps`` steps), the order alternating from round to round: name -> seconds per
+    step in each round, and the steps of a block."""
+    steps = {}
+    for engine, (step, sync) in engines.items():
+        _per_step(step, 3, sync)  # kernels compiled, caches and allocators warm
+        once = _per_step(step, 3, sync)
+        steps[engine] = max(3, min(max_steps, int(block_seconds / max(once, 1e-9))))
+    times = {engine: [] for engine in engines}
+    names = list(engines)
+    for r in range(rounds):
+        for engine in names[r % len(names) :] + names[: r % len(names)]:
+            step, sync = engines[engine]
+            times[engine].append(_per_step(step, steps[engine], sync))
+    return {"times": times, "steps": steps}
+
+
+def ratio_entry(times: dict) -> dict:
+    """ours / torch: the ratio of the medians over the rounds, and each round's."""
+    ratio = statistics.median(times["ours"]) / statistics.median(times["torch"])
+    return {
+        "ours_over_torch": round(ratio, 3),
+        "per_round": [round(o / t, 3) for o, t in zip(times["ours"], times["torch"])],
+        "ms_per_step_median": {e: round(statistics.median(v) * 1e3, 3) for e, v in times.items()},
+    }
 
 
 def _peer(args):
@@ -427,25 +459,11 @@ def timing(args, xp) -> dict:
                 with torch.device(torch_device):
                     theirs = getattr(torch_peers, name)()
                 engines["torch"] = (theirs, torch.cuda.synchronize if torch_device == "cuda" else (lambda: None))
-            steps = {}
-            for engine, (step, sync) in engines.items():
-                _per_step(step, 3, sync)  # kernels compiled, caches and allocators warm
-                once = _per_step(step, 3, sync)
-                steps[engine] = max(3, min(max_steps, int(block_seconds / max(once, 1e-6))))
-            times = {engine: [] for engine in engines}
-            for r in range(rounds):
-                for engine in list(engines)[r % 2 :] + list(engines)[: r % 2]:
-                    step, sync = engines[engine]
-                    times[engine].append(_per_step(step, steps[engine], sync))
-            entry = {"label": label, "rounds": rounds, "steps_per_round": steps}
+            run = interleaved(engines, rounds, block_seconds, max_steps)
+            entry = {"label": label, "rounds": rounds, "steps_per_round": run["steps"]}
             if torch is not None:
-                ratio = statistics.median(times["ours"]) / statistics.median(times["torch"])
-                entry.update(
-                    ours_over_torch=round(ratio, 3),
-                    per_round=[round(o / t, 3) for o, t in zip(times["ours"], times["torch"])],
-                    ms_per_step_median={e: round(statistics.median(v) * 1e3, 3) for e, v in times.items()},
-                )
-                say(f"timing: {name}: ours / PyTorch {torch_device} = {ratio:.2f}")
+                entry.update(ratio_entry(run["times"]))
+                say(f"timing: {name}: ours / PyTorch {torch_device} = {entry['ours_over_torch']:.2f}")
             result["workloads"][name] = entry
         except Exception as e:
             result["workloads"][name] = {
