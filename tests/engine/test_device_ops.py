@@ -107,7 +107,20 @@ def _compare(func, cpu, dev, what, device):
             np.testing.assert_allclose(d.get(), c, rtol=1e-4, atol=1e-5, err_msg=f"{what} {k}")
 
 
-def _check_case(case, device, rng, failures, passed):
+def reason(e: Exception) -> str:
+    """A failure in one line: the exception's type and first line; for a mismatch also what differed, by how much."""
+    lines = [line.strip() for line in str(e).strip().splitlines()] or [""]
+    if lines[0].startswith("Not equal to tolerance"):
+        keep = [lines[1]] if len(lines) > 1 else []  # err_msg: which output or gradient
+        lines = [lines[0], *keep, *(line for line in lines[2:] if line.startswith(("Mismatched", "Max ")))]
+        return f"{type(e).__name__}: {'; '.join(lines)}"[:400]
+    return f"{type(e).__name__}: {lines[0][:200]}"
+
+
+def check_case(case, device, rng, failures, passed):
+    """Each function of the case's graph, op by op, forward and first-order backward on the CPU and on
+    ``device``: op type names that differ or copy go into ``failures`` (name -> why), the others into ``passed``.
+    """
     ys, cpu_functions = _graph(case, nn.Context(["cpu:float"]))
     for y in ys:
         y.forward()
@@ -136,7 +149,7 @@ def _check_case(case, device, rng, failures, passed):
         except Exception as e:
             frames = [f for f in traceback.extract_tb(e.__traceback__) if f"{os.sep}nnabla{os.sep}" in f.filename]
             where = f" at {os.path.basename(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
-            failures[name] = f"{case.name}: {type(e).__name__}: {str(e).strip().splitlines()[0][:200]}{where}"
+            failures[name] = f"{case.name}: {reason(e)}{where}"
         else:
             passed.add(name)
 
@@ -147,7 +160,7 @@ def test_every_op_of_the_tables_computes_on_the_device_as_on_the_cpu(device):
     cases = op_cases()
     assert len(cases) > 400
     for case in cases:
-        _check_case(case, device, rng, failures, passed)
+        check_case(case, device, rng, failures, passed)
     report = "\n".join(f"  {name}: {why}" for name, why in sorted(failures.items()))
     assert not failures, f"{len(failures)} op type(s) leak or differ on the device ({len(passed)} pass):\n{report}"
     assert len(passed) > 200
@@ -192,20 +205,26 @@ def functions_in(ys) -> set:
     return names
 
 
+def check_through_variables(case, device):
+    """The case run twice under 'cuda:float' as a user runs it: raises unless its outputs and input gradients
+    equal the CPU's and the second run copies no more than ``TRANSFERS`` allows."""
+    ys, gs, _, names = _through_variables(case, nn.Context(["cpu:float"]), device)
+    dys, dgs, copies, _ = _through_variables(case, nn.Context(["cuda:float"]), device)
+    allowed = [sum(TRANSFERS[n][1][k] for n in names if n in TRANSFERS) for k in (0, 1)]
+    if copies[0] > allowed[0] or copies[1] > allowed[1]:
+        raise AssertionError(f"the second run copied {copies[0]} time(s) to the host and {copies[1]} back")
+    if not any(registry()[n].stochastic for n in names):
+        for k, (c, d) in enumerate(zip(ys + gs, dys + dgs)):
+            np.testing.assert_allclose(d, c, rtol=1e-4, atol=1e-5, err_msg=f"output or gradient {k}")
+
+
 def test_every_case_runs_through_variables_under_a_cuda_context(device):
     failures = {}
     for case in op_cases():
-        ys, gs, _, names = _through_variables(case, nn.Context(["cpu:float"]), device)
         try:
-            dys, dgs, copies, _ = _through_variables(case, nn.Context(["cuda:float"]), device)
-            allowed = [sum(TRANSFERS[n][1][k] for n in names if n in TRANSFERS) for k in (0, 1)]
-            if copies[0] > allowed[0] or copies[1] > allowed[1]:
-                raise AssertionError(f"the second run copied {copies[0]} time(s) to the host and {copies[1]} back")
-            if not any(registry()[n].stochastic for n in names):
-                for k, (c, d) in enumerate(zip(ys + gs, dys + dgs)):
-                    np.testing.assert_allclose(d, c, rtol=1e-4, atol=1e-5, err_msg=f"output or gradient {k}")
+            check_through_variables(case, device)
         except Exception as e:
-            failures[case.name] = f"{type(e).__name__}: {str(e).strip().splitlines()[0][:200]}"
+            failures[case.name] = reason(e)
     report = "\n".join(f"  {name}: {why}" for name, why in sorted(failures.items()))
     assert not failures, f"{len(failures)} case(s) leak or differ under 'cuda':\n{report}"
 
@@ -237,7 +256,7 @@ def _pf_run(build, shapes, ctx, device, passes=1):
     return result
 
 
-def _pf_cases():
+def pf_cases():
     from pf_quantized_cases import CASES
     from test_parametric_functions import TABLE
 
@@ -245,20 +264,26 @@ def _pf_cases():
     return cases + [(name, build, [shape], passes) for name, (shape, build, passes, _) in CASES.items()]
 
 
+def check_parametric_function(build, shapes, passes, device):
+    """A parametric function case under 'cudnn:float': raises unless its outputs and parameter gradients equal
+    the CPU's and its second step copies no more than ``TRANSFERS`` allows."""
+    ys, gs, _, names = _pf_run(build, shapes, nn.Context(["cpu:float"]), device, passes)
+    dys, dgs, copies, _ = _pf_run(build, shapes, nn.Context(["cudnn:float"]), device, passes)
+    allowed = [sum(TRANSFERS[n][1][k] for n in names if n in TRANSFERS) for k in (0, 1)]
+    if copies[0] > allowed[0] or copies[1] > allowed[1]:
+        raise AssertionError(f"the second step copied {copies[0]} time(s) to the host and {copies[1]} back")
+    if not any(registry()[n].stochastic for n in names):
+        for k, (c, d) in enumerate(zip(ys + list(gs.values()), dys + list(dgs.values()))):
+            np.testing.assert_allclose(d, c, rtol=1e-4, atol=1e-5, err_msg=f"output or gradient {k}")
+
+
 def test_every_parametric_function_trains_on_the_device_as_on_the_cpu(device):
     failures = {}
-    for name, build, shapes, passes in _pf_cases():
-        ys, gs, _, names = _pf_run(build, shapes, nn.Context(["cpu:float"]), device, passes)
+    for name, build, shapes, passes in pf_cases():
         try:
-            dys, dgs, copies, _ = _pf_run(build, shapes, nn.Context(["cudnn:float"]), device, passes)
-            allowed = [sum(TRANSFERS[n][1][k] for n in names if n in TRANSFERS) for k in (0, 1)]
-            if copies[0] > allowed[0] or copies[1] > allowed[1]:
-                raise AssertionError(f"the second step copied {copies[0]} time(s) to the host and {copies[1]} back")
-            if not any(registry()[n].stochastic for n in names):
-                for k, (c, d) in enumerate(zip(ys + list(gs.values()), dys + list(dgs.values()))):
-                    np.testing.assert_allclose(d, c, rtol=1e-4, atol=1e-5, err_msg=f"output or gradient {k}")
+            check_parametric_function(build, shapes, passes, device)
         except Exception as e:
-            failures[name] = f"{type(e).__name__}: {str(e).strip().splitlines()[0][:200]}"
+            failures[name] = reason(e)
     report = "\n".join(f"  {name}: {why}" for name, why in sorted(failures.items()))
     assert not failures, f"{len(failures)} parametric function case(s) leak or differ under 'cudnn':\n{report}"
 

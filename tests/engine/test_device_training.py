@@ -47,8 +47,10 @@ PF_CASES = {
 }
 
 
-@pytest.mark.parametrize("name", list(PF_CASES))
-def test_parametric_functions_train_on_the_device_as_on_the_cpu(device, name):
+def pf_training(name):
+    """``run(ctx)`` for ``on_both``: two Momentum steps of ``PF_CASES[name]``; the values, and the parameters'
+    array types."""
+
     def run(ctx):
         with nn.context_scope(ctx):
             x = nn.Variable.from_numpy_array(np.random.RandomState(0).randn(2, 4, 6, 6), need_grad=True)
@@ -63,7 +65,12 @@ def test_parametric_functions_train_on_the_device_as_on_the_cpu(device, name):
         placed = {type(p.data._array) for p in nn.get_parameters().values()}
         return {"x.g": x.g, **{k: p.d.copy() for k, p in nn.get_parameters().items()}}, placed
 
-    (cpu, cpu_placed), (dev, dev_placed) = on_both(device, run)
+    return run
+
+
+@pytest.mark.parametrize("name", list(PF_CASES))
+def test_parametric_functions_train_on_the_device_as_on_the_cpu(device, name):
+    (cpu, cpu_placed), (dev, dev_placed) = on_both(device, pf_training(name))
     assert cpu_placed == {np.ndarray} and dev_placed == {device.ndarray}
     assert_close(cpu, dev)
 
@@ -74,9 +81,9 @@ def make_params():
             [("w", (3, 4)), ("b", (4,)), ("u", (2, 2))]}  # fmt: skip
 
 
-@pytest.mark.parametrize("cls, hyper, state_names, rule", RULES, ids=IDS)
-def test_every_solver_steps_on_the_device_as_on_the_cpu(device, cls, hyper, state_names, rule):
-    """Five steps with decay and clipping; "u" sits out one, so its step count differs from the others'."""
+def solver_steps(cls, hyper):
+    """``run(ctx)`` for ``on_both``: five steps of solver ``cls(**hyper)`` with decay and clipping; "u" sits out
+    one, so its step count differs from the others'. The values, and the array types of the solver's buffers."""
 
     def run(ctx):
         params = make_params()
@@ -96,7 +103,12 @@ def test_every_solver_steps_on_the_device_as_on_the_cpu(device, cls, hyper, stat
         kinds = {type(a) for a in (solver._flat_w, solver._flat_g, *solver._state.values())}
         return {**{k: p.d for k, p in params.items()}, **states}, kinds
 
-    (cpu, _), (dev, kinds) = on_both(device, run)
+    return run
+
+
+@pytest.mark.parametrize("cls, hyper, state_names, rule", RULES, ids=IDS)
+def test_every_solver_steps_on_the_device_as_on_the_cpu(device, cls, hyper, state_names, rule):
+    (cpu, _), (dev, kinds) = on_both(device, solver_steps(cls, hyper))
     assert kinds == {device.ndarray}  # the flat buffers and the state live on the device
     assert_close(cpu, dev)
 
@@ -208,34 +220,36 @@ def test_parameters_save_and_load_from_the_device(device, tmp_path):
     solver.update()  # the solver syncs the loaded values back into its device buffers and goes on
 
 
+def mixed_precision_training(ctx):
+    """Four loss-scaled Adam steps under ``type_config='half'`` of ``ctx``'s backend (asserting float16 compute
+    and float32 masters): the final loss scale and the parameters."""
+    rng = np.random.RandomState(0)
+    ctx = get_extension_context(ctx.backend[0].split(":")[0], type_config="half")
+    with nn.context_scope(ctx):
+        x, t = nn.Variable((8, 4)), nn.Variable((8, 3))
+        y = PF.affine(F.tanh(PF.affine(x, 6, name="l1")), 3, name="l2")
+        loss = F.mean(F.squared_error(y, t))
+        solver = S.Adam(alpha=0.01)
+    solver.set_parameters(nn.get_parameters())
+
+    def feed():
+        x.d, t.d = rng.randn(8, 4), rng.randn(8, 3)
+
+    updater = DynamicLossScalingUpdater(solver, loss, feed, scale=2.0**20, N=2)
+    with np.errstate(all="ignore"):
+        for _ in range(4):
+            updater.update()
+    assert y.d.dtype == np.float16 and loss.d.dtype == np.float16
+    for p in nn.get_parameters().values():
+        assert p.d.dtype == np.float32 and p.g.dtype == np.float32
+    assert {a.dtype for a in solver._state.values()} == {np.dtype(np.float32)}
+    return updater.scale, {k: p.d.copy() for k, p in nn.get_parameters().items()}
+
+
 def test_mixed_precision_keeps_float32_masters_with_loss_scaling(device):
     """type_config='half': functions compute in float16; parameters, gradients and solver state stay float32;
     the dynamic loss-scaling updater backs off from an overflowing scale. The CPU and the device agree."""
-
-    def run(ctx):
-        rng = np.random.RandomState(0)
-        ctx = get_extension_context(ctx.backend[0].split(":")[0], type_config="half")
-        with nn.context_scope(ctx):
-            x, t = nn.Variable((8, 4)), nn.Variable((8, 3))
-            y = PF.affine(F.tanh(PF.affine(x, 6, name="l1")), 3, name="l2")
-            loss = F.mean(F.squared_error(y, t))
-            solver = S.Adam(alpha=0.01)
-        solver.set_parameters(nn.get_parameters())
-
-        def feed():
-            x.d, t.d = rng.randn(8, 4), rng.randn(8, 3)
-
-        updater = DynamicLossScalingUpdater(solver, loss, feed, scale=2.0**20, N=2)
-        with np.errstate(all="ignore"):
-            for _ in range(4):
-                updater.update()
-        assert y.d.dtype == np.float16 and loss.d.dtype == np.float16
-        for p in nn.get_parameters().values():
-            assert p.d.dtype == np.float32 and p.g.dtype == np.float32
-        assert {a.dtype for a in solver._state.values()} == {np.dtype(np.float32)}
-        return updater.scale, {k: p.d.copy() for k, p in nn.get_parameters().items()}
-
-    (cpu_scale, cpu), (dev_scale, dev) = on_both(device, run)
+    (cpu_scale, cpu), (dev_scale, dev) = on_both(device, mixed_precision_training)
     assert cpu_scale == dev_scale < 2.0**20
     assert_close(cpu, dev)
 
