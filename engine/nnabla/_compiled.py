@@ -94,11 +94,13 @@ class _Source:
             f"    {nd}._fill = None",
         )
 
-    def release(self, indent, var, grad) -> None:
-        """Release ``var``'s data buffer (and its gradient's, with ``grad``): ``_walk._release`` by hand."""
-        self.add(
-            indent, f"d = {var}._data", "if d._watched:", "    d.clear()", "else:", "    d._array = d._fill = None"
-        )
+    def release(self, indent, var, grad=False, data=True) -> None:
+        """Release ``var``'s data buffer (without ``data``, not) and its gradient's (with ``grad``): ``_walk._release``
+        by hand."""
+        if data:
+            self.add(
+                indent, f"d = {var}._data", "if d._watched:", "    d.clear()", "else:", "    d._array = d._fill = None"
+            )
         if grad:
             self.add(
                 indent,
@@ -182,7 +184,7 @@ def _backward_function(step, clear_buffer):
         reads = tuple(range(len(inputs)))
     else:
         reads = tuple(j for j, _ in fetch) if fetch is not None else ()
-    cleared = tuple(cleared) if clear_buffer else ()
+    data, grads = cleared if clear_buffer else ((), ())
     key = (
         "backward",
         kind is _UNARY,
@@ -193,13 +195,14 @@ def _backward_function(step, clear_buffer):
         uses_y,
         tuple(i for i, _ in into) if into is not None else None,
         tuple((i, mode) for i, _, mode in stores),
-        len(cleared),
+        len(data),
+        len(grads),
     )
-    objects = (func, grad_of, xp, dt, dtd) + tuple(inputs) + (stubs,) + tuple(outputs) + (need,) + cleared
+    objects = (func, grad_of, xp, dt, dtd) + tuple(inputs) + (stubs,) + tuple(outputs) + (need,) + data + grads
     return _step_function(key, objects, lambda: _backward_source(*key[1:]))
 
 
-def _backward_source(unary, n_inputs, reads, stubbed, n_outputs, uses_y, into, stores, n_cleared) -> _Source:
+def _backward_source(unary, n_inputs, reads, stubbed, n_outputs, uses_y, into, stores, n_data, n_grads) -> _Source:
     """``_walk.run_backward``'s loop body for one step, objects named as ``_backward_function`` passes them."""
     src = _Source()
     f, g, x_, t, td = "k0", "k1", "k2", "k3", "k4"
@@ -207,7 +210,8 @@ def _backward_source(unary, n_inputs, reads, stubbed, n_outputs, uses_y, into, s
     stub = f"k{5 + n_inputs}"
     outs = [f"k{6 + n_inputs + m}" for m in range(n_outputs)]
     n = f"k{6 + n_inputs + n_outputs}"
-    cleared = [f"k{7 + n_inputs + n_outputs + c}" for c in range(n_cleared)]
+    data = [f"k{7 + n_inputs + n_outputs + c}" for c in range(n_data)]
+    grads = [f"k{7 + n_inputs + n_outputs + n_data + c}" for c in range(n_grads)]
     for j in reads:
         src.fetch(1, names[j], f, t, td, j, f"a{j}")
     xs = [f"a{j}" if j in reads else f"{stub}[{j}]" for j in range(n_inputs)]
@@ -271,6 +275,8 @@ def _backward_source(unary, n_inputs, reads, stubbed, n_outputs, uses_y, into, s
             src.add(2, f"_accumulate_leaf({x}, gx)")
         else:
             src.add(2, f"{x}._grad._set_array({x}._grad._array + gx)")
-    for o in cleared:
-        src.release(1, o, True)
+    for o in data:
+        src.release(1, o)
+    for o in grads:
+        src.release(1, o, grad=True, data=False)
     return src

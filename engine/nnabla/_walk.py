@@ -75,7 +75,7 @@ class _Walk:
     def backward_steps(self, root) -> list:
         steps = self._backward
         if steps is None:
-            steps = self._backward = _backward_plan(root, self.order)
+            steps = self._backward = _backward_plan(root, self.order, early=not self.recomputes)
         return steps
 
 
@@ -162,7 +162,7 @@ def _held_output(func, root):
     return o if o is not root else None
 
 
-def _backward_plan(root, order) -> list:
+def _backward_plan(root, order, early=True) -> list:
     """The functions backward runs, last first, each with how every input's gradient is stored.
 
     A function runs when some input needs a gradient and some output's gradient was reached from ``root``;
@@ -170,14 +170,21 @@ def _backward_plan(root, order) -> list:
 
     A graph rebuilt every iteration is planned every iteration, so the plan is made with few objects that outlive
     it (each one costs the garbage collector later): steps share the function's input list, their ``need`` and
-    shape stand-ins are interned, the outputs cleared are the outputs tuple itself, and ``grad_of`` is the class's
-    function (called with the function first), not a bound method.
+    shape stand-ins are interned, and ``grad_of`` is the class's function (called with the function first), not a
+    bound method.
+
+    What clear_buffer releases after each step (``cleared``: the variables whose data, and those whose gradients,
+    it frees): an intermediate's data as soon as no remaining step reads it (after the last step whose backward
+    reads it, else after the first step taking it as input, else after its producer's; NNabla waits for the
+    producer's), its gradient after its producer's step; never the root's or a persistent variable's. With
+    ``early`` false (recomputation reruns functions on their inputs) both wait for the producer's step.
     """
     global _Unary
     if _Unary is None:
         from ._ops._base import Unary as _Unary
     reached = {id(root)}
     steps = []
+    last_read, first_in = {}, {}  # variable id -> the last step reading its data, the first step taking it
     last_dt = last_dtd = _UNSET
     for func in reversed(order):
         outrefs = func._outputs
@@ -254,13 +261,39 @@ def _backward_plan(root, order) -> list:
             if not all(reads):
                 stubs = [None if r else _Shaped(x._data._shape) for x, r in zip(inputs, reads)]
                 fetch = tuple((j, x) for j, x in enumerate(inputs) if reads[j])
-        # outputs whose buffers clear_buffer releases once the function's backward has run
+        # which data backward reads, then what clear_buffer releases (all steps reading an output come before its
+        # producer's, so where its data is released is known here)
+        k = len(steps)
+        if early:
+            if kind is _GENERIC or stubs is None:
+                for x in inputs:
+                    last_read[id(x)] = k
+            elif fetch is not None:
+                for _, x in fetch:
+                    last_read[id(x)] = k
+            for x in inputs:
+                first_in.setdefault(id(x), k)
         if outputs is None:
-            cleared = ()
-        elif len(outputs) == 1:
-            cleared = () if o is root or o._persistent else outputs
+            cleared = [(), ()]  # (its outputs' are added when the step runs)
         else:
-            cleared = tuple([o for o in outputs if o is not root and not o._persistent])
+            if len(outputs) == 1:
+                grads = () if o is root or o._persistent else outputs
+            else:
+                grads = tuple([o for o in outputs if o is not root and not o._persistent])
+            if not early or uses_y or kind is _GENERIC:
+                cleared = [grads, grads]
+            else:
+                own = []
+                for o in grads:
+                    j = last_read.get(id(o))
+                    if j is None:
+                        j = first_in.get(id(o), k)
+                    if j == k:
+                        own.append(o)
+                    else:  # an earlier step: its list of data released grows
+                        c = steps[j][14]
+                        c[0] = c[0] + (o,)
+                cleared = [grads if len(own) == len(grads) else tuple(own), grads]
         # leaves whose gradient the op may write straight into their buffers (each must appear once among the
         # inputs, its gradient shaped as its data: only a change that bumps the version could break that later);
         # backward stores their gradients itself, so they leave ``stores``
@@ -471,7 +504,8 @@ def run_backward(steps, root, clear_buffer, pre, post, recomputes=False) -> None
                 o = r()
                 if o is not None:
                     o._grad_nd()._set_array(func.xp.zeros(o._data._shape, func.dtype))
-            cleared = [o for o in outputs if o is not None and o is not root and not o._persistent]
+            mine = [o for o in outputs if o is not None and o is not root and not o._persistent]
+            cleared = (cleared[0] + tuple(mine), mine)
         if recomputes:
             _recompute_cleared(func, inputs, outputs, need)
         if pre:  # (an empty loop still makes an iterator)
@@ -559,8 +593,10 @@ def run_backward(steps, root, clear_buffer, pre, post, recomputes=False) -> None
             for h in post:
                 h(func)
         if clear_buffer:
-            for o in cleared:
+            data, grads = cleared
+            for o in data:
                 _release(o._data)
+            for o in grads:
                 if o._grad is not None:
                     _release(o._grad)
         if recorder is not None:

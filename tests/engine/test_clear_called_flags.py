@@ -38,7 +38,9 @@ def test_backward_clear_buffer_appends_one_entry_per_function_run():
     z.backward(clear_buffer=True)
     inputs = recorder.get_input_clear_called_flags()
     outputs = recorder.get_output_clear_called_flags()
-    assert inputs[5:] == [[NO, NO], [NO], [NO], [DATA], [NO]]  # Mul2, Sin, AddScalar, Tanh, Identity
+    # Mul2, Sin, AddScalar, Tanh, Identity. NNabla's Mul2 entry is [NO, NO]: it releases an output's data after its
+    # producer's backward only; here, after the last backward reading it (Mul2's: AddScalar and Sin read none)
+    assert inputs[5:] == [[DATA, DATA], [NO], [NO], [DATA], [NO]]
     assert outputs[5:] == [[NO], [BOTH], [BOTH], [BOTH], [BOTH]]  # the root keeps its data and gradient
 
 

@@ -98,3 +98,54 @@ def test_persistent_keeps_a_buffer_through_clearing():
     loss.backward(clear_buffer=True)
     np.testing.assert_array_equal(a.d, np.full((2, 3), 2.0))
     assert not b.data._is_allocated()
+
+
+def _alive_when_its_producer_backward_runs(variable, producer_name, loss, leaf, passes=1):
+    """Whether ``variable``'s data buffer is still allocated when the backward of ``producer_name`` starts, per pass
+    (``leaf``'s gradient zeroed before each)."""
+    seen = []
+
+    def hook(func):
+        if func.name == producer_name:
+            seen.append(variable.data._is_allocated())
+
+    for _ in range(passes):
+        loss.forward(clear_no_need_grad=True)
+        leaf.grad.zero()
+        loss.backward(clear_buffer=True, function_pre_hook=hook)
+    return seen
+
+
+def test_clear_buffer_frees_data_once_no_remaining_backward_reads_it():
+    x = nn.Variable.from_numpy_array(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3), need_grad=True)
+    s = F.sin(x)  # sin's backward reads x, not s: only the product's backward reads s
+    loss = F.sum(s * s)
+    assert _alive_when_its_producer_backward_runs(s, "Sin", loss, x, passes=2) == [False, False]
+    np.testing.assert_allclose(x.g, 2 * np.sin(x.d) * np.cos(x.d), rtol=1e-5)
+
+
+def test_clear_buffer_keeps_data_its_producer_backward_reads():
+    x = nn.Variable.from_numpy_array(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3), need_grad=True)
+    t = F.tanh(x)  # tanh's backward reads its output
+    loss = F.sum(t * t)
+    assert _alive_when_its_producer_backward_runs(t, "Tanh", loss, x, passes=2) == [True, True]
+    np.testing.assert_allclose(x.g, 2 * np.tanh(x.d) * (1 - np.tanh(x.d) ** 2), rtol=1e-5)
+
+
+def test_the_compiled_backward_frees_data_as_early():
+    x = nn.Variable.from_numpy_array(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3), need_grad=True)
+    s = F.sin(x)
+    loss = F.sum(s * s)
+    for _ in range(2):  # a plan is compiled on its second use
+        loss.forward(clear_no_need_grad=True)
+        loss.backward(clear_buffer=True)
+    runs = loss._order.runs[True]  # the compiled steps: Sum, Mul2, Sin
+    assert len(runs) == 3 and runs[2].function.name == "Sin"
+    loss.forward(clear_no_need_grad=True)
+    x.grad.zero()
+    loss.grad.fill(1.0)
+    runs[0]()
+    runs[1]()
+    assert not s.data._is_allocated()  # before Sin's backward runs
+    runs[2]()
+    np.testing.assert_allclose(x.g, 2 * np.sin(x.d) * np.cos(x.d), rtol=1e-5)

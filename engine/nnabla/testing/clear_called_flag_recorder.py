@@ -11,6 +11,8 @@ execution makes and ``NdArray.clear()`` calls. Functions run outside ``forward``
 array here that is never released, so the root's grad flag stays False where NNabla's can show it released.
 What ``clear_no_need_grad`` may release follows each op's declared backward dependencies, which keep a few
 inputs NNabla releases (Convolution's bias, BatchNormalization's beta): their flags stay False here.
+``backward(clear_buffer=True)`` releases an intermediate's data after the last backward step that reads it, which
+can come before its producer's (NNabla waits for the producer's): such an input shows its data cleared earlier.
 """
 
 from __future__ import annotations
