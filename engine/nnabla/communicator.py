@@ -310,13 +310,7 @@ class _MultiProcess(Communicator):
         bufs = [self._buffer(a) for a in arrays]
         if not bufs:
             return
-        if inplace or len(bufs) == 1:  # one array: no packing
-            for buf in bufs:
-                coll.all_reduce(buf.array, division)
-        else:
-            flat = _pack(bufs)
-            coll.all_reduce(flat, division)
-            _unpack(flat, bufs)
+        _each_or_packed(bufs, inplace, lambda a: coll.all_reduce(a, division))
         for buf in bufs:
             buf.written(keep_zeroing=True)
 
@@ -327,13 +321,7 @@ class _MultiProcess(Communicator):
         bufs = [self._buffer(a) for a in arrays]
         if not bufs:
             return
-        if inplace or len(bufs) == 1:  # one array: no packing
-            for buf in bufs:
-                coll.reduce(buf.array, dst, division)
-        else:
-            flat = _pack(bufs)
-            coll.reduce(flat, dst, division)
-            _unpack(flat, bufs)
+        _each_or_packed(bufs, inplace, lambda a: coll.reduce(a, dst, division))
         for buf in bufs:
             buf.written()
 
@@ -344,13 +332,7 @@ class _MultiProcess(Communicator):
         bufs = [self._buffer(a) for a in arrays]
         if not bufs:
             return
-        if inplace or len(bufs) == 1:  # one array: no packing
-            for buf in bufs:
-                coll.bcast(buf.array, src)
-        else:
-            flat = _pack(bufs)
-            coll.bcast(flat, src)
-            _unpack(flat, bufs)
+        _each_or_packed(bufs, inplace, lambda a: coll.bcast(a, src))
         for buf in bufs:
             buf.written()
 
@@ -634,6 +616,17 @@ def _same_module(src, like):
     if isinstance(like, np.ndarray):
         return to_numpy(src)
     return get_array_module(like).asarray(src)
+
+
+def _each_or_packed(bufs, inplace, collective) -> None:
+    """``collective(array)`` on each buffer (``inplace``, or a single one), or once on all of them packed in one."""
+    if inplace or len(bufs) == 1:  # one array: no packing
+        for buf in bufs:
+            collective(buf.array)
+    else:
+        flat = _pack(bufs)
+        collective(flat)
+        _unpack(flat, bufs)
 
 
 def _pack(bufs):
