@@ -153,7 +153,7 @@ class IndexedReduction(AxesReduction):
     def compute(self, xp, x):
         lanes = self._lanes(x)
         index = self.pick(xp, lanes)
-        out_index = index.astype(xp.int64).reshape(self._out_shape)
+        out_index = index.astype(xp.uint64).reshape(self._out_shape)
         if self.args["only_index"]:
             return out_index
         y = xp.take_along_axis(lanes, index[..., None], -1)[..., 0].reshape(self._out_shape)

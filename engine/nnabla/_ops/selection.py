@@ -56,7 +56,7 @@ class NonZero(Function):
 
     def compute(self, xp, x):
         _, flat = _mask_rows(xp, "NonZero", x, self.nnz)  # positions without a count read back from the device
-        return xp.stack(xp.unravel_index(flat, x.shape)).astype(xp.int64).reshape(x.ndim, self.nnz)
+        return xp.stack(xp.unravel_index(flat, x.shape)).astype(xp.uint64).reshape(x.ndim, self.nnz)
 
 
 def nonzero(x, n_outputs=-1, outputs=None):

@@ -35,9 +35,9 @@ class Sort(Function):
     def compute(self, xp, x):
         index = _argsort(xp, x, self.axis, self.args["reverse"])
         if self.args["only_index"]:
-            return index.astype(xp.int64)
+            return index.astype(xp.uint64)
         y = xp.take_along_axis(x, index, self.axis)
-        return (y, index.astype(xp.int64)) if self.args["with_index"] else y
+        return (y, index.astype(xp.uint64)) if self.args["with_index"] else y
 
     def grad(self, xp, xs, ys, gys, need):
         if self.args["only_index"]:
@@ -89,7 +89,7 @@ class TopKData(Function):
         rows, top = self._top(xp, x)
         if self.args["reduce"]:
             values = xp.take_along_axis(rows, top, -1)
-            return (values, top.astype(xp.int64)) if self.args["with_index"] else values
+            return (values, top.astype(xp.uint64)) if self.args["with_index"] else values
         kept = (xp.arange(rows.shape[-1]) == top[..., None]).any(axis=-2)
         return xp.where(kept, rows, 0).reshape(x.shape)
 
