@@ -36,14 +36,15 @@ class Tanh(Unary):
 
 @register
 class ReLU(Unary):
-    """y = max(0, x); the gradient reads y (y > 0 exactly where x > 0), so that buffer clearing can free x."""
+    """y = max(0, x), 0 where x is NaN as in NNabla; the gradient reads y (y > 0 exactly where x > 0), so that
+    buffer clearing can free x."""
 
     fname = "relu"
     args_spec = {"inplace": False}
     grad_uses = "y"
 
     def compute(self, xp, x):
-        return xp.maximum(x, 0)
+        return xp.fmax(x, 0)
 
     def backward_unary(self, xp, x, y, gy):
         return xp.where(y > 0, gy, 0)  # NNabla gives 0.0 where x <= 0, never -0.0

@@ -1,0 +1,31 @@
+"""Activations of NaN and infinities give NNabla 1.36's values (read off the reference for these inputs)."""
+
+import numpy as np
+import pytest
+
+import nnabla as nn
+import nnabla.functions as F
+
+NAN, INF = np.nan, np.inf
+X = np.array([NAN, -1.0, 2.0, INF, -INF], dtype=np.float32)
+
+# name -> (forward, gradient of sum(y))
+REFERENCE = {
+    "relu": ([0.0, 0.0, 2.0, INF, 0.0], [0.0, 0.0, 1.0, 1.0, 0.0]),
+    "relu6": ([NAN, 0.0, 2.0, 6.0, 0.0], [0.0, 0.0, 1.0, 0.0, 0.0]),
+    "leaky_relu": ([NAN, -0.1, 2.0, INF, -INF], [0.1, 0.1, 1.0, 1.0, 0.1]),
+    "abs": ([NAN, 1.0, 2.0, INF, INF], [1.0, -1.0, 1.0, 1.0, -1.0]),
+    "tanh": ([NAN, -0.7615942, 0.9640276, 1.0, -1.0], [NAN, 0.41997433, 0.07065082, 0.0, 0.0]),
+}
+
+
+@pytest.mark.parametrize("name", list(REFERENCE))
+def test_nonfinite_inputs_match_nnabla(name):
+    x = nn.Variable.from_numpy_array(X, need_grad=True)
+    with nn.auto_forward():
+        y = getattr(F, name)(x)
+    x.g = 0
+    y.backward(np.ones(X.shape, np.float32))
+    forward, grad = REFERENCE[name]
+    np.testing.assert_allclose(y.d, forward, rtol=1e-6)
+    np.testing.assert_allclose(x.g, grad, rtol=1e-6)
