@@ -29,3 +29,17 @@ def test_nonfinite_inputs_match_nnabla(name):
     forward, grad = REFERENCE[name]
     np.testing.assert_allclose(y.d, forward, rtol=1e-6)
     np.testing.assert_allclose(x.g, grad, rtol=1e-6)
+
+
+def test_fused_batch_normalization_relu_maps_nan_to_zero():
+    """NNabla's fused ReLU gives 0 for a NaN input too (inference statistics: mean 0, variance 1)."""
+    x = np.array([NAN, -1.0, 2.0, 0.5], dtype=np.float32).reshape(4, 1, 1, 1)
+    stat = {
+        n: nn.Variable.from_numpy_array(np.full((1, 1, 1, 1), v, np.float32))
+        for n, v in [("beta", 0.0), ("gamma", 1.0), ("mean", 0.0), ("var", 1.0)]
+    }
+    with nn.auto_forward():
+        y = F.fused_batch_normalization(
+            nn.Variable.from_numpy_array(x), stat["beta"], stat["gamma"], stat["mean"], stat["var"], batch_stat=False
+        )
+    np.testing.assert_allclose(y.d.ravel(), [0.0, 0.0, 1.99999, 0.4999975], rtol=1e-6)

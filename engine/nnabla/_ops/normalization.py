@@ -437,7 +437,7 @@ class FusedBatchNormalization(BatchNormalization):
         y = ys[0] if isinstance(ys, tuple) else ys
         if len(rest) == 5:
             y = y + rest[4]
-        y = xp.maximum(y, 0)
+        y = xp.fmax(y, 0)  # NaN gives 0, as NNabla's ReLU
         return (y,) + ys[1:] if isinstance(ys, tuple) else y
 
     def grad(self, xp, xs, ys, gys, need):
