@@ -34,17 +34,21 @@ class Tanh(Unary):
         return gy * (1 - y * y)
 
 
+def _relu(xp, x):
+    """max(0, x), and 0 where x is NaN, as NNabla's ReLU (fmax, where maximum would pass the NaN on)."""
+    return xp.fmax(x, 0)
+
+
 @register
 class ReLU(Unary):
-    """y = max(0, x), 0 where x is NaN as in NNabla; the gradient reads y (y > 0 exactly where x > 0), so that
-    buffer clearing can free x."""
+    """y = max(0, x); the gradient reads y (y > 0 exactly where x > 0), so that buffer clearing can free x."""
 
     fname = "relu"
     args_spec = {"inplace": False}
     grad_uses = "y"
 
     def compute(self, xp, x):
-        return xp.fmax(x, 0)
+        return _relu(xp, x)
 
     def backward_unary(self, xp, x, y, gy):
         return xp.where(y > 0, gy, 0)  # NNabla gives 0.0 where x <= 0, never -0.0
@@ -138,10 +142,12 @@ class CReLU(PairedOnAxis):
     fname = "crelu"
 
     def half(self, xp, x):
-        return xp.maximum(x, 0)
+        return _relu(xp, x)
 
-    def half_grad(self, xp, x, gy):
-        return xp.where(x > 0, gy, 0)  # NNabla gives 0.0 where x <= 0, never -0.0
+    def backward_unary(self, xp, x, y, gy):
+        # NNabla: g_pos where x > 0, else -g_neg (x = 0 and NaN too), and 0.0 rather than -0.0
+        g_pos, g_neg = xp.split(gy, 2, axis=self.axis)
+        return xp.where(x > 0, g_pos, 0) - xp.where(x > 0, 0, g_neg)
 
 
 @register

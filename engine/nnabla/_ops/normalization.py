@@ -17,6 +17,7 @@ from .._array import NdArray
 from .._variable import Variable
 from ..function import Function, FunctionError, apply, register
 from ._base import normalize_axis, unbroadcast
+from .activation import _relu
 
 
 def _as_list(axes):
@@ -437,7 +438,7 @@ class FusedBatchNormalization(BatchNormalization):
         y = ys[0] if isinstance(ys, tuple) else ys
         if len(rest) == 5:
             y = y + rest[4]
-        y = xp.fmax(y, 0)  # NaN gives 0, as NNabla's ReLU
+        y = _relu(xp, y)
         return (y,) + ys[1:] if isinstance(ys, tuple) else y
 
     def grad(self, xp, xs, ys, gys, need):
