@@ -44,3 +44,40 @@ def test_fused_batch_normalization_relu_maps_nan_to_zero():
             nn.Variable.from_numpy_array(x), stat["beta"], stat["gamma"], stat["mean"], stat["var"], batch_stat=False
         )
     np.testing.assert_allclose(y.d.ravel(), [0.0, 0.0, 1.99999, 0.4999975], rtol=1e-6)
+
+
+def _channel_last_case(dtype):
+    rng = np.random.RandomState(0)
+    memory = rng.randn(2, 3, 3, 4).astype(dtype)  # (B, H, W, C) memory seen as (B, C, H, W)
+    upstream = rng.randn(2, 4, 3, 3).astype(dtype)
+    upstream.flat[::7] = INF
+    upstream.flat[3::11] = -INF
+    upstream.flat[5::13] = NAN
+    return np.moveaxis(memory, -1, 1), upstream
+
+
+def test_relu_gradient_passes_nonfinite_gradients_where_positive_and_zero_elsewhere():
+    """ReLU's backward selects on the bits: an incoming inf or NaN passes where y > 0, and elsewhere the gradient
+    is +0.0 (never -0.0, never NaN from inf * 0), on a channel-last view as batch normalization leaves it."""
+    data, upstream = _channel_last_case(np.float32)
+    x = nn.Variable.from_numpy_array(data, need_grad=True)
+    with nn.auto_forward():
+        y = F.relu(x)
+    x.g = 0
+    y.backward(upstream)
+    expected = np.where(data > 0, upstream, 0)
+    np.testing.assert_array_equal(x.g, expected)
+    assert not np.signbit(x.g[expected == 0]).any()
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_where_else_zero_is_where_with_a_positive_zero(dtype):
+    from nnabla._ops._base import where_else_zero
+
+    data, upstream = _channel_last_case(dtype)
+    got = where_else_zero(np, data > 0, upstream)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, np.where(data > 0, upstream, 0))
+    assert not np.signbit(got[data <= 0]).any()
+    broadcast = np.broadcast_to(dtype(-2), data.shape)  # a gradient that is a broadcast view (global pooling's)
+    np.testing.assert_array_equal(where_else_zero(np, data > 0, broadcast), np.where(data > 0, -2, 0))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function, FunctionError, register
-from ._base import Unary, normalize_axis
+from ._base import Unary, normalize_axis, where_else_zero
 
 
 @register
@@ -51,7 +51,7 @@ class ReLU(Unary):
         return _relu(xp, x)
 
     def backward_unary(self, xp, x, y, gy):
-        return xp.where(y > 0, gy, 0)  # NNabla gives 0.0 where x <= 0, never -0.0
+        return where_else_zero(xp, y > 0, gy)  # NNabla gives 0.0 where x <= 0, never -0.0
 
 
 def _sigmoid(xp, x):
@@ -147,7 +147,8 @@ class CReLU(PairedOnAxis):
     def backward_unary(self, xp, x, y, gy):
         # NNabla: g_pos where x > 0, else -g_neg (x = 0 and NaN too), and 0.0 rather than -0.0
         g_pos, g_neg = xp.split(gy, 2, axis=self.axis)
-        return xp.where(x > 0, g_pos, 0) - xp.where(x > 0, 0, g_neg)
+        positive = x > 0
+        return where_else_zero(xp, positive, g_pos) - where_else_zero(xp, ~positive, g_neg)
 
 
 @register

@@ -16,7 +16,7 @@ import numpy as np
 from .._array import NdArray
 from .._variable import Variable
 from ..function import Function, FunctionError, apply, register
-from ._base import normalize_axis, unbroadcast
+from ._base import normalize_axis, unbroadcast, where_else_zero
 from .activation import _relu
 
 
@@ -442,7 +442,7 @@ class FusedBatchNormalization(BatchNormalization):
         return (y,) + ys[1:] if isinstance(ys, tuple) else y
 
     def grad(self, xp, xs, ys, gys, need):
-        g = gys[0] * (ys[0] > 0)
+        g = where_else_zero(xp, ys[0] > 0, gys[0])
         out = list(super().grad(xp, xs[:5], ys, [g] + list(gys[1:]), need[:5]))
         if len(xs) == 6:
             out.append(g if need[5] else None)
