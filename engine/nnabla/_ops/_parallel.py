@@ -24,6 +24,7 @@ _busy = threading.Lock()  # one split at a time; a second caller (another user t
 _worker = threading.local()
 _libraries = None  # the BLAS libraries' threadpoolctl controllers, found on first use
 _pool = None
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # ours to use
 
 
 def _blas():
@@ -45,7 +46,7 @@ def workers(xp) -> int:
     libraries = _blas()
     if not libraries:
         return 1
-    return max(1, min(libraries[0].get_num_threads(), os.cpu_count() or 1))
+    return max(1, min(libraries[0].get_num_threads(), _CORES))
 
 
 def _in_worker(task):
