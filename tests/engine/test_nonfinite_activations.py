@@ -81,14 +81,3 @@ def test_where_else_zero_is_where_with_a_positive_zero(dtype):
     assert not np.signbit(got[data <= 0]).any()
     broadcast = np.broadcast_to(dtype(-2), data.shape)  # a gradient that is a broadcast view (global pooling's)
     np.testing.assert_array_equal(where_else_zero(np, data > 0, broadcast), np.where(data > 0, -2, 0))
-
-
-def test_where_else_zero_writes_into_out():
-    from nnabla._ops._base import where_else_zero
-
-    data, upstream = _channel_last_case(np.float32)
-    out = np.full(data.shape, 5, np.float32)
-    assert where_else_zero(np, data > 0, upstream, out=out) is out
-    np.testing.assert_array_equal(out, np.where(data > 0, upstream, 0))
-    ints = np.arange(6).reshape(2, 3)  # not floating: numpy's where
-    np.testing.assert_array_equal(where_else_zero(np, ints > 2, ints), [[0, 0, 0], [3, 4, 5]])

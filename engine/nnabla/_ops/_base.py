@@ -23,25 +23,18 @@ def unbroadcast(xp, g, shape):
 _SAME_SIZE_INT = {2: np.int16, 4: np.int32, 8: np.int64}
 
 
-def where_else_zero(xp, cond, g, out=None):
+def where_else_zero(xp, cond, g):
     """``where(cond, g, 0)`` for a floating ``g``: g's values (NaN and inf too) where ``cond``, +0.0 elsewhere.
 
     Done on the bits (g AND an all-ones or all-zeros mask), with no branch per element: numpy's ``where``
-    mispredicts on a random mask, as a ReLU's is, and runs about nine times slower on an activation-sized array.
-    ``out``: an array of g's dtype and the full shape to write into."""
+    mispredicts on a random mask, as a ReLU's is, and runs about nine times slower on an activation-sized array."""
     ints = _SAME_SIZE_INT.get(g.dtype.itemsize) if g.dtype.kind == "f" else None
     if ints is None or cond.dtype != bool:
-        result = xp.where(cond, g, 0)
-        if out is None:
-            return result
-        out[...] = result
-        return out
+        return xp.where(cond, g, 0)
     keep = cond.view(xp.uint8).astype(ints)
     keep *= -1  # 1 -> all bits set, 0 -> none
-    if out is not None:
-        xp.bitwise_and(g.view(ints), keep, out=out.view(ints))
-        return out
-    return xp.bitwise_and(g.view(ints), keep, out=keep if keep.shape == g.shape else None).view(g.dtype)
+    out = keep if keep.shape == g.shape else None
+    return xp.bitwise_and(g.view(ints), keep, out=out).view(g.dtype)
 
 
 def broadcast_shapes(func, *shapes):

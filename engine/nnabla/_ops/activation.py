@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function, FunctionError, register
-from . import _parallel
 from ._base import Unary, normalize_axis, where_else_zero
 
 
@@ -37,9 +36,7 @@ class Tanh(Unary):
 
 def _relu(xp, x):
     """max(0, x), and 0 where x is NaN, as NNabla's ReLU (fmax, where maximum would pass the NaN on)."""
-    if not _parallel.worth_sharing(xp, x):
-        return xp.fmax(x, 0)
-    return _parallel.by_rows(xp, lambda y, x: xp.fmax(x, 0, out=y), xp.empty_like(x), x)
+    return xp.fmax(x, 0)
 
 
 @register
@@ -54,12 +51,7 @@ class ReLU(Unary):
         return _relu(xp, x)
 
     def backward_unary(self, xp, x, y, gy):
-        # NNabla gives 0.0 where x <= 0, never -0.0
-        if y.shape != gy.shape or not _parallel.worth_sharing(xp, y):
-            return where_else_zero(xp, y > 0, gy)
-
-        select = lambda gx, y, gy: where_else_zero(xp, y > 0, gy, out=gx)  # noqa: E731
-        return _parallel.by_rows(xp, select, xp.empty_like(y, dtype=gy.dtype), y, gy)
+        return where_else_zero(xp, y > 0, gy)  # NNabla gives 0.0 where x <= 0, never -0.0
 
 
 def _sigmoid(xp, x):

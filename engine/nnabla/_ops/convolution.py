@@ -12,14 +12,12 @@ with the roles swapped.
 from __future__ import annotations
 
 import ctypes
-import functools
 import itertools
 import threading
 
 import numpy as np
 
 from ..function import Function, FunctionError, register
-from . import _parallel
 
 # -- windows (im2col) and their adjoint (col2im) ------------------------------------------------------------------
 
@@ -176,13 +174,13 @@ def _from_groups(xp, y, lead):
 
 
 # elements of im2col columns per product: the batch goes through in slices that fit, so the scratch memory stays
-# small (4 MiB in float32) whatever the batch, while each product stays large enough for the BLAS to run at speed;
-# the cores share the slices out (``_parallel``), which depend on the shapes only, never on the number of cores
+# small (4 MiB in float32) whatever the batch, while each product stays large enough for the BLAS to run at speed
 COLUMNS_BUDGET = 1 << 20
 
 
 def _batch_slices(batch, per_sample):
-    return _parallel.blocks(batch, COLUMNS_BUDGET // max(per_sample, 1))
+    step = max(1, COLUMNS_BUDGET // max(per_sample, 1))
+    return [slice(lo, min(lo + step, batch)) for lo in range(0, batch, step)]
 
 
 def conv_cl(xp, x, w, group, pad, stride, dilation, channel_first=False):
@@ -192,16 +190,12 @@ def conv_cl(xp, x, w, group, pad, stride, dilation, channel_first=False):
     out = tuple(conv_out_size(*geometry) for geometry in zip(sizes, kernel, pad, stride, dilation))
     wm = weight_matrix(xp, w, group)
     y = xp.empty((x.shape[0],) + out + (w.shape[0],), dtype=x.dtype)
-
-    def product(part):
+    for part in _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels):
         cols = columns(xp, padded_channel_last(xp, x[part], pad, channel_first), kernel, stride, dilation, out, group)
         if group == 1:
             xp.matmul(cols, wm, out=y[part].reshape(1, -1, w.shape[0]))
         else:
             y[part] = _from_groups(xp, xp.matmul(cols, wm), y[part].shape[:-1])
-
-    parts = _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels)
-    _parallel.run(xp, [functools.partial(product, part) for part in parts])
     return y
 
 
@@ -222,8 +216,7 @@ def conv_transpose_cl(xp, y, w, group, pad, stride, dilation, size):
     padded = tuple(s + 2 * p for s, p in zip(size, pad))
     full = xp.zeros((batch,) + padded + (group, cg), dtype=y.dtype)
     offsets = list(itertools.product(*(range(kk) for kk in kernel)))
-
-    def scatter(part):  # the slices write disjoint parts of ``full``
+    for part in _batch_slices(batch, _prod(out) * len(offsets) * cg * group):
         yp = y[part]
         gcols = scratch(xp, (len(offsets), group, yp.shape[0] * _prod(out), cg), y.dtype)
         xp.matmul(_by_group(xp, yp, group)[None], wk, out=gcols)
@@ -232,9 +225,6 @@ def conv_transpose_cl(xp, y, w, group, pad, stride, dilation, size):
             target = tuple(slice(ki * d, ki * d + (o - 1) * s + 1, s) for ki, d, o, s in zip(k, dilation, out, stride))
             block = gcols[i].reshape((group, yp.shape[0]) + tuple(out) + (cg,))
             target_part[(slice(None),) + target] += block[0][..., None, :] if group == 1 else xp.moveaxis(block, 0, -2)
-
-    parts = _batch_slices(batch, _prod(out) * len(offsets) * cg * group)
-    _parallel.run(xp, [functools.partial(scatter, part) for part in parts])
     full = full.reshape(full.shape[:-2] + (-1,))
     return full[(slice(None),) + tuple(slice(p, p + s) for p, s in zip(pad, size))]
 
@@ -243,14 +233,10 @@ def conv_weight_grad_cl(xp, x, gy, group, pad, stride, dilation, kernel, channel
     """Gradient of ``conv_cl`` in w: x (B, *S, C) (or channel-first), gy (B, *out, OC) -> (OC, C/group, *kernel)."""
     out = gy.shape[1:-1]
     channels = x.shape[1] if channel_first else x.shape[-1]
-
-    def product(part):  # (G, prod(K) * Cg, OCg)
-        cols = columns(xp, padded_channel_last(xp, x[part], pad, channel_first), kernel, stride, dilation, out, group)
-        return xp.matmul(cols.transpose(0, 2, 1), _by_group(xp, gy[part], group))
-
-    parts = _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels)
     gw = None
-    for g in _parallel.run(xp, [functools.partial(product, part) for part in parts]):  # summed in slice order
+    for part in _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels):
+        cols = columns(xp, padded_channel_last(xp, x[part], pad, channel_first), kernel, stride, dilation, out, group)
+        g = xp.matmul(cols.transpose(0, 2, 1), _by_group(xp, gy[part], group))  # (G, prod(K) * Cg, OCg)
         gw = g if gw is None else xp.add(gw, g, out=gw)
     n, cg = len(kernel), channels // group
     gw = gw.reshape((group,) + tuple(kernel) + (cg, gw.shape[-1]))

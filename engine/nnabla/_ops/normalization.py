@@ -11,14 +11,11 @@ Batch normalization reads an input that holds its channels last in memory (a con
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from .._array import NdArray
 from .._variable import Variable
 from ..function import Function, FunctionError, apply, register
-from . import _parallel
 from ._base import normalize_axis, unbroadcast, where_else_zero
 from .activation import _relu
 
@@ -90,32 +87,17 @@ ROWS_PER_CHUNK = 1 << 15  # elements of one chunk of ``_scale_add``: its tempora
 
 def _scale_add(xp, a, sa, b, sb, shift):
     """a * sa + b * sb + shift written into ``a``, a chunk of rows at a time (sa, sb, shift broadcast per channel):
-    no temporary the size of ``a``, each chunk read while it is in the cache, and the chunks shared by the cores."""
+    no temporary the size of ``a``, and each chunk is read while it is in the cache."""
     out = a
     a, sa, sb, shift = _widened(xp, a, sa, sb, shift)
     b = b.reshape(a.shape)
     rows = max(1, ROWS_PER_CHUNK // max(1, a[0].size))
-
-    def chunk(part):
-        part_a = a[part]
-        part_a *= sa
-        part_a += b[part] * sb
-        part_a += shift
-
-    _parallel.run(xp, [functools.partial(chunk, part) for part in _parallel.blocks(a.shape[0], rows)])
+    for lo in range(0, a.shape[0], rows):
+        part = a[lo : lo + rows]
+        part *= sa
+        part += b[lo : lo + rows] * sb
+        part += shift
     return out
-
-
-def _affine_in_place(xp, a, scale, shift):
-    """a * scale + shift (per channel, ``shift`` may be None) written into ``a``, shared by the cores."""
-
-    def write(a, scale, shift):
-        a *= scale
-        if shift is not None:
-            a += shift
-
-    _parallel.by_rows(xp, lambda part: write(part, scale, shift), a)
-    return a
 
 
 def _write_back(holder, values) -> None:
@@ -308,11 +290,7 @@ class BatchNormalization(RunningStatistics, Standardize):
         """xv minus its batch mean (a new array), the mean, the biased variance and 1 / std."""
         count = xv.size // _prod(xv.shape[i] for i in range(xv.ndim) if i not in raxes)
         mean = _sum(xp, xv, raxes) / count
-        if raxes == (0,) and _parallel.worth_sharing(xp, xv):
-            subtract = lambda c, x: xp.subtract(x, mean, out=c)  # noqa: E731
-            centered = _parallel.by_rows(xp, subtract, xp.empty(xv.shape, xp.result_type(xv, mean)), xv)
-        else:
-            centered = xv - mean
+        centered = xv - mean
         var = _dot(xp, centered, centered, raxes) / count
         return centered, mean, var, 1 / xp.sqrt(var + self.args["eps"])
 
@@ -326,7 +304,9 @@ class BatchNormalization(RunningStatistics, Standardize):
             scale = inv_std if gamma is None else inv_std * self._per_channel(gamma, mean)
             shift = self._per_channel(beta, mean)
             wide, scale, shift = _widened(xp, y, scale, shift)
-            _affine_in_place(xp, wide, scale, shift)  # in place: the centered copy becomes the output
+            wide *= scale  # in place: the centered copy becomes the output
+            if shift is not None:
+                wide += shift
             stat = self._stat_shape(x.shape)
             mean, var = mean.reshape(stat), var.reshape(stat)
             self._batch_stats = (mean, var, x.size // var.size)
@@ -340,16 +320,8 @@ class BatchNormalization(RunningStatistics, Standardize):
             shift = -rmean * scale if beta is None else beta - rmean * scale
             shape = tuple(1 if i in raxes else n for i, n in enumerate(xv.shape))
             wide, scale, shift = _widened(xp, xv, scale.reshape(shape), shift.reshape(shape))
-            if _parallel.worth_sharing(xp, wide):
-
-                def affine(y, x):
-                    xp.multiply(x, scale, out=y)
-                    y += shift
-
-                y = _parallel.by_rows(xp, affine, xp.empty_like(wide), wide)
-            else:
-                y = wide * scale
-                y += shift
+            y = wide * scale
+            y += shift
             y = y.reshape(xv.shape)
         y = self._unview(xp, y, x.shape, moved)
         return (y, mean, var) if self.n_outputs == 3 else y
