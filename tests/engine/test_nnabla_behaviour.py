@@ -402,3 +402,25 @@ def test_concatenate_refuses_0d_inputs_as_nnabla():
         F.concatenate(scalar, scalar)
     with pytest.raises(FunctionError, match="Concatenate"):
         F.concatenate(nn.Variable((1,)), scalar)
+
+
+# -- batch normalization's backward -----------------------------------------------------------------------
+def test_batch_normalization_backward_uses_the_statistics_of_its_forward():
+    """New data written into x between forward and backward: the gradients use the forward's batch mean and
+    variance with the new x, dmean's sum(x - mean) term included (values from NNabla 1.36)."""
+    import nnabla.parametric_functions as PF
+
+    nn.clear_parameters()
+    x = nn.Variable.from_numpy_array(np.array([[1, 2], [3, 5], [0, -1], [4, 4]], np.float32)[..., None, None])
+    x.need_grad = True
+    y = PF.batch_normalization(x, batch_stat=True)
+    y.forward()
+    x.d = np.array([[2, 2], [0, 1], [1, 3], [-2, 0]], np.float32)[..., None, None]
+    x.grad.zero()
+    for p in nn.get_parameters().values():
+        p.grad.zero()
+    y.backward(np.array([[1, -1], [0.5, 2], [-1, 0], [2, 1]], np.float32)[..., None, None])
+    expected_x = [1.122603, -0.602697, -0.205547, 0.602697, -0.648267, -0.062348, -0.268788, 0.062348]
+    np.testing.assert_allclose(x.g.ravel(), expected_x, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(nn.get_parameters()["bn/gamma"].g.ravel(), [-5.059634, -2.182177], rtol=1e-6)
+    np.testing.assert_allclose(nn.get_parameters()["bn/beta"].g.ravel(), [2.5, 2.0])

@@ -301,6 +301,7 @@ class BatchNormalization(RunningStatistics, Standardize):
         xv, raxes = self._view(xp, x, moved)
         if self.args["batch_stat"]:
             y, mean, var, inv_std = self._centered(xp, xv, raxes)
+            self._forward_stats = (xv.shape, mean, inv_std)  # backward uses them, as NNabla's saved mean_, var_
             scale = inv_std if gamma is None else inv_std * self._per_channel(gamma, mean)
             shift = self._per_channel(beta, mean)
             wide, scale, shift = _widened(xp, y, scale, shift)
@@ -354,14 +355,22 @@ class BatchNormalization(RunningStatistics, Standardize):
         gy, _ = self._view(xp, gys[0], moved)
         gbeta = _sum(xp, gy, raxes)
         if self.args["batch_stat"]:
-            centered, _, _, inv_std = self._centered(xp, xv, raxes)
+            saved = getattr(self, "_forward_stats", None)
+            if saved is not None and saved[0] == xv.shape:  # the batch statistics of the last forward
+                _, mean, inv_std = saved
+                centered = xv - mean
+            else:
+                centered, _, _, inv_std = self._centered(xp, xv, raxes)
+            # mean(x - mean): 0 up to rounding, unless x changed after the forward; NNabla's dmean keeps it
+            offset = _sum(xp, centered, raxes) / (x.size // inv_std.size)
             ggamma = _dot(xp, gy, centered, raxes) * inv_std  # sum(gy * xhat)
             if need[0]:
                 # dx = k (gy - mean(gy) - xhat mean(gy xhat)), k = gamma / std: one scale per channel of
                 # gy, of the centered x, and one shift
                 k = inv_std if gamma is None else inv_std * self._per_channel(gamma, inv_std)
                 count = x.size // inv_std.size
-                gx = _scale_add(xp, centered, -k * inv_std * ggamma / count, gy, k, -k * gbeta / count)
+                a = -k * inv_std * ggamma / count
+                gx = _scale_add(xp, centered, a, gy, k, -k * gbeta / count - a * offset)
         else:
             rmean, rvar = (self._per_channel(a, gbeta) for a in self._running(xs))
             inv_std = 1 / xp.sqrt(rvar + self.args["eps"])
