@@ -18,6 +18,7 @@ import threading
 import numpy as np
 
 from ..function import Function, FunctionError, register
+from ._base import sum_rows
 
 # -- windows (im2col) and their adjoint (col2im) ------------------------------------------------------------------
 
@@ -375,7 +376,7 @@ class _ConvFamily(Function):
                 gwc = conv_weight_grad_cl(xp, self._batched(x), gy, *geometry, kernel, channel_first=first)
             gw = self._weight_out(xp, gwc, w.shape)
         if len(xs) > 2 and need[2]:
-            gb = gy.reshape(-1, gy.shape[-1]).sum(axis=0)
+            gb = sum_rows(xp, gy.reshape(-1, gy.shape[-1]))
             return gx, gw, gb
         return (gx, gw) if len(xs) == 2 else (gx, gw, None)
 

@@ -16,7 +16,7 @@ import numpy as np
 from .._array import NdArray
 from .._variable import Variable
 from ..function import Function, FunctionError, apply, register
-from ._base import normalize_axis, unbroadcast, where_else_zero
+from ._base import merged_rows, normalize_axis, sum_rows, unbroadcast, where_else_zero
 from .activation import _relu
 
 
@@ -51,21 +51,10 @@ def _dot(xp, a, b, raxes):
     )
 
 
-def _group(n, c):
-    """How many rows of a narrow matrix (n, c) to merge into one wide row (about 1024 elements, dividing n)."""
-    g = max(1, min(n, 1024 // max(c, 1)))
-    while n % g:
-        g -= 1
-    return g
-
-
 def _sum(xp, a, raxes):
-    """a.sum(axis=raxes, keepdims=True). Over the rows of a narrow matrix (N, C), numpy's reduction across rows is
-    slow: the rows are first grouped g at a time into wide ones (N / g, g * C), summed, then the g groups."""
+    """a.sum(axis=raxes, keepdims=True), over the rows of a narrow matrix (N, C) through ``sum_rows``."""
     if raxes == (0,) and a.ndim == 2 and a.flags.c_contiguous:
-        n, c = a.shape
-        g = _group(n, c)
-        return a.reshape(n // g, g * c).sum(axis=0).reshape(g, c).sum(axis=0, keepdims=True)
+        return sum_rows(xp, a)[None]
     return a.sum(axis=raxes, keepdims=True)
 
 
@@ -77,7 +66,7 @@ def _widened(xp, a, *per_channel):
     n, c = a.shape
     if any(v is not None and v.shape != (1, c) for v in per_channel):
         return (a,) + per_channel
-    g = _group(n, c)
+    g = merged_rows(n, c)
     wide = [None if v is None else xp.tile(v, (1, g)) for v in per_channel]
     return (a.reshape(n // g, g * c),) + tuple(wide)
 
