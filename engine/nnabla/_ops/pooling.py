@@ -134,10 +134,14 @@ class MaxPooling(_Pooling):
         padded = self._padded(xp, x)
         views = list(self._offsets(padded))
         best = self._max(xp, views)
-        n = len(views)
-        index = xp.full_like(best, n, dtype=xp.uint8 if n < 255 else xp.int32)  # n: no maximum (a NaN window)
-        for i in range(n - 1, -1, -1):  # the lower offsets written last: a window's first maximum, as in NNabla
-            xp.copyto(index, i, where=views[i] == best)
+        # a window's first maximum (as in NNabla) is at the count of offsets before it, each differing from the
+        # maximum: the offsets' count where none equals it (a NaN window)
+        before = views[0] != best
+        index = before.astype(xp.uint8 if len(views) < 255 else xp.int32)
+        differs = xp.empty_like(before)
+        for v in views[1:]:
+            before &= xp.not_equal(v, best, out=differs)
+            index += before.view(xp.uint8)
         self._index = (index, padded.shape)
         return self._unmoved(xp, best)
 
