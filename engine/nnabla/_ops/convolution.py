@@ -120,17 +120,19 @@ def release_scratch() -> None:
         pool.clear()
 
 
-def padded_channel_last(xp, x, pad, channel_first):
+def padded_channel_last(xp, x, pad, channel_first, borders=True):
     """x (B, C, *S) or (B, *S, C) as a contiguous channel-last array with ``pad`` zeros around the spatial axes.
 
-    The padded copy is a scratch array: valid until the next call."""
+    The padded copy is a scratch array: valid until the next call. Without ``borders`` the zeros are those an
+    earlier call of the same primitive wrote (its slices of the batch: no later one is larger, and each sample
+    keeps its place in the buffer)."""
     src = xp.moveaxis(x, 1, -1) if channel_first else x
     if not any(pad):
         return xp.ascontiguousarray(src)
     sizes = src.shape[1:-1]
     out = scratch(xp, (src.shape[0],) + tuple(s + 2 * p for s, p in zip(sizes, pad)) + (src.shape[-1],), x.dtype, "pad")
     for axis, (p, s) in enumerate(zip(pad, sizes), 1):
-        if p:
+        if p and borders:
             out[(slice(None),) * axis + (slice(0, p),)] = 0
             out[(slice(None),) * axis + (slice(p + s, None),)] = 0
     out[(slice(None),) + tuple(slice(p, p + s) for p, s in zip(pad, sizes))] = src
@@ -204,7 +206,8 @@ def conv_cl(xp, x, w, group, pad, stride, dilation, channel_first=False):
     wm = weight_matrix(xp, w, group)
     y = xp.empty((x.shape[0],) + out + (w.shape[0],), dtype=x.dtype)
     for part in _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels, PACKED_BUDGET):
-        cols = columns(xp, padded_channel_last(xp, x[part], pad, channel_first), kernel, stride, dilation, out, group)
+        xpad = padded_channel_last(xp, x[part], pad, channel_first, part.start == 0)
+        cols = columns(xp, xpad, kernel, stride, dilation, out, group)
         if group == 1:
             xp.matmul(cols, wm, out=y[part].reshape(1, -1, w.shape[0]))
         else:
@@ -250,7 +253,8 @@ def conv_weight_grad_cl(xp, x, gy, group, pad, stride, dilation, kernel, channel
     channels = x.shape[1] if channel_first else x.shape[-1]
     gw = None
     for part in _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels):
-        cols = columns(xp, padded_channel_last(xp, x[part], pad, channel_first), kernel, stride, dilation, out, group)
+        xpad = padded_channel_last(xp, x[part], pad, channel_first, part.start == 0)
+        cols = columns(xp, xpad, kernel, stride, dilation, out, group)
         g = xp.matmul(cols.transpose(0, 2, 1), _by_group(xp, gy[part], group))  # (G, prod(K) * Cg, OCg)
         gw = g if gw is None else xp.add(gw, g, out=gw)
     release_scratch()
