@@ -133,11 +133,14 @@ class MaxPooling(_Pooling):
     def compute(self, xp, x):
         padded = self._padded(xp, x)
         views = list(self._offsets(padded))
+        # (the index, kept until backward, is made first: below the output and the temporaries in the heap, it
+        # leaves one free span behind them when they go)
+        index = xp.empty_like(views[0], dtype=xp.uint8 if len(views) < 255 else xp.int32)
         best = self._max(xp, views)
         # a window's first maximum (as in NNabla) is at the count of offsets before it, each differing from the
         # maximum: the offsets' count where none equals it (a NaN window)
         before = views[0] != best
-        index = before.astype(xp.uint8 if len(views) < 255 else xp.int32)
+        index[...] = before
         differs = xp.empty_like(before)
         for v in views[1:]:
             before &= xp.not_equal(v, best, out=differs)
