@@ -592,6 +592,7 @@ def run_backward(steps, root, clear_buffer, pre, post, recomputes=False) -> None
         if post:
             for h in post:
                 h(func)
+        xa = ya = gy = xs = ys = gys = gxs = gx = None  # (held here, the arrays would outlive what clears them)
         if clear_buffer:
             data, grads = cleared
             for o in data:

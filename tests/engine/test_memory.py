@@ -149,3 +149,93 @@ def test_the_compiled_backward_frees_data_as_early():
     assert not s.data._is_allocated()  # before Sin's backward runs
     runs[2]()
     np.testing.assert_allclose(x.g, 2 * np.sin(x.d) * np.cos(x.d), rtol=1e-5)
+
+
+# -- the peak of a convolutional training step ----------------------------------------------------------------------
+CONV_BATCH, CONV_MAPS, CONV_SIZE, CONV_KERNEL = 64, 16, 28, 5
+
+
+def _conv_training_step():
+    """NNabla's MNIST LeNet idiom, one convolution: conv 5x5, 2x2 max pooling, ReLU, affine, softmax cross entropy;
+    forward(clear_no_need_grad), backward(clear_buffer), Adam. Returns the step, the loss and the convolution's
+    output."""
+    nn.clear_parameters()
+    rng = np.random.RandomState(0)
+    x = nn.Variable([CONV_BATCH, 1, CONV_SIZE, CONV_SIZE])
+    label = nn.Variable([CONV_BATCH, 1])
+    c = PF.convolution(x, CONV_MAPS, (CONV_KERNEL, CONV_KERNEL), name="conv")
+    h = F.relu(F.max_pooling(c, (2, 2)))
+    loss = F.mean(F.softmax_cross_entropy(PF.affine(h, 10, name="fc"), label))
+    solver = S.Adam()
+    solver.set_parameters(nn.get_parameters())
+    xd = rng.rand(*x.shape).astype(np.float32)
+    ld = rng.randint(0, 10, size=label.shape)
+
+    def step():
+        x.d, label.d = xd, ld
+        loss.forward(clear_no_need_grad=True)
+        solver.zero_grad()
+        loss.backward(clear_buffer=True)
+        solver.update()
+
+    return step, loss, c
+
+
+def _traced_peak(run) -> int:
+    tracemalloc.start()
+    try:
+        start, _ = tracemalloc.get_traced_memory()
+        run()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak - start
+
+
+def test_a_convolutional_training_step_holds_at_most_two_activations_at_once():
+    # the largest arrays are the convolution's output and its gradient, one activation each (2.4 MB); the pooling
+    # gradient needs only the gradient (the maxima's offsets are a byte per pooled output), and the im2col columns
+    # go through in slices released when each primitive returns. So at no point are two activations alive along
+    # with anything near the size of one: not the columns of the whole batch (3.7 MB), not the pooling's input
+    activation = CONV_BATCH * CONV_MAPS * (CONV_SIZE - CONV_KERNEL + 1) ** 2 * 4
+    step, _, _ = _conv_training_step()
+    first = _traced_peak(step)  # the walked plans, as a graph's first step runs them
+    second = _traced_peak(step)
+    third = _traced_peak(step)  # the compiled ones
+    for peak in (first, second, third):
+        assert peak < 1.75 * activation, (first, second, third, activation)
+
+
+def test_no_scratch_columns_outlive_a_convolution():
+    from nnabla._ops import convolution
+
+    step, _, _ = _conv_training_step()
+    step()
+    assert not getattr(convolution._scratch, "buffers", None)
+
+
+def test_clear_no_need_grad_frees_the_input_of_max_pooling_as_nnabla_does():
+    step, loss, c = _conv_training_step()
+    step()
+    loss.forward(clear_no_need_grad=True)
+    assert not c.data._is_allocated()  # max pooling's backward reads the offsets its forward kept, not c
+    step()  # and backward runs on them
+
+
+def test_max_pooling_gradient_from_kept_offsets_equals_the_one_found_in_the_input():
+    rng = np.random.RandomState(0)
+    xd = np.round(rng.randn(3, 2, 7, 7) * 2).astype(np.float32)  # many ties: the first maximum takes the gradient
+    xd.flat[::11] = np.nan  # a window holding NaN has no maximum: no gradient
+    gd = rng.randn(3, 2, 4, 4).astype(np.float32)
+    for stride, pad in (((2, 2), (0, 0)), ((1, 1), (1, 1))):
+        x = nn.Variable.from_numpy_array(xd, need_grad=True)
+        y = F.max_pooling(F.identity(x), (2, 2), stride=stride, pad=pad, ignore_border=False)
+        y.forward(clear_no_need_grad=True)
+        x.grad.zero()
+        gy = rng.randn(*y.shape).astype(np.float32) if stride == (1, 1) else gd
+        y.backward(gy, clear_buffer=True)
+        found = F.max_pooling_backward(
+            nn.Variable.from_numpy_array(gy), nn.Variable.from_numpy_array(xd), (2, 2), stride, False, pad
+        )
+        found.forward()
+        np.testing.assert_array_equal(x.g, found.d)

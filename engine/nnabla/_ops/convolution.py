@@ -74,7 +74,8 @@ def conv_out_size(size, kernel, pad, stride, dilation):
 # The primitives take channel-last arrays (B, *S, C): a window's channels are then contiguous in memory, so the
 # columns (B * prod(out), prod(kernel) * C) copy whole runs, and the product with the weight comes out channel-last
 # with no transposing copy. Groups are one stacked product (G, ...). The columns live in a scratch buffer reused
-# from call to call (kept, it adds nothing to the next steps' peaks).
+# from slice to slice of one call and released when the call returns: kept between calls, it would be alive
+# while the rest of the step runs and add its size to the step's peak (freed, its memory serves the next arrays).
 
 _scratch = threading.local()
 
@@ -100,7 +101,8 @@ keep_freed_memory()
 
 
 def scratch(xp, shape, dtype, slot="columns"):
-    """A scratch array of ``shape`` (one per thread, array module, dtype and ``slot``), overwritten by the next call."""
+    """A scratch array of ``shape`` (one per thread, array module, dtype and ``slot``), overwritten by the next call
+    and held until ``release_scratch``."""
     pool = _scratch.__dict__.setdefault("buffers", {})
     key = (xp.__name__, np.dtype(dtype).str, slot)
     size = _prod(shape)
@@ -112,17 +114,26 @@ def scratch(xp, shape, dtype, slot="columns"):
     return buf[:size].reshape(shape)
 
 
-def padded_channel_last(xp, x, pad, channel_first):
+def release_scratch() -> None:
+    """Drop this thread's scratch buffers (each primitive's last act: its slices are done)."""
+    pool = _scratch.__dict__.get("buffers")
+    if pool:
+        pool.clear()
+
+
+def padded_channel_last(xp, x, pad, channel_first, borders=True):
     """x (B, C, *S) or (B, *S, C) as a contiguous channel-last array with ``pad`` zeros around the spatial axes.
 
-    The padded copy is a scratch array: valid until the next call."""
+    The padded copy is a scratch array: valid until the next call. Without ``borders`` the zeros are those an
+    earlier call of the same primitive wrote (its slices of the batch: no later one is larger, and each sample
+    keeps its place in the buffer)."""
     src = xp.moveaxis(x, 1, -1) if channel_first else x
     if not any(pad):
         return xp.ascontiguousarray(src)
     sizes = src.shape[1:-1]
     out = scratch(xp, (src.shape[0],) + tuple(s + 2 * p for s, p in zip(sizes, pad)) + (src.shape[-1],), x.dtype, "pad")
     for axis, (p, s) in enumerate(zip(pad, sizes), 1):
-        if p:
+        if p and borders:
             out[(slice(None),) * axis + (slice(0, p),)] = 0
             out[(slice(None),) * axis + (slice(p + s, None),)] = 0
     out[(slice(None),) + tuple(slice(p, p + s) for p, s in zip(pad, sizes))] = src
@@ -175,12 +186,16 @@ def _from_groups(xp, y, lead):
 
 
 # elements of im2col columns per product: the batch goes through in slices that fit, so the scratch memory stays
-# small (4 MiB in float32) whatever the batch, while each product stays large enough for the BLAS to run at speed
-COLUMNS_BUDGET = 1 << 20
+# small (1 MiB in float32) whatever the batch, while each product stays large enough for the BLAS to run at speed
+COLUMNS_BUDGET = 1 << 18
+# and at most this many in a forward product: the BLAS packs the columns into buffers of its own (each thread its
+# share), which stay resident once touched; the weight-gradient and transposed products pack only the smaller
+# operand (the weight's shape, or the output gradient's slice)
+PACKED_BUDGET = 1 << 17
 
 
-def _batch_slices(batch, per_sample):
-    step = max(1, COLUMNS_BUDGET // max(per_sample, 1))
+def _batch_slices(batch, per_sample, budget=None):
+    step = max(1, (COLUMNS_BUDGET if budget is None else min(budget, COLUMNS_BUDGET)) // max(per_sample, 1))
     return [slice(lo, min(lo + step, batch)) for lo in range(0, batch, step)]
 
 
@@ -191,12 +206,14 @@ def conv_cl(xp, x, w, group, pad, stride, dilation, channel_first=False):
     out = tuple(conv_out_size(*geometry) for geometry in zip(sizes, kernel, pad, stride, dilation))
     wm = weight_matrix(xp, w, group)
     y = xp.empty((x.shape[0],) + out + (w.shape[0],), dtype=x.dtype)
-    for part in _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels):
-        cols = columns(xp, padded_channel_last(xp, x[part], pad, channel_first), kernel, stride, dilation, out, group)
+    for part in _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels, PACKED_BUDGET):
+        xpad = padded_channel_last(xp, x[part], pad, channel_first, part.start == 0)
+        cols = columns(xp, xpad, kernel, stride, dilation, out, group)
         if group == 1:
             xp.matmul(cols, wm, out=y[part].reshape(1, -1, w.shape[0]))
         else:
             y[part] = _from_groups(xp, xp.matmul(cols, wm), y[part].shape[:-1])
+    release_scratch()
     return y
 
 
@@ -226,6 +243,7 @@ def conv_transpose_cl(xp, y, w, group, pad, stride, dilation, size):
             target = tuple(slice(ki * d, ki * d + (o - 1) * s + 1, s) for ki, d, o, s in zip(k, dilation, out, stride))
             block = gcols[i].reshape((group, yp.shape[0]) + tuple(out) + (cg,))
             target_part[(slice(None),) + target] += block[0][..., None, :] if group == 1 else xp.moveaxis(block, 0, -2)
+    release_scratch()
     full = full.reshape(full.shape[:-2] + (-1,))
     return full[(slice(None),) + tuple(slice(p, p + s) for p, s in zip(pad, size))]
 
@@ -236,9 +254,11 @@ def conv_weight_grad_cl(xp, x, gy, group, pad, stride, dilation, kernel, channel
     channels = x.shape[1] if channel_first else x.shape[-1]
     gw = None
     for part in _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels):
-        cols = columns(xp, padded_channel_last(xp, x[part], pad, channel_first), kernel, stride, dilation, out, group)
+        xpad = padded_channel_last(xp, x[part], pad, channel_first, part.start == 0)
+        cols = columns(xp, xpad, kernel, stride, dilation, out, group)
         g = xp.matmul(cols.transpose(0, 2, 1), _by_group(xp, gy[part], group))  # (G, prod(K) * Cg, OCg)
         gw = g if gw is None else xp.add(gw, g, out=gw)
+    release_scratch()
     n, cg = len(kernel), channels // group
     gw = gw.reshape((group,) + tuple(kernel) + (cg, gw.shape[-1]))
     gw = gw.transpose((0, n + 2, n + 1) + tuple(range(1, 1 + n)))

@@ -101,6 +101,7 @@ class MaxPoolingBackward(MaxPooling):
 
     inputs_spec = ("dy", "x")
     linear_inputs = (0,)
+    grad_uses = "x"  # (its gradient finds the maxima in x)
 
     def grad_graph(self, xs, ys, gys, need):
         from .._grad_graph import linear_grad  # linear in dy; x only picks the positions

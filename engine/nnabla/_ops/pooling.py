@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 
-from ..function import REQUIRED, Function, FunctionError, apply, register
+from ..function import REQUIRED, Function, FunctionError, _Shaped, apply, register
 from .convolution import crop_spatial, fold, pad_spatial, shape_arg, windows
 
 
@@ -92,7 +92,15 @@ class _Pooling(Function):
 
 @register
 class MaxPooling(_Pooling):
-    """y = max over each window (NNabla's MaxPooling); the gradient goes to the first maximum of a window."""
+    """y = max over each window (NNabla's MaxPooling); the gradient goes to the first maximum of a window.
+
+    Forward keeps which kernel offset holds each window's first maximum (a byte per output where the window has
+    under 255 positions), as NNabla keeps its max indices: backward then reads no input data, so clearing buffers
+    frees the input once forward is done with it. A gradient asked at given inputs (``nn.grad``'s graphs,
+    MaxPoolingBackward) finds the maxima again from x."""
+
+    grad_uses = ""
+    _index = None  # (the first maximum's offset per output, the padded input's shape) from the last forward
 
     def _flat_windows(self, xp, x):
         nk = len(self.args["kernel"])
@@ -123,9 +131,26 @@ class MaxPooling(_Pooling):
         return xp.moveaxis(a, -len(self.args["kernel"]) - 1, -1) if self.args["channel_last"] else a
 
     def compute(self, xp, x):
-        return self._unmoved(xp, self._max(xp, list(self._offsets(self._padded(xp, x)))))
+        padded = self._padded(xp, x)
+        views = list(self._offsets(padded))
+        # (the index, kept until backward, is made first: below the output and the temporaries in the heap, it
+        # leaves one free span behind them when they go)
+        index = xp.empty_like(views[0], dtype=xp.uint8 if len(views) < 255 else xp.int32)
+        best = self._max(xp, views)
+        # a window's first maximum (as in NNabla) is at the count of offsets before it, each differing from the
+        # maximum: the offsets' count where none equals it (a NaN window)
+        before = views[0] != best
+        index[...] = before
+        differs = xp.empty_like(before)
+        for v in views[1:]:
+            before &= xp.not_equal(v, best, out=differs)
+            index += before.view(xp.uint8)
+        self._index = (index, padded.shape)
+        return self._unmoved(xp, best)
 
     def grad(self, xp, xs, ys, gys, need):
+        if isinstance(xs[0], _Shaped):  # the plan's backward: the offsets forward kept
+            return (self._grad_from_index(xp, gys[0]),)
         a, plan = self.args, self.plan
         padded = self._padded(xp, xs[0])
         views = list(self._offsets(padded))
@@ -147,6 +172,24 @@ class MaxPooling(_Pooling):
             else:
                 target += hit * gy
         return (self._unmoved(xp, crop_spatial(gx, a["pad"], plan["size"])),)
+
+    def _grad_from_index(self, xp, gy):
+        a, plan = self.args, self.plan
+        if self._index is None:
+            raise FunctionError(f"{self.type_name}: backward needs a forward first (it keeps the maxima's offsets)")
+        index, shape = self._index
+        gy = self._spatial_last(xp, gy)
+        # the gradient in the memory order of the index (the input's): a channel-last input gives channel-last
+        order = sorted(range(index.ndim), key=lambda d: -index.strides[d])
+        gx = xp.zeros([shape[d] for d in order], dtype=gy.dtype).transpose([order.index(d) for d in range(len(order))])
+        disjoint = all(s >= k for s, k in zip(a["stride"], a["kernel"]))  # each input in one window at most
+        for i, target in enumerate(self._offsets(gx)):
+            hit = index == i
+            if disjoint:
+                xp.multiply(hit.view(xp.uint8), gy, out=target)  # (bytes cast faster than booleans)
+            else:
+                target += hit * gy
+        return self._unmoved(xp, crop_spatial(gx, a["pad"], plan["size"]))
 
     def select(self, xp, xs, u):
         """u at each window's first maximum of x: the derivative of y along u (double backward)."""
