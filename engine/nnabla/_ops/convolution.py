@@ -146,6 +146,13 @@ def columns(xp, xpad, kernel, stride, dilation, out, group):
     Each copy runs along the longer of two contiguous runs: a window row's channels (kernel width * C / group),
     or, where that is shorter than an output row (few channels: a first layer), the output row itself; the
     columns are then held kernel offset first and returned as the transposed view, which the BLAS reads as is."""
+    target, source, result = _columns_setup(xp, xpad, kernel, stride, dilation, out, group)
+    target[...] = source
+    return result
+
+
+def _columns_setup(xp, xpad, kernel, stride, dilation, out, group):
+    """``columns`` before its copy: (the scratch target, the strided view of ``xpad`` copied into it, the result)."""
     n, item = len(kernel), xpad.strides[-1]
     cg = xpad.shape[-1] // group
     steps = xpad.strides[1 : 1 + n]
@@ -157,12 +164,33 @@ def columns(xp, xpad, kernel, stride, dilation, out, group):
     if cg * kernel[-1] < out[-1]:
         shape = (group,) + tuple(kernel) + (cg, xpad.shape[0]) + tuple(out)
         cols = scratch(xp, shape, xpad.dtype)
-        cols[...] = view(xpad, shape=shape, strides=group_step + window + (item,) + positions)
-        return cols.reshape(group, -1, rows).transpose(0, 2, 1)
+        source = view(xpad, shape=shape, strides=group_step + window + (item,) + positions)
+        return cols, source, cols.reshape(group, -1, rows).transpose(0, 2, 1)
     shape = (group, xpad.shape[0]) + tuple(out) + tuple(kernel) + (cg,)
     cols = scratch(xp, shape, xpad.dtype)
-    cols[...] = view(xpad, shape=shape, strides=group_step + positions + window + (item,))
-    return cols.reshape(group, rows, -1)
+    source = view(xpad, shape=shape, strides=group_step + positions + window + (item,))
+    return cols, source, cols.reshape(group, rows, -1)
+
+
+def _sliced_columns(xp, x, parts, pad, channel_first, kernel, stride, dilation, out, group):
+    """(part, ``columns`` of x[part]) for each slice of the batch, in order.
+
+    With padding, the padded copy, the columns and the strided view between them are set up once and reused by
+    every later slice of the same size, which then costs two copies (the inside of the padding, the windows)."""
+    src = xp.moveaxis(x, 1, -1) if channel_first else x
+    inside = (slice(None),) + tuple(slice(p, p + n) for p, n in zip(pad, src.shape[1:-1]))
+    reused = None
+    for part in parts:
+        size = part.stop - part.start
+        if reused is not None and reused[0] == size:
+            _, xpad, target, source, result = reused
+            xpad[inside] = src[part]
+        else:
+            xpad = padded_channel_last(xp, src[part], pad, False, part.start == 0)
+            target, source, result = _columns_setup(xp, xpad, kernel, stride, dilation, out, group)
+            reused = (size, xpad, target, source, result) if any(pad) else None
+        target[...] = source
+        yield part, result
 
 
 def weight_matrix(xp, w, group):
@@ -206,9 +234,8 @@ def conv_cl(xp, x, w, group, pad, stride, dilation, channel_first=False):
     out = tuple(conv_out_size(*geometry) for geometry in zip(sizes, kernel, pad, stride, dilation))
     wm = weight_matrix(xp, w, group)
     y = xp.empty((x.shape[0],) + out + (w.shape[0],), dtype=x.dtype)
-    for part in _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels, PACKED_BUDGET):
-        xpad = padded_channel_last(xp, x[part], pad, channel_first, part.start == 0)
-        cols = columns(xp, xpad, kernel, stride, dilation, out, group)
+    parts = _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels, PACKED_BUDGET)
+    for part, cols in _sliced_columns(xp, x, parts, pad, channel_first, kernel, stride, dilation, out, group):
         if group == 1:
             xp.matmul(cols, wm, out=y[part].reshape(1, -1, w.shape[0]))
         else:
@@ -253,9 +280,8 @@ def conv_weight_grad_cl(xp, x, gy, group, pad, stride, dilation, kernel, channel
     out = gy.shape[1:-1]
     channels = x.shape[1] if channel_first else x.shape[-1]
     gw = None
-    for part in _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels):
-        xpad = padded_channel_last(xp, x[part], pad, channel_first, part.start == 0)
-        cols = columns(xp, xpad, kernel, stride, dilation, out, group)
+    parts = _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels)
+    for part, cols in _sliced_columns(xp, x, parts, pad, channel_first, kernel, stride, dilation, out, group):
         g = xp.matmul(cols.transpose(0, 2, 1), _by_group(xp, gy[part], group))  # (G, prod(K) * Cg, OCg)
         gw = g if gw is None else xp.add(gw, g, out=gw)
     release_scratch()
