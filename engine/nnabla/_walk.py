@@ -874,7 +874,8 @@ def converted(func, nd, a, i):
     if a.dtype.type is dt:
         return a
     c = nd._cast
-    mod = nd._mod[0]
+    mod = nd._mod
+    mod = mod[0] if mod is not None else 0
     if c is not None and c[0] is a and c[1] is dt and c[3] == mod:
         return c[2]
     b = a.astype(dt)
