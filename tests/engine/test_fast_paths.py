@@ -283,3 +283,17 @@ def test_a_first_backward_accumulates_into_leaves_grads():
     z.backward()  # a new graph's first pass adds to the gradients the leaves hold
     np.testing.assert_allclose(x2.g, 2 * once[0], rtol=1e-6)
     np.testing.assert_allclose(w2.g, 2 * once[1], rtol=1e-6)
+
+
+def test_views_of_a_never_written_ndarray_share_its_count_of_writes():
+    # the count is made on the first write or view: views made before any write still share it
+    a = nn.NdArray((2, 3))
+    v, part = a.view(), a.narrow(0, 0, 1)
+    assert a.modification_count == v.modification_count == part.modification_count == 0
+    a.fill(2)
+    assert a.modification_count == v.modification_count == part.modification_count == 1
+    v.zero()
+    assert a.modification_count == part.modification_count == 2
+    b = nn.NdArray((3,))
+    b.zero()
+    assert b.modification_count == 1 and b.view().modification_count == 1
