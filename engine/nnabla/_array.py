@@ -150,8 +150,9 @@ class NdArray(OperatorMixin):
     assigning to ``.data`` copies, adopting the assigned array's dtype as NNabla does.
     """
 
-    # _cast: (source array, dtype, converted array, _mod[0] when converted) or None; _mod: a one-element list
-    # counting writes through the accessors, shared with views
+    # _cast: (source array, dtype, converted array, the count of writes when converted) or None; _mod: None
+    # until the first write through an accessor or the first view, then a one-element list counting those
+    # writes, shared with views (most NdArrays, gradients and outputs, are never written so: no list to make)
     # _other: the buffer the head left on the other side (host or device), reused by the next move back; set
     # only once the head has moved (read it with getattr), so creating NdArrays costs nothing more
     __slots__ = ("_array", "_shape", "_dtype", "_fill", "_watched", "_cast", "_mod", "_other", "__weakref__")
@@ -167,7 +168,7 @@ class NdArray(OperatorMixin):
         self._fill = None
         self._watched = False  # a solver holds a view of the buffer: replacing it bumps param_version
         self._cast = None
-        self._mod = [0]
+        self._mod = None
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -176,7 +177,7 @@ class NdArray(OperatorMixin):
         arr = np.array(nparr, copy=True)
         a = cls(arr.shape)
         a._set_array(arr)
-        a._mod[0] = 1  # written once, as NNabla counts it
+        a._mod = [1]  # written once, as NNabla counts it
         return a
 
     @classmethod
@@ -189,7 +190,7 @@ class NdArray(OperatorMixin):
         a._fill = None
         a._watched = False
         a._cast = None
-        a._mod = [0]
+        a._mod = None
         return a
 
     @classmethod
@@ -202,7 +203,7 @@ class NdArray(OperatorMixin):
         a._fill = None
         a._watched = False
         a._cast = None
-        a._mod = [0]
+        a._mod = None
         return a
 
     # -- engine access ------------------------------------------------------------------------
@@ -273,6 +274,21 @@ class NdArray(OperatorMixin):
         if self._watched:
             _state.param_version[0] += 1
 
+    def _written(self) -> None:
+        """Count a write through an accessor (conversions of the old values are stale)."""
+        m = self._mod
+        if m is None:
+            self._mod = [1]
+        else:
+            m[0] += 1
+
+    def _shared_count(self) -> list:
+        """The list counting writes, made to be shared with a view."""
+        m = self._mod
+        if m is None:
+            m = self._mod = [0]
+        return m
+
     def _is_allocated(self) -> bool:
         return self._array is not None or self._fill is not None
 
@@ -281,14 +297,14 @@ class NdArray(OperatorMixin):
     def data(self) -> np.ndarray:
         """The values as a numpy array sharing memory with this NdArray."""
         arr = self._get()
-        self._mod[0] += 1  # the caller may write through it
+        self._written()  # the caller may write through it
         if type(arr) is not np.ndarray:
             return self._on(np)  # the host copy becomes the head: the next device use syncs its writes
         return arr
 
     @data.setter
     def data(self, value) -> None:
-        self._mod[0] += 1
+        self._written()
         current = self._array
         if is_device_array(value):  # a device array assigned stays on the device
             return self._assign_on_device(value)
@@ -374,7 +390,7 @@ class NdArray(OperatorMixin):
         if mode == "w":
             if self._array is not None and type(self._array) is not np.ndarray:
                 self._to_host_for_overwrite()
-            self._mod[0] += 1
+            self._written()
             return self._get()
         return self.data
 
@@ -388,7 +404,7 @@ class NdArray(OperatorMixin):
             arr = self._on(ctx.resolve()[0])
             if arr.dtype.type is not dt:
                 self._set_array(arr.astype(dt))
-            self._mod[0] += 1
+            self._written()
             return None
         if self._array is None and self._fill is None:
             self._dtype = dt
@@ -403,14 +419,14 @@ class NdArray(OperatorMixin):
     def fill(self, value) -> None:
         """Set every element to ``value`` when the data is next read (lazy)."""
         self._fill = value
-        self._mod[0] += 1
+        self._written()
         if self._watched:
             _state.param_version[0] += 1
 
     def zero(self) -> None:
         """Set every element to zero when the data is next read (lazy)."""
         self._fill = 0
-        self._mod[0] += 1
+        self._written()
         if self._watched:
             _state.param_version[0] += 1
 
@@ -423,7 +439,7 @@ class NdArray(OperatorMixin):
         self._other = None
         self._fill = None
         self._cast = None
-        self._mod = [0]
+        self._mod = None
         if self._watched:
             _state.param_version[0] += 1
         if _state.clear_recorder[0] is not None:
@@ -446,10 +462,10 @@ class NdArray(OperatorMixin):
         if current is not None and current.dtype == values.dtype and type(current) is type(values):
             current[...] = values  # in place: views of the buffer stay valid
             self._fill = None
-            self._mod[0] += 1
+            self._written()
         else:
             self._set_array(values.copy())
-            self._mod[0] += 1
+            self._written()
         return self
 
     def __setitem__(self, key, value) -> None:
@@ -457,7 +473,7 @@ class NdArray(OperatorMixin):
         if isinstance(value, NdArray):
             value = value._get()
         arr = self._get()
-        self._mod[0] += 1
+        self._written()
         xp = get_array_module(arr)
         if xp is not np:  # written where the data lives
             value, key = to_device(value, xp) if hasattr(value, "shape") else value, _device_key(key, xp)
@@ -468,13 +484,14 @@ class NdArray(OperatorMixin):
     @property
     def modification_count(self) -> int:
         """How many times the data was written (assignments, fills, copies, writable reads); 0 when cleared."""
-        return self._mod[0]
+        m = self._mod
+        return m[0] if m is not None else 0
 
     def masked_fill(self, mask, value) -> NdArray:
         """Set the elements where ``mask`` (broadcast to this shape) is nonzero to ``value``, in place; returns self."""
         m = mask._get() if isinstance(mask, NdArray) else mask if is_device_array(mask) else np.asarray(mask)
         arr = self._get()
-        self._mod[0] += 1
+        self._written()
         xp = get_array_module(arr)
         arr[xp.broadcast_to(to_device(m, xp) != 0, self._shape)] = value
         return self
@@ -492,7 +509,7 @@ class NdArray(OperatorMixin):
                 f"NdArray.narrow: start={start}, length={length} do not fit dimension 0 of size {self._shape[0]}"
             )
         part = NdArray._wrap(self._get()[start : start + length])
-        part._mod = self._mod
+        part._mod = self._shared_count()
         return part
 
     @property
@@ -524,7 +541,7 @@ class NdArray(OperatorMixin):
     def view(self, shape=None) -> NdArray:
         arr = self._get()
         v = NdArray._wrap(arr if shape is None else arr.reshape(shape))
-        v._mod = self._mod  # writes through either invalidate conversions of both
+        v._mod = self._shared_count()  # writes through either invalidate conversions of both
         return v
 
     def __len__(self) -> int:

@@ -31,20 +31,23 @@ def forward_run(walk, root, clear_buffer, clear_no_need_grad):
     return _second_use(walk.runs, key, lambda: tuple(_forward_function(*step) for step in steps))
 
 
-def backward_run(walk, clear_buffer: bool):
-    """The compiled backward plan (``backward_steps`` made already), or None where backward walks the steps."""
+def backward_run(walk, root, clear_buffer: bool):
+    """The compiled backward plan, or None where backward walks the graph (``_walk.walk_backward``, or
+    ``run_backward`` through the plan's steps for clear_buffer). The first use walks: the plan is made on the
+    second, and compiled then where every step can be."""
     run = walk.runs.get(clear_buffer)
     if run is not None and run is not True:
         return run or None  # () where some step is walked: hooks' kind of steps, unreached outputs
-    if run is None:  # the first use walks the steps (``_second_use``), so the plan is not checked yet
+    if run is None:  # the first use walks (a graph built for one pass is not worth planning)
         walk.runs[clear_buffer] = True
         return None
-    steps = walk._backward
+    steps = walk.backward_steps(root)
     # every step must be inlined and reach all its outputs (the rest run through the loop)
     if not all(s[1] is not _GENERIC and s[7] is not None for s in steps):
         walk.runs[clear_buffer] = ()
         return None
-    return _second_use(walk.runs, clear_buffer, lambda: tuple(_backward_function(s, clear_buffer) for s in steps))
+    run = walk.runs[clear_buffer] = tuple(_backward_function(s, clear_buffer) for s in steps)
+    return run
 
 
 def _second_use(runs, key, make):

@@ -18,7 +18,7 @@ from . import _state
 from ._array import NdArray, checked_shape, get_array_module, is_device_array, to_device
 from ._compiled import backward_run, forward_run
 from ._operators import OperatorMixin
-from ._walk import run_backward, run_forward, walk
+from ._walk import run_backward, run_forward, walk, walk_backward
 from .function import located
 
 _new_object = object.__new__
@@ -374,15 +374,15 @@ class Variable(OperatorMixin):
 
             callbacks, function_post_hook = backward_callbacks(communicator_callbacks, function_post_hook)
         walked = walk(self)
-        steps = walked.backward_steps(self)
         saved = self._grad
         if grad is not None:
             self._grad = _initial_grad(grad, self._data._shape, self._data._dtype, self._data._array)
         else:
             self._grad_nd()
+        clear = clear_buffer is True or bool(clear_buffer)
         try:
             if _no_hooks(function_pre_hook, function_post_hook) and not walked.recomputes:
-                runs = backward_run(walked, clear_buffer is True or bool(clear_buffer))
+                runs = backward_run(walked, self, clear)
                 if runs is not None:
                     try:
                         for run in runs:
@@ -390,18 +390,16 @@ class Variable(OperatorMixin):
                     except Exception as e:
                         _reraise_located(e, run.function, "backward")
                     return
-            run_backward(
-                steps,
-                self,
-                clear_buffer,
-                _hooks(_state.function_pre_hooks, function_pre_hook),
-                _hooks(_state.function_post_hooks, function_post_hook),
-                walked.recomputes,
-            )
+            pre = _hooks(_state.function_pre_hooks, function_pre_hook)
+            post = _hooks(_state.function_post_hooks, function_post_hook)
+            if clear:  # the plan knows which step last reads each buffer
+                run_backward(walked.backward_steps(self), self, clear_buffer, pre, post, walked.recomputes)
+            else:
+                walk_backward(walked.order, self, pre, post, walked.recomputes)
             for callback in callbacks:
                 callback.on_finish_backward()
         except Exception as e:
-            _reraise_located(e, _stepping(e, run_backward), "backward")
+            _reraise_located(e, _stepping(e, run_backward if clear else walk_backward), "backward")
         finally:
             if grad is not None:
                 self._grad = saved

@@ -21,6 +21,7 @@ from ._array import NdArray, get_array_module
 from .function import _Shaped
 
 _Unary = None  # _ops._base.Unary, bound when the first backward plan is made (the ops import the Variable module)
+_Binary = _unbroadcast = None  # likewise, _ops._base.Binary and unbroadcast
 
 _ndarray = np.ndarray
 _wrap = NdArray._wrap
@@ -179,9 +180,8 @@ def _backward_plan(root, order, early=True) -> list:
     producer's), its gradient after its producer's step; never the root's or a persistent variable's. With
     ``early`` false (recomputation reruns functions on their inputs) both wait for the producer's step.
     """
-    global _Unary
     if _Unary is None:
-        from ._ops._base import Unary as _Unary
+        _bind_unary()
     reached = {id(root)}
     steps = []
     last_read, first_in = {}, {}  # variable id -> the last step reading its data, the first step taking it
@@ -238,7 +238,7 @@ def _backward_plan(root, order, early=True) -> list:
                 need = tuple([x._need_grad for x in inputs])
             need = _NEEDS.get(need) or _interned(need)
         cls = type(func)
-        generic, unary_of, grad_fn, uses_x, uses_y, reads_all, grad_into = _CLASS_FACTS.get(cls) or _class_facts(cls)
+        generic, unary_of, grad_fn, uses_x, uses_y, reads_all, grad_into, _ = _CLASS_FACTS.get(cls) or _class_facts(cls)
         if generic or func.xp is not np:  # a device function moves its inputs there itself
             kind, grad_of = _GENERIC, cls._input_grads
         elif unary_of is not None and n == 1 and len(outrefs) == 1:
@@ -342,6 +342,13 @@ def _backward_plan(root, order, early=True) -> list:
     return steps
 
 
+def _bind_unary() -> None:
+    global _Unary, _Binary, _unbroadcast
+    from ._ops._base import Binary as _Binary
+    from ._ops._base import Unary as _Unary
+    from ._ops._base import unbroadcast as _unbroadcast
+
+
 _UNSET = object()
 _NEED_ONE = (True,)
 _NEEDS: dict = {}  # need_grad flags of a function's inputs -> the tuple plans share
@@ -359,12 +366,15 @@ def _class_facts(cls) -> tuple:
     """What the backward plan reads off a function's class, read once per class: whether it overrides
     ``_input_grads`` (then the class's ``_input_grads`` is called), its ``backward_unary`` where its ``grad`` is
     Unary's, its ``grad``, whether backward reads input data ("x" in grad_uses) and output data ("y"), whether
-    it reads every input's data whenever it reads any, and ``grad_into``."""
+    it reads every input's data whenever it reads any, ``grad_into``, and its ``backward_binary`` where its
+    ``grad`` is Binary's."""
     generic = not cls._plain_backward
     unary_of = cls.backward_unary if not generic and cls.grad is _Unary.grad else None
+    binary_of = cls.backward_binary if not generic and cls.grad is _Binary.grad else None
     grad_fn = cls._input_grads if generic else cls.grad
     uses = cls.grad_uses
     facts = (generic, unary_of, grad_fn, "x" in uses, "y" in uses, cls._reads_all_inputs, bool(cls.grad_into))
+    facts += (binary_of,)
     _CLASS_FACTS[cls] = facts
     return facts
 
@@ -604,6 +614,189 @@ def run_backward(steps, root, clear_buffer, pre, post, recomputes=False) -> None
             recorder.record(func)
 
 
+def walk_backward(order, root, pre, post, recomputes=False) -> None:
+    """Backward from ``root``'s gradient through ``order`` (forward order) directly, without a plan: what
+    ``_backward_plan`` decides for each function is decided as the function is reached, and acted on at once.
+
+    A graph's first pass walks this way (a graph built for one pass is not worth planning), as do passes with hooks
+    and those of graphs whose plan is not compiled; only clear_buffer needs the plan (``run_backward``), which knows
+    in advance which step last reads each buffer. The gradient rules, reached outputs, kinds, stand-ins and
+    conversions are ``_backward_plan``'s and ``run_backward``'s.
+    """
+    if _Unary is None:
+        _bind_unary()
+    recorder = _state.clear_recorder[0]
+    reached = {root}  # (the variables themselves: their hash is their identity)
+    facts_of = _CLASS_FACTS.get
+    for func in reversed(order):
+        outrefs = func._outputs
+        if len(outrefs) == 1:
+            o = outrefs[0]()
+            if o is None or o not in reached:
+                continue
+            single = True
+        else:
+            outputs = [r() for r in outrefs]
+            unreached = [o for o in outputs if o is not None and o not in reached]
+            if len(unreached) + outputs.count(None) == len(outputs):  # no output reached
+                continue
+            single = False
+        inputs = func.inputs
+        n = len(inputs)
+        if n == 1:
+            if not inputs[0]._need_grad:
+                continue
+            need = _NEED_ONE
+        elif n == 2:
+            need = (inputs[0]._need_grad, inputs[1]._need_grad)
+            if not need[0] and not need[1]:
+                continue
+        else:
+            need = tuple([x._need_grad for x in inputs])
+            if not any(need):
+                continue
+        if not single:  # outputs no gradient reached count as zero
+            for u in unreached:
+                u._grad_nd()._set_array(func.xp.zeros(u._data._shape, func.dtype))
+        cls = type(func)
+        generic, unary_of, grad_fn, uses_x, uses_y, reads_all, grad_into, binary_of = facts_of(cls) or _class_facts(cls)
+        xp = func.xp
+        dt = None  # the compute dtype, read where needed (most steps convert nothing)
+        unary = unary_of is not None and n == 1 and single and xp is np  # (a generic class has no unary_of)
+        if single and (not unary or recomputes):
+            outputs = (o,)
+        if recomputes:
+            _recompute_cleared(func, inputs, outputs, need)
+        if pre:
+            for h in pre:
+                h(func)
+        if generic or xp is not np:  # a device function moves its inputs there itself
+            gxs = cls._input_grads(func, inputs, outputs, need)
+        elif unary:  # (_input_array and _array_of, by hand)
+            d = inputs[0]._data
+            if uses_x:
+                dt = func.dtype
+                dtd = _DTYPES.get(dt) or _dtype_of(dt)
+                xa = d._array
+                if xa is None or d._fill is not None:
+                    xa = d._get()
+                if xa.dtype is not dtd and xa.dtype.type is not dt:
+                    xa = converted(func, d, xa, 0)
+            else:
+                xa = _SHAPED.get(d._shape) or _shaped(d._shape)
+            if uses_y:
+                d = o._data
+                ya = d._array
+                if ya is None or d._fill is not None:
+                    ya = d._get()
+            else:
+                ya = None
+            d = o._grad
+            gy = d._array
+            if gy is None or d._fill is not None:
+                gy = d._get()
+            gxs = (unary_of(func, xp, xa, ya, gy),)
+        else:
+            if not uses_x:
+                if n == 2:
+                    s = (inputs[0]._data._shape, inputs[1]._data._shape)
+                else:
+                    s = tuple([x._data._shape for x in inputs])
+                xs = _STUBS.get(s) or _stubs(s)
+            else:
+                dt = func.dtype
+                dtd = _DTYPES.get(dt) or _dtype_of(dt)
+                if n == 2 and reads_all:
+                    xs = [_input_array(func, inputs[0], 0, dt, dtd), _input_array(func, inputs[1], 1, dt, dtd)]
+                else:
+                    xs = [
+                        _input_array(func, x, j, dt, dtd)
+                        if reads_all or any(need[i] and func.grad_depends_input_data(i, j) for i in range(n))
+                        else _Shaped(x._data._shape)
+                        for j, x in enumerate(inputs)
+                    ]
+            if binary_of is not None and single and not grad_into:  # Binary.grad by hand: needed gradients summed
+                x0, x1 = xs
+                g0, g1 = binary_of(func, xp, x0, x1, o._data._get() if uses_y else None, _array_of(o._grad))
+                if need[0]:
+                    s = x0.shape
+                    if g0.shape != s:
+                        g0 = _unbroadcast(xp, g0, s)
+                else:
+                    g0 = None
+                if need[1]:
+                    s = x1.shape
+                    if g1.shape != s:
+                        g1 = _unbroadcast(xp, g1, s)
+                else:
+                    g1 = None
+                gxs = (g0, g1)
+            else:
+                ys = [o._data._get() if o is not None else None for o in outputs] if uses_y else None
+                if single:
+                    gys = [_array_of(o._grad)]
+                else:
+                    gys = [o._grad._get() if o is not None and o._grad is not None else None for o in outputs]
+                if grad_into:  # leaves whose pending-zero gradient buffers the op may write into
+                    into = [
+                        (i, x)
+                        for i, x in enumerate(inputs)
+                        if need[i]
+                        and x._parent is None
+                        and inputs.count(x) == 1
+                        and (x._grad is None or x._grad._shape == x._data._shape)
+                    ]
+                if not grad_into or not into:
+                    gxs = grad_fn(func, xp, xs, ys, gys, need)
+                else:
+                    if dt is None:
+                        dt = func.dtype
+                        dtd = _DTYPES.get(dt) or _dtype_of(dt)
+                    outs = [None] * n
+                    for i, x in into:
+                        gnd = x._grad
+                        if gnd is not None and gnd._fill == 0:
+                            arr = gnd._array
+                            if arr is not None and arr.dtype is dtd:
+                                outs[i] = arr
+                    gxs = list(grad_fn(func, xp, xs, ys, gys, need, outs))
+                    for i, x in into:
+                        gx = gxs[i]
+                        if gx is None:
+                            continue
+                        gxs[i] = None  # (stored here: left out below)
+                        if gx is outs[i]:  # written in place: no longer a pending zero
+                            x._grad._fill = None
+                        else:
+                            accumulate_leaf(x, gx)
+        # store each input's gradient: a leaf's accumulates, an intermediate's first contribution of the pass
+        # overwrites and its later ones accumulate (it is reached from then on, even without a gradient now)
+        for x, gx in zip(inputs, gxs):
+            if not x._need_grad:
+                continue
+            if x._parent is None:
+                if gx is not None:
+                    accumulate_leaf(x, gx)
+            elif x in reached:
+                if gx is not None:
+                    x._grad._set_array(x._grad._array + gx)
+            else:
+                reached.add(x)
+                if gx is not None:
+                    gnd = x._grad
+                    if gnd is None:  # a graph's first pass
+                        x._grad = _wrap(gx)
+                    elif gnd._watched:
+                        x._grad_nd()._set_array(gx)
+                    else:
+                        _set_array(gnd, gx, dt if dt is not None else func.dtype)
+        if post:
+            for h in post:
+                h(func)
+        if recorder is not None:
+            recorder.record(func)
+
+
 # -- recomputation ------------------------------------------------------------------------------------------
 # the recompute variables forward freed and backward has not recomputed yet (reading a freed buffer allocates one,
 # so whether a buffer exists does not tell)
@@ -710,7 +903,8 @@ def converted(func, nd, a, i):
     if a.dtype.type is dt:
         return a
     c = nd._cast
-    mod = nd._mod[0]
+    mod = nd._mod
+    mod = mod[0] if mod is not None else 0
     if c is not None and c[0] is a and c[1] is dt and c[3] == mod:
         return c[2]
     b = a.astype(dt)

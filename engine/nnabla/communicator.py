@@ -597,7 +597,7 @@ class _Buffer:
         nd = self.nd
         if not self.contiguous:
             nd._array[...] = self.array
-        nd._mod[0] += 1
+        nd._written()
         nd._fill = 0 if keep_zeroing and self.zeroing and not self.array.any() else None
 
 

@@ -10,7 +10,8 @@ import numpy as np
 
 from . import _ops  # noqa: F401  (registers every op)
 from .function import ENGINE_DIR as _ENGINE_DIR
-from .function import REQUIRED, _check_arg_type
+from .function import REQUIRED, _check_arg_type, _contexts
+from .function import Function as _Function
 from .function import apply as _apply
 from .function import registry as _registry
 
@@ -81,7 +82,17 @@ def _generate(cls):
     body.append("f = _new(_cls)")
     body += checks
     body.append("f.args = {" + ", ".join(f"{k!r}: {k}" for k in cls.args_spec) + "}")
-    body.append("f._start(None)")
+    if cls._start is _Function._start:  # Function._start, written out: a call less per function
+        namespace["_contexts"] = _contexts
+        body += [
+            "ctx = _contexts[-1]",
+            "f.context = ctx",
+            "r = ctx._resolved",
+            "f.xp, f.dtype = r if r is not None else ctx.resolve()",
+            "f.inputs = []",
+        ]
+    else:
+        body.append("f._start(None)")
     if cls._has_init:
         body.append("f._init_checked()")
     fname = _public_name(cls)

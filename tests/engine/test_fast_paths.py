@@ -231,3 +231,69 @@ def test_float64_inputs_train_like_float32_inputs():
         results.append(_train(loss, params, 3))
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+def _mixed_graph():
+    """A graph with what backward's paths each decide: a leaf and an intermediate used twice, an input without a
+    gradient, an output no gradient reaches, a parameter written into (affine), a persistent intermediate."""
+    rng = np.random.RandomState(2)
+    x = nn.Variable.from_numpy_array(rng.randn(2, 3).astype(np.float32), need_grad=True)
+    c = nn.Variable.from_numpy_array(rng.randn(2, 3).astype(np.float32))
+    w = nn.Variable.from_numpy_array(rng.randn(3, 3).astype(np.float32), need_grad=True)
+    h = F.tanh(x * x + c)
+    h.persistent = True
+    a, _ = F.split(F.affine(h, w) + h, axis=0)  # the second half is reached by no gradient
+    y = F.sum(a * h[0:1] + F.sigmoid(x)[0:1])
+    return y, (x, w, h)
+
+
+def test_a_graphs_first_backward_walks_it_and_later_ones_agree():
+    from nnabla._walk import walk
+
+    y, (x, w, h) = _mixed_graph()
+    y.forward()
+    results = []
+    for hook in (None, None, None, lambda f: None):  # walked (no plan), planned and compiled, compiled, walked
+        for v in (x, w, h):
+            v.grad.zero()
+        y.backward(function_pre_hook=hook)
+        results.append([v.g.copy() for v in (x, w, h)])
+        if len(results) == 1:
+            assert walk(y)._backward is None  # the first pass made no plan
+    assert walk(y)._backward is not None
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)
+    z, (x2, w2, h2) = _mixed_graph()  # the plan walked step by step (clear_buffer) agrees too
+    z.forward()
+    z.backward(clear_buffer=True)
+    for a, b in zip(results[0][:2], (x2.g, w2.g)):
+        np.testing.assert_array_equal(a, b)
+    assert np.abs(results[0][1]).sum() > 0 and np.abs(results[0][0]).sum() > 0
+
+
+def test_a_first_backward_accumulates_into_leaves_grads():
+    y, (x, w, _) = _mixed_graph()
+    y.forward()
+    y.backward()
+    once = [x.g.copy(), w.g.copy()]
+    z, (x2, w2, _) = _mixed_graph()
+    x2.g, w2.g = once[0], once[1]
+    z.forward()
+    z.backward()  # a new graph's first pass adds to the gradients the leaves hold
+    np.testing.assert_allclose(x2.g, 2 * once[0], rtol=1e-6)
+    np.testing.assert_allclose(w2.g, 2 * once[1], rtol=1e-6)
+
+
+def test_views_of_a_never_written_ndarray_share_its_count_of_writes():
+    # the count is made on the first write or view: views made before any write still share it
+    a = nn.NdArray((2, 3))
+    v, part = a.view(), a.narrow(0, 0, 1)
+    assert a.modification_count == v.modification_count == part.modification_count == 0
+    a.fill(2)
+    assert a.modification_count == v.modification_count == part.modification_count == 1
+    v.zero()
+    assert a.modification_count == part.modification_count == 2
+    b = nn.NdArray((3,))
+    b.zero()
+    assert b.modification_count == 1 and b.view().modification_count == 1

@@ -94,7 +94,7 @@ def _write_back(holder, values) -> None:
     nd = holder if type(holder) is NdArray else holder._data
     arr = nd._get()
     arr[...] = values
-    nd._mod[0] += 1  # conversions of the old values are stale
+    nd._written()  # conversions of the old values are stale
 
 
 class RunningStatistics:

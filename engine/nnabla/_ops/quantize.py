@@ -519,7 +519,7 @@ class _INQ(_QuantizedWeightLayer):
         # NNabla keeps the indicators as int32 once a forward has read them
         holder = variables[2] if type(variables[2]) is NdArray else variables[2]._data
         holder._set_array(self.xp.asarray(ind.reshape(holder.shape), dtype=np.int32))
-        holder._mod[0] += 1
+        holder._written()
         return self._as_outputs(self._layer.compute(self.xp, arrays[0], w, *self._bias(arrays)))
 
     def grad(self, xp, xs, ys, gys, need):
