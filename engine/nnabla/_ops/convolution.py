@@ -121,17 +121,17 @@ def release_scratch() -> None:
         pool.clear()
 
 
-def padded_channel_last(xp, x, pad, channel_first, borders=True):
-    """x (B, C, *S) or (B, *S, C) as a contiguous channel-last array with ``pad`` zeros around the spatial axes.
+def padded_channel_last(xp, src, pad, borders=True):
+    """Channel-last src (B, *S, C) as a contiguous array with ``pad`` zeros around the spatial axes.
 
     The padded copy is a scratch array: valid until the next call. Without ``borders`` the zeros are those an
     earlier call of the same primitive wrote (its slices of the batch: no later one is larger, and each sample
     keeps its place in the buffer)."""
-    src = xp.moveaxis(x, 1, -1) if channel_first else x
     if not any(pad):
         return xp.ascontiguousarray(src)
     sizes = src.shape[1:-1]
-    out = scratch(xp, (src.shape[0],) + tuple(s + 2 * p for s, p in zip(sizes, pad)) + (src.shape[-1],), x.dtype, "pad")
+    shape = (src.shape[0],) + tuple(s + 2 * p for s, p in zip(sizes, pad)) + (src.shape[-1],)
+    out = scratch(xp, shape, src.dtype, "pad")
     for axis, (p, s) in enumerate(zip(pad, sizes), 1):
         if p and borders:
             out[(slice(None),) * axis + (slice(0, p),)] = 0
@@ -140,19 +140,13 @@ def padded_channel_last(xp, x, pad, channel_first, borders=True):
     return out
 
 
-def columns(xp, xpad, kernel, stride, dilation, out, group):
-    """im2col of channel-last padded x: (group, B * prod(out), prod(kernel) * C / group), in the scratch buffer.
+def _columns_setup(xp, xpad, kernel, stride, dilation, out, group):
+    """im2col of channel-last padded x, set up: (the scratch target, the strided view of ``xpad`` to copy into it,
+    the result (group, B * prod(out), prod(kernel) * C / group) the copy gives).
 
     Each copy runs along the longer of two contiguous runs: a window row's channels (kernel width * C / group),
     or, where that is shorter than an output row (few channels: a first layer), the output row itself; the
-    columns are then held kernel offset first and returned as the transposed view, which the BLAS reads as is."""
-    target, source, result = _columns_setup(xp, xpad, kernel, stride, dilation, out, group)
-    target[...] = source
-    return result
-
-
-def _columns_setup(xp, xpad, kernel, stride, dilation, out, group):
-    """``columns`` before its copy: (the scratch target, the strided view of ``xpad`` copied into it, the result)."""
+    columns are then held kernel offset first and the result is the transposed view, which the BLAS reads as is."""
     n, item = len(kernel), xpad.strides[-1]
     cg = xpad.shape[-1] // group
     steps = xpad.strides[1 : 1 + n]
@@ -173,7 +167,7 @@ def _columns_setup(xp, xpad, kernel, stride, dilation, out, group):
 
 
 def _sliced_columns(xp, x, parts, pad, channel_first, kernel, stride, dilation, out, group):
-    """(part, ``columns`` of x[part]) for each slice of the batch, in order.
+    """(part, im2col columns of x[part]) for each slice of the batch, in order (x channel-first or channel-last).
 
     With padding, the padded copy, the columns and the strided view between them are set up once and reused by
     every later slice of the same size, which then costs two copies (the inside of the padding, the windows)."""
@@ -186,7 +180,7 @@ def _sliced_columns(xp, x, parts, pad, channel_first, kernel, stride, dilation, 
             _, xpad, target, source, result = reused
             xpad[inside] = src[part]
         else:
-            xpad = padded_channel_last(xp, src[part], pad, False, part.start == 0)
+            xpad = padded_channel_last(xp, src[part], pad, part.start == 0)
             target, source, result = _columns_setup(xp, xpad, kernel, stride, dilation, out, group)
             reused = (size, xpad, target, source, result) if any(pad) else None
         target[...] = source

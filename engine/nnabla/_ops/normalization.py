@@ -224,6 +224,8 @@ class BatchNormalization(RunningStatistics, Standardize):
     inputs_spec = ("x", "beta?", "gamma?", "mean?", "variance?")
     args_spec = {"axes": (1,), "decay_rate": 0.9, "eps": 1e-05, "batch_stat": True, "no_scale": False, "no_bias": False}
 
+    _forward_stats = None  # (the statistics' view shape, batch mean, 1 / std) of the last training forward
+
     def output_shapes(self, *shapes):
         self._param_indices(len(shapes), n_stat_inputs=2)
         self.mean_index, self.var_index = len(shapes) - 2, len(shapes) - 1
@@ -344,7 +346,7 @@ class BatchNormalization(RunningStatistics, Standardize):
         gy, _ = self._view(xp, gys[0], moved)
         gbeta = _sum(xp, gy, raxes)
         if self.args["batch_stat"]:
-            saved = getattr(self, "_forward_stats", None)
+            saved = self._forward_stats
             if saved is not None and saved[0] == xv.shape:  # the batch statistics of the last forward
                 _, mean, inv_std = saved
                 centered = xv - mean
