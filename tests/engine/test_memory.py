@@ -35,14 +35,7 @@ def _peak_bytes_of_a_training_step(clear: bool) -> int:
         solver.update()
 
     step()  # parameters, gradients and solver buffers exist before measuring
-    tracemalloc.start()
-    try:
-        start, _ = tracemalloc.get_traced_memory()
-        step()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return peak - start
+    return _traced_peak(step)
 
 
 def test_clearing_buffers_cuts_the_peak_memory_of_a_training_step():
