@@ -19,6 +19,7 @@ import numpy as np
 
 from ..function import Function, FunctionError, register
 from ._base import sum_rows
+from ._blas import serial_blas
 
 # -- windows (im2col) and their adjoint (col2im) ------------------------------------------------------------------
 
@@ -229,11 +230,12 @@ def conv_cl(xp, x, w, group, pad, stride, dilation, channel_first=False):
     wm = weight_matrix(xp, w, group)
     y = xp.empty((x.shape[0],) + out + (w.shape[0],), dtype=x.dtype)
     parts = _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels, PACKED_BUDGET)
-    for part, cols in _sliced_columns(xp, x, parts, pad, channel_first, kernel, stride, dilation, out, group):
-        if group == 1:
-            xp.matmul(cols, wm, out=y[part].reshape(1, -1, w.shape[0]))
-        else:
-            y[part] = _from_groups(xp, xp.matmul(cols, wm), y[part].shape[:-1])
+    with serial_blas(xp, _product_size(parts, out, wm.shape[1], wm.shape[2])):
+        for part, cols in _sliced_columns(xp, x, parts, pad, channel_first, kernel, stride, dilation, out, group):
+            if group == 1:
+                xp.matmul(cols, wm, out=y[part].reshape(1, -1, w.shape[0]))
+            else:
+                y[part] = _from_groups(xp, xp.matmul(cols, wm), y[part].shape[:-1])
     release_scratch()
     return y
 
@@ -255,15 +257,21 @@ def conv_transpose_cl(xp, y, w, group, pad, stride, dilation, size):
     padded = tuple(s + 2 * p for s, p in zip(size, pad))
     full = xp.zeros((batch,) + padded + (group, cg), dtype=y.dtype)
     offsets = list(itertools.product(*(range(kk) for kk in kernel)))
-    for part in _batch_slices(batch, _prod(out) * len(offsets) * cg * group):
-        yp = y[part]
-        gcols = scratch(xp, (len(offsets), group, yp.shape[0] * _prod(out), cg), y.dtype)
-        xp.matmul(_by_group(xp, yp, group)[None], wk, out=gcols)
-        target_part = full[part]
-        for i, k in enumerate(offsets):
-            target = tuple(slice(ki * d, ki * d + (o - 1) * s + 1, s) for ki, d, o, s in zip(k, dilation, out, stride))
-            block = gcols[i].reshape((group, yp.shape[0]) + tuple(out) + (cg,))
-            target_part[(slice(None),) + target] += block[0][..., None, :] if group == 1 else xp.moveaxis(block, 0, -2)
+    parts = _batch_slices(batch, _prod(out) * len(offsets) * cg * group)
+    with serial_blas(xp, _product_size(parts, out, oc // group, cg)):
+        for part in parts:
+            yp = y[part]
+            gcols = scratch(xp, (len(offsets), group, yp.shape[0] * _prod(out), cg), y.dtype)
+            xp.matmul(_by_group(xp, yp, group)[None], wk, out=gcols)
+            target_part = full[part]
+            for i, k in enumerate(offsets):
+                target = tuple(
+                    slice(ki * d, ki * d + (o - 1) * s + 1, s) for ki, d, o, s in zip(k, dilation, out, stride)
+                )
+                block = gcols[i].reshape((group, yp.shape[0]) + tuple(out) + (cg,))
+                target_part[(slice(None),) + target] += (
+                    block[0][..., None, :] if group == 1 else xp.moveaxis(block, 0, -2)
+                )
     release_scratch()
     full = full.reshape(full.shape[:-2] + (-1,))
     return full[(slice(None),) + tuple(slice(p, p + s) for p, s in zip(pad, size))]
@@ -275,14 +283,20 @@ def conv_weight_grad_cl(xp, x, gy, group, pad, stride, dilation, kernel, channel
     channels = x.shape[1] if channel_first else x.shape[-1]
     gw = None
     parts = _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels)
-    for part, cols in _sliced_columns(xp, x, parts, pad, channel_first, kernel, stride, dilation, out, group):
-        g = xp.matmul(cols.transpose(0, 2, 1), _by_group(xp, gy[part], group))  # (G, prod(K) * Cg, OCg)
-        gw = g if gw is None else xp.add(gw, g, out=gw)
-    release_scratch()
     n, cg = len(kernel), channels // group
+    with serial_blas(xp, _product_size(parts, out, _prod(kernel) * cg, gy.shape[-1] // group)):
+        for part, cols in _sliced_columns(xp, x, parts, pad, channel_first, kernel, stride, dilation, out, group):
+            g = xp.matmul(cols.transpose(0, 2, 1), _by_group(xp, gy[part], group))  # (G, prod(K) * Cg, OCg)
+            gw = g if gw is None else xp.add(gw, g, out=gw)
+    release_scratch()
     gw = gw.reshape((group,) + tuple(kernel) + (cg, gw.shape[-1]))
     gw = gw.transpose((0, n + 2, n + 1) + tuple(range(1, 1 + n)))
     return gw.reshape((-1, cg) + tuple(kernel))
+
+
+def _product_size(parts, out, k, n):
+    """Multiply-adds of one slice's product (per group): rows (the first slice's outputs) by k by n."""
+    return (parts[0].stop - parts[0].start) * _prod(out) * k * n
 
 
 def _prod(values):
