@@ -40,7 +40,7 @@ def test_large_products_keep_every_thread(controllers):
 def test_an_error_inside_still_restores_the_count(controllers):
     with threadpool_limits(2, user_api="blas"):
         with pytest.raises(ValueError, match="inside"):
-            with _blas.serial_blas(np, 1):
+            with _blas.serial_blas(np, _blas.SPLIT_FROM + 1):
                 raise ValueError("inside")
         assert threads(controllers) == [2] * len(controllers)
 
@@ -57,23 +57,23 @@ def test_other_array_modules_are_left_alone(controllers):
         pass
 
     with threadpool_limits(2, user_api="blas"):
-        with _blas.serial_blas(OtherModule, 1):
+        with _blas.serial_blas(OtherModule, _blas.SPLIT_FROM + 1):
             assert threads(controllers) == [2] * len(controllers)
 
 
 def test_a_convolution_step_multiplies_on_one_thread(controllers, monkeypatch):
-    """Forward, the input gradient (a strided convolution's scatter form) and the weight gradient all multiply
-    serially."""
+    """Forward, the input gradient (a strided convolution's scatter form) and the weight gradient: every product
+    the BLAS would split runs on one thread (the smaller ones it computes on one anyway)."""
     seen = []
     matmul = np.matmul
 
-    def spy(*args, **kwargs):
-        seen.append(controllers[0].get_num_threads())
-        return matmul(*args, **kwargs)
+    def spy(a, b, *args, **kwargs):
+        seen.append((a.shape[-2] * a.shape[-1] * b.shape[-1], controllers[0].get_num_threads()))
+        return matmul(a, b, *args, **kwargs)
 
     rng = np.random.RandomState(0)
-    x = nn.Variable.from_numpy_array(rng.randn(4, 3, 9, 9), need_grad=True)
-    w = nn.Variable.from_numpy_array(rng.randn(5, 3, 3, 3), need_grad=True)
+    x = nn.Variable.from_numpy_array(rng.randn(8, 8, 20, 20), need_grad=True)
+    w = nn.Variable.from_numpy_array(rng.randn(16, 8, 3, 3), need_grad=True)
     with threadpool_limits(2, user_api="blas"):
         y = F.convolution(x, w, stride=(2, 2))
         monkeypatch.setattr(np, "matmul", spy)
@@ -81,4 +81,38 @@ def test_a_convolution_step_multiplies_on_one_thread(controllers, monkeypatch):
         y.backward()
         monkeypatch.undo()
         assert threads(controllers) == [2] * len(controllers)
-    assert len(seen) >= 3 and set(seen) == {1}
+    split = [n for size, n in seen if size > _blas.SPLIT_FROM]
+    assert len(split) >= 2 and set(split) == {1}, seen
+
+
+@pytest.mark.parametrize(
+    "rows, features, units, serial",
+    [
+        (64, 256, 50, True),  # LeNet's first dense layer: 819,200 multiply-adds, which the BLAS would split
+        (256, 784, 1024, False),  # an MNIST MLP's: 205 million, where a second thread pays
+        (4, 3, 5, False),  # below what the BLAS splits at all: nothing to change
+    ],
+)
+def test_an_affine_layer_multiplies_on_one_thread_only_at_middle_sizes(
+    controllers, monkeypatch, rows, features, units, serial
+):
+    from nnabla._ops.linear import Affine
+
+    seen = []
+    for name in ("_compute", "_grad"):  # the bodies of forward and backward, which multiply
+        body = getattr(Affine, name)
+
+        def spy(*args, body=body, **kwargs):
+            seen.append(controllers[0].get_num_threads())
+            return body(*args, **kwargs)
+
+        monkeypatch.setattr(Affine, name, spy)
+    rng = np.random.RandomState(0)
+    x = nn.Variable.from_numpy_array(rng.randn(rows, features).astype(np.float32), need_grad=True)
+    w = nn.Variable.from_numpy_array(rng.randn(features, units).astype(np.float32), need_grad=True)
+    with threadpool_limits(2, user_api="blas"):
+        y = F.affine(x, w)
+        y.forward()
+        y.backward()
+    assert len(seen) == 2
+    assert set(seen) == ({1} if serial else {2})

@@ -7,7 +7,8 @@ products of a few million multiply-adds
 to keep spinning. Timed in interleaved runs on a two-core machine, LeNet's training step took 0.75
 of the time with its convolutions' products on one thread, the ResNet block's 0.67 (inference 0.69); a lone
 convolution of 128 channels on 16x16 maps (products of 38 million) still took 0.75 of the time on two threads.
-The dense layers' products are one large call each and keep every thread.
+A dense layer of the same middle size (LeNet's first, 64 x 256 x 50) runs on one thread too; the large ones (an
+MNIST MLP's, 205 million) keep every thread.
 
 ``serial_blas(xp, size)`` is a context: inside it numpy's BLAS uses one thread when a product of ``size``
 multiply-adds is below ``SERIAL_BELOW``, and goes back to its own count on exit. The user's limit (the
@@ -20,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 SERIAL_BELOW = 1 << 24  # multiply-adds per product (m * n * k) below which one BLAS thread is faster
+
+SPLIT_FROM = 1 << 18  # and above which OpenBLAS splits a product at all (below it: nothing to change)
 
 _controllers = None  # numpy's BLAS libraries, found on first use (numpy is loaded by then)
 
@@ -70,8 +73,14 @@ class _Unchanged:
 _UNCHANGED = _Unchanged()
 
 
+def serial_pays(size):
+    """Whether a product of ``size`` multiply-adds is one the BLAS would split but one thread computes faster."""
+    return SPLIT_FROM < size < SERIAL_BELOW
+
+
 def serial_blas(xp, size):
-    """A context running products of ``size`` multiply-adds on one BLAS thread where that is faster (numpy only)."""
-    if xp is not np or size >= SERIAL_BELOW:
+    """A context running products of ``size`` multiply-adds on one BLAS thread where that is faster (numpy only;
+    ``size`` 0: the caller has decided already, with ``serial_pays``)."""
+    if xp is not np or not (size == 0 or SPLIT_FROM < size < SERIAL_BELOW):
         return _UNCHANGED
     return _Serial()

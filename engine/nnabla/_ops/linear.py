@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..function import Function, FunctionError, register
+from ._blas import serial_blas, serial_pays
 
 
 @register
@@ -35,11 +36,25 @@ class Affine(Function):
             raise FunctionError(f"Affine: bias of shape {bs} does not match weight of shape {ws} (expects {out})")
         # the common case, computed without reshapes (every path to compute and grad sets shapes up first)
         self._matrix = ba == 1 and len(xs) == 2 and len(ws) == 2
+        rows = 1
+        for d in xs[:ba]:
+            rows *= d
+        units = 1
+        for d in ws[1:]:
+            units *= d
+        self._serial = serial_pays(rows * inner * units)  # (the products forward and backward: one size)
         return [tuple(xs[:ba]) + out]
 
     _matrix = False  # set from the shapes by output_shapes
+    _serial = False  # and whether its products run on one BLAS thread
 
     def compute(self, xp, x, w, b=None):
+        if self._serial:
+            with serial_blas(xp, 0):
+                return self._compute(xp, x, w, b)
+        return self._compute(xp, x, w, b)
+
+    def _compute(self, xp, x, w, b=None):
         if self._matrix:
             y = x @ w
             if b is not None:
@@ -54,6 +69,12 @@ class Affine(Function):
     grad_into = True
 
     def grad(self, xp, xs, ys, gys, need, outs=None):
+        if self._serial:
+            with serial_blas(xp, 0):
+                return self._grad(xp, xs, ys, gys, need, outs)
+        return self._grad(xp, xs, ys, gys, need, outs)
+
+    def _grad(self, xp, xs, ys, gys, need, outs=None):
         x, w = xs[0], xs[1]
         if self._matrix:
             gy = gys[0]
