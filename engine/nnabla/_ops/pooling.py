@@ -181,8 +181,14 @@ class MaxPooling(_Pooling):
         gy = self._spatial_last(xp, gy)
         # the gradient in the memory order of the index (the input's): a channel-last input gives channel-last
         order = sorted(range(index.ndim), key=lambda d: -index.strides[d])
-        gx = xp.zeros([shape[d] for d in order], dtype=gy.dtype).transpose([order.index(d) for d in range(len(order))])
         disjoint = all(s >= k for s, k in zip(a["stride"], a["kernel"]))  # each input in one window at most
+        # windows that tile the input exactly (stride = kernel, no padding, nothing left over) write every element
+        tiled = all(
+            s == k and p == 0 and e == 0 and n == o * k
+            for s, k, p, e, n, o in zip(a["stride"], a["kernel"], a["pad"], plan["after"], plan["size"], plan["out"])
+        )
+        make = xp.empty if tiled else xp.zeros
+        gx = make([shape[d] for d in order], dtype=gy.dtype).transpose([order.index(d) for d in range(len(order))])
         for i, target in enumerate(self._offsets(gx)):
             hit = index == i
             if disjoint:
