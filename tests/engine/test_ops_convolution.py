@@ -340,20 +340,26 @@ def test_results_do_not_share_the_reused_column_buffer():
 
 
 @pytest.mark.parametrize("fn", [F.convolution, F.deconvolution], ids=["convolution", "deconvolution"])
-def test_batch_in_slices_gives_the_same_results(fn, monkeypatch):
-    """A batch whose columns exceed the budget goes through in slices: same output and gradients as in one go."""
+@pytest.mark.parametrize("pad, channel_last", [((1, 1), False), ((0, 0), False), ((0, 0), True)])
+def test_batch_in_slices_gives_the_same_results(fn, pad, channel_last, monkeypatch):
+    """A batch whose columns exceed the budget goes through in slices (the last one smaller): same output and
+    gradients as in one go, padded or not, with the input channel-first or channel-last in memory."""
     from nnabla._ops import convolution
 
     def run():
-        x = nn.Variable.from_numpy_array(randn(5, 4, 6, 5), need_grad=True)
-        w = nn.Variable.from_numpy_array(randn(4, 2, 3, 2, seed=1), need_grad=True)
-        y = fn(x, w, pad=(1, 1), stride=(2, 1), group=2)
+        x = nn.Variable.from_numpy_array(randn(5, 6, 5, 4) if channel_last else randn(5, 4, 6, 5), need_grad=True)
+        w = nn.Variable.from_numpy_array(randn(4, 3, 2, 2, seed=1) if channel_last else randn(4, 2, 3, 2, seed=1))
+        w.need_grad = True
+        y = fn(x, w, pad=pad, stride=(2, 1), group=2, channel_last=channel_last)
         y.forward()
         y.backward(randn(*y.shape, seed=2))
         return y.d.copy(), x.g.copy(), w.g.copy()
 
     whole = run()
-    monkeypatch.setattr(convolution, "COLUMNS_BUDGET", 100)  # about one sample per slice
+    def two_at_a_time(batch, per_sample, budget=None):
+        return [slice(lo, min(lo + 2, batch)) for lo in range(0, batch, 2)]
+
+    monkeypatch.setattr(convolution, "_batch_slices", two_at_a_time)  # slices of 2, 2 and 1 samples
     for a, b in zip(run(), whole):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 

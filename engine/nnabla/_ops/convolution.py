@@ -141,50 +141,62 @@ def padded_channel_last(xp, src, pad, borders=True):
     return out
 
 
-def _columns_setup(xp, xpad, kernel, stride, dilation, out, group):
-    """im2col of channel-last padded x, set up: (the scratch target, the strided view of ``xpad`` to copy into it,
-    the result (group, B * prod(out), prod(kernel) * C / group) the copy gives).
+def _columns_view(xp, xpad, kernel, stride, dilation, out, group):
+    """The strided view of channel-last padded x that im2col copies: (view, its batch axis, kernel offset first).
 
     Each copy runs along the longer of two contiguous runs: a window row's channels (kernel width * C / group),
     or, where that is shorter than an output row (few channels: a first layer), the output row itself; the
-    columns are then held kernel offset first and the result is the transposed view, which the BLAS reads as is."""
+    columns are then held kernel offset first."""
     n, item = len(kernel), xpad.strides[-1]
     cg = xpad.shape[-1] // group
     steps = xpad.strides[1 : 1 + n]
-    rows = xpad.shape[0] * _prod(out)
     group_step = (cg * item,)
     window = tuple(st * d for st, d in zip(steps, dilation))
     positions = (xpad.strides[0],) + tuple(st * s for st, s in zip(steps, stride))
     view = xp.lib.stride_tricks.as_strided
     if cg * kernel[-1] < out[-1]:
         shape = (group,) + tuple(kernel) + (cg, xpad.shape[0]) + tuple(out)
-        cols = scratch(xp, shape, xpad.dtype)
-        source = view(xpad, shape=shape, strides=group_step + window + (item,) + positions)
-        return cols, source, cols.reshape(group, -1, rows).transpose(0, 2, 1)
+        return view(xpad, shape=shape, strides=group_step + window + (item,) + positions), 2 + n, True
     shape = (group, xpad.shape[0]) + tuple(out) + tuple(kernel) + (cg,)
-    cols = scratch(xp, shape, xpad.dtype)
-    source = view(xpad, shape=shape, strides=group_step + positions + window + (item,))
-    return cols, source, cols.reshape(group, rows, -1)
+    return view(xpad, shape=shape, strides=group_step + positions + window + (item,)), 1, False
+
+
+def _columns_setup(xp, xpad, kernel, stride, dilation, out, group):
+    """im2col of channel-last padded x, set up: (the scratch target, the strided view of ``xpad`` to copy into it,
+    the result (group, B * prod(out), prod(kernel) * C / group) the copy gives; kernel offset first, it is the
+    transposed view, which the BLAS reads as is)."""
+    source, _, kernel_first = _columns_view(xp, xpad, kernel, stride, dilation, out, group)
+    cols = scratch(xp, source.shape, xpad.dtype)
+    rows = xpad.shape[0] * _prod(out)
+    result = cols.reshape(group, -1, rows).transpose(0, 2, 1) if kernel_first else cols.reshape(group, rows, -1)
+    return cols, source, result
 
 
 def _sliced_columns(xp, x, parts, pad, channel_first, kernel, stride, dilation, out, group):
     """(part, im2col columns of x[part]) for each slice of the batch, in order (x channel-first or channel-last).
 
-    With padding, the padded copy, the columns and the strided view between them are set up once and reused by
-    every later slice of the same size, which then costs two copies (the inside of the padding, the windows)."""
+    The columns are set up once and reused by every later slice of the same size. With padding, the strided view
+    reads the padded copy, refilled per slice (two copies: the inside of the padding, the windows); without, one
+    view reads the whole input (channel-last in memory) and each slice takes its batch rows of it (one copy, no
+    view made per slice)."""
     src = xp.moveaxis(x, 1, -1) if channel_first else x
+    whole = None
+    if not any(pad) and src.flags.c_contiguous:
+        whole, axis, _ = _columns_view(xp, src, kernel, stride, dilation, out, group)
     inside = (slice(None),) + tuple(slice(p, p + n) for p, n in zip(pad, src.shape[1:-1]))
     reused = None
     for part in parts:
         size = part.stop - part.start
         if reused is not None and reused[0] == size:
             _, xpad, target, source, result = reused
-            xpad[inside] = src[part]
+            if whole is None:
+                xpad[inside] = src[part]
         else:
-            xpad = padded_channel_last(xp, src[part], pad, part.start == 0)
+            xpad = padded_channel_last(xp, src[part], pad, part.start == 0) if whole is None else src[part]
             target, source, result = _columns_setup(xp, xpad, kernel, stride, dilation, out, group)
-            reused = (size, xpad, target, source, result) if any(pad) else None
-        target[...] = source
+            # (unpadded and not channel-last in memory: each slice's own contiguous copy, and its own view)
+            reused = (size, xpad, target, source, result) if whole is not None or any(pad) else None
+        target[...] = source if whole is None else whole[(slice(None),) * axis + (part,)]
         yield part, result
 
 
