@@ -356,12 +356,28 @@ def test_batch_in_slices_gives_the_same_results(fn, pad, channel_last, monkeypat
         return y.d.copy(), x.g.copy(), w.g.copy()
 
     whole = run()
+
     def two_at_a_time(batch, per_sample, budget=None):
         return [slice(lo, min(lo + 2, batch)) for lo in range(0, batch, 2)]
 
     monkeypatch.setattr(convolution, "_batch_slices", two_at_a_time)  # slices of 2, 2 and 1 samples
     for a, b in zip(run(), whole):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("pad", [(0, 0), (1, 1), (2, 0)])
+def test_a_first_layer_reads_its_channel_first_input_in_slices(pad, monkeypatch):
+    """Few channels (an image's 3): the columns run along output rows, read from the channel-first input in its
+    own memory order (padded into a channel-first buffer, or not padded at all). Output and gradients match the
+    loop reference, the batch in slices of 2, 2 and 1."""
+    from nnabla._ops import convolution
+
+    monkeypatch.setattr(
+        convolution, "_batch_slices", lambda n, per, budget=None: [slice(lo, min(lo + 2, n)) for lo in range(0, n, 2)]
+    )
+    first_layer = case("first_layer", F.convolution, ref_conv, [(5, 3, 9, 10), (4, 3, 3, 3)], pad=pad)
+    check_forward(first_layer)
+    check_grad(first_layer)
 
 
 def _conv_net_tail(h, batch_stat):

@@ -122,8 +122,10 @@ def release_scratch() -> None:
         pool.clear()
 
 
-def padded_channel_last(xp, src, pad, borders=True):
-    """Channel-last src (B, *S, C) as a contiguous array with ``pad`` zeros around the spatial axes.
+def padded_channel_last(xp, src, pad, borders=True, channels_outer=False):
+    """Channel-last src (B, *S, C) as a contiguous array with ``pad`` zeros around the spatial axes (with
+    ``channels_outer``, a channel-last view of a contiguous (B, C, *padded) array: the memory order of a
+    channel-first input, copied along its rows).
 
     The padded copy is a scratch array: valid until the next call. Without ``borders`` the zeros are those an
     earlier call of the same primitive wrote (its slices of the batch: no later one is larger, and each sample
@@ -131,8 +133,11 @@ def padded_channel_last(xp, src, pad, borders=True):
     if not any(pad):
         return xp.ascontiguousarray(src)
     sizes = src.shape[1:-1]
-    shape = (src.shape[0],) + tuple(s + 2 * p for s, p in zip(sizes, pad)) + (src.shape[-1],)
-    out = scratch(xp, shape, src.dtype, "pad")
+    padded = tuple(s + 2 * p for s, p in zip(sizes, pad))
+    if channels_outer:
+        out = xp.moveaxis(scratch(xp, (src.shape[0], src.shape[-1]) + padded, src.dtype, "pad"), 1, -1)
+    else:
+        out = scratch(xp, (src.shape[0],) + padded + (src.shape[-1],), src.dtype, "pad")
     for axis, (p, s) in enumerate(zip(pad, sizes), 1):
         if p and borders:
             out[(slice(None),) * axis + (slice(0, p),)] = 0
@@ -141,20 +146,25 @@ def padded_channel_last(xp, src, pad, borders=True):
     return out
 
 
+def _kernel_first(channels_per_group, kernel, out):
+    """Whether im2col holds its columns kernel offset first: a window row's channels are fewer than an output row."""
+    return channels_per_group * kernel[-1] < out[-1]
+
+
 def _columns_view(xp, xpad, kernel, stride, dilation, out, group):
     """The strided view of channel-last padded x that im2col copies: (view, its batch axis, kernel offset first).
 
     Each copy runs along the longer of two contiguous runs: a window row's channels (kernel width * C / group),
     or, where that is shorter than an output row (few channels: a first layer), the output row itself; the
     columns are then held kernel offset first."""
-    n, item = len(kernel), xpad.strides[-1]
+    n, item = len(kernel), xpad.strides[-1]  # (item: the channel step, one element where channels are last)
     cg = xpad.shape[-1] // group
     steps = xpad.strides[1 : 1 + n]
     group_step = (cg * item,)
     window = tuple(st * d for st, d in zip(steps, dilation))
     positions = (xpad.strides[0],) + tuple(st * s for st, s in zip(steps, stride))
     view = xp.lib.stride_tricks.as_strided
-    if cg * kernel[-1] < out[-1]:
+    if _kernel_first(cg, kernel, out):
         shape = (group,) + tuple(kernel) + (cg, xpad.shape[0]) + tuple(out)
         return view(xpad, shape=shape, strides=group_step + window + (item,) + positions), 2 + n, True
     shape = (group, xpad.shape[0]) + tuple(out) + tuple(kernel) + (cg,)
@@ -180,8 +190,11 @@ def _sliced_columns(xp, x, parts, pad, channel_first, kernel, stride, dilation, 
     view reads the whole input (channel-last in memory) and each slice takes its batch rows of it (one copy, no
     view made per slice)."""
     src = xp.moveaxis(x, 1, -1) if channel_first else x
+    # columns held kernel offset first (few channels) copy runs of output rows: a channel-first input is read in
+    # its own memory order, padded or not; other columns copy runs of channels, read from channel-last memory
+    outer = _kernel_first(src.shape[-1] // group, kernel, out) and src.strides[-1] > src.strides[-2]
     whole = None
-    if not any(pad) and src.flags.c_contiguous:
+    if not any(pad) and (src.flags.c_contiguous or outer):
         whole, axis, _ = _columns_view(xp, src, kernel, stride, dilation, out, group)
     inside = (slice(None),) + tuple(slice(p, p + n) for p, n in zip(pad, src.shape[1:-1]))
     reused = None
@@ -192,7 +205,7 @@ def _sliced_columns(xp, x, parts, pad, channel_first, kernel, stride, dilation, 
             if whole is None:
                 xpad[inside] = src[part]
         else:
-            xpad = padded_channel_last(xp, src[part], pad, part.start == 0) if whole is None else src[part]
+            xpad = padded_channel_last(xp, src[part], pad, part.start == 0, outer) if whole is None else src[part]
             target, source, result = _columns_setup(xp, xpad, kernel, stride, dilation, out, group)
             # (unpadded and not channel-last in memory: each slice's own contiguous copy, and its own view)
             reused = (size, xpad, target, source, result) if whole is not None or any(pad) else None
