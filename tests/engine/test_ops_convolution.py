@@ -212,44 +212,6 @@ GEOMETRY_CASES = [
 ]
 
 
-# The input gradient's windowed form (group 1; along the last axis stride 1, dilation 1, pad under the kernel):
-# im2col of the output gradient along the last axis, col2im along the others
-WINDOWED_CASES = [
-    case("conv1d_valid", F.convolution, ref_conv, [(2, 3, 9), (4, 3, 3), (4,)]),
-    case("conv2d_valid_5x5", F.convolution, ref_conv, [(2, 3, 8, 8), (4, 3, 5, 5)]),
-    case(
-        "conv2d_first_axis_stride_dilation",
-        F.convolution,
-        ref_conv,
-        [(2, 2, 9, 6), (3, 2, 3, 3)],
-        pad=(1, 0),
-        stride=(2, 1),
-        dilation=(2, 1),
-    ),
-    case("conv2d_pad_not_same", F.convolution, ref_conv, [(1, 2, 5, 6), (3, 2, 3, 4)], pad=(2, 2)),
-    case("conv3d_valid", F.convolution, ref_conv, [(1, 2, 4, 5, 6), (3, 2, 2, 3, 2)], pad=(0, 1, 1)),
-    Case(
-        "conv2d_channel_last_valid",
-        lambda x, w: F.convolution(x, w, pad=(0, 1), channel_last=True),
-        lambda x, w: channel_last(ref_conv)(x, w, pad=(0, 1)),
-        [randn(2, 6, 7, 3), randn(4, 3, 3, 3, seed=1)],
-        atol=1e-5,
-    ),
-]
-
-
-@pytest.mark.parametrize("case", WINDOWED_CASES, ids=str)
-def test_windowed_input_gradient(case, monkeypatch):
-    from nnabla._ops import convolution
-
-    calls = []
-    windowed = convolution._transpose_by_rows
-    monkeypatch.setattr(convolution, "_transpose_by_rows", lambda *a: calls.append(1) or windowed(*a))
-    check_forward(case)
-    check_grad(case)
-    assert calls  # (the form these geometries take)
-
-
 @pytest.mark.parametrize("case", GEOMETRY_CASES, ids=str)
 def test_geometry_forward_and_grad(case):
     check_forward(case)

@@ -274,8 +274,6 @@ def conv_transpose_cl(xp, y, w, group, pad, stride, dilation, size):
             # swapped: one product, no scatter
             flipped = w[(slice(None), slice(None)) + (slice(None, None, -1),) * len(kernel)]
             return conv_cl(xp, y, xp.swapaxes(flipped, 0, 1), 1, pad, stride, dilation)
-    if group == 1 and stride[-1] == 1 and dilation[-1] == 1 and pad[-1] < kernel[-1]:
-        return _transpose_by_rows(xp, y, w, pad, stride, dilation, size)
     batch, out = y.shape[0], y.shape[1:-1]
     oc, cg = w.shape[:2]
     # one product per kernel offset, stacked (prod(K), G, rows, Cg): each offset's block is contiguous, so col2im
@@ -302,51 +300,6 @@ def conv_transpose_cl(xp, y, w, group, pad, stride, dilation, size):
     release_scratch()
     full = full.reshape(full.shape[:-2] + (-1,))
     return full[(slice(None),) + tuple(slice(p, p + s) for p, s in zip(pad, size))]
-
-
-def _transpose_by_rows(xp, y, w, pad, stride, dilation, size):
-    """``conv_transpose_cl`` (group 1) where the last axis has stride 1, dilation 1 and a pad under the kernel.
-
-    Along the last axis the adjoint is itself a convolution: y padded by ``kernel - 1 - pad`` on both sides, its
-    windows (im2col along that axis only: kernel-width copies of y, not prod(kernel)) multiplied by the weight
-    flipped along it. The product gives, for every row of the input, the contribution of each offset along the
-    other axes, which col2im adds in: prod(kernel[:-1]) adds of the input's size (LeNet's second layer: one
-    product and 5 adds where the scatter form makes 25 narrow products and 25 adds)."""
-    kernel, (oc, c) = w.shape[2:], w.shape[:2]
-    batch, out = y.shape[0], y.shape[1:-1]
-    width, reach = size[-1], kernel[-1]
-    edge = reach - 1 - pad[-1]  # y's padding along the last axis
-    others = tuple(kernel[:-1])
-    # (flipped last-axis offset, out channel) x (offset along the other axes, in channel)
-    wm = w[..., ::-1].reshape(oc, c, -1, reach).transpose(3, 0, 2, 1).reshape(reach * oc, -1)
-    padded = tuple(s + 2 * p for s, p in zip(size[:-1], pad[:-1]))
-    full = xp.zeros((batch,) + padded + (width, c), dtype=y.dtype)
-    rows_per_sample = _prod(out[:-1]) * width
-    parts = _batch_slices(batch, rows_per_sample * max(reach * oc, wm.shape[1]), PACKED_BUDGET)
-    offsets = list(itertools.product(*(range(k) for k in others)))
-    with serial_blas(xp, _product_size(parts, out[:-1] + (width,), reach * oc, wm.shape[1])):
-        for part in parts:
-            n = part.stop - part.start
-            ypad = scratch(xp, (n,) + tuple(out[:-1]) + (width + reach - 1, oc), y.dtype, "pad")
-            ypad[..., :edge, :] = 0
-            ypad[..., edge + out[-1] :, :] = 0
-            ypad[..., edge : edge + out[-1], :] = y[part]
-            st = ypad.strides
-            windows_ = xp.lib.stride_tricks.as_strided(
-                ypad, shape=ypad.shape[:-2] + (width, reach, oc), strides=st[:-2] + (st[-2], st[-2], st[-1])
-            )
-            cols = scratch(xp, windows_.shape, y.dtype)
-            cols[...] = windows_
-            product = xp.matmul(cols.reshape(-1, reach * oc), wm)
-            block = product.reshape((n,) + tuple(out[:-1]) + (width,) + others + (c,))
-            target_part = full[part]
-            for k in offsets:
-                target = tuple(
-                    slice(ki * d, ki * d + (o - 1) * s + 1, s) for ki, d, o, s in zip(k, dilation, out, stride)
-                )
-                target_part[(slice(None),) + target] += block[(Ellipsis,) + k + (slice(None),)]
-    release_scratch()
-    return full[(slice(None),) + tuple(slice(p, p + s) for p, s in zip(pad[:-1], size[:-1]))]
 
 
 def conv_weight_grad_cl(xp, x, gy, group, pad, stride, dilation, kernel, channel_first=False):
