@@ -1,19 +1,19 @@
-"""How many threads numpy's BLAS may use for a run of small products: one, where a second does not pay.
+"""How many threads numpy's BLAS may use for a product of middle size: one, where a second does not pay.
 
-OpenBLAS (and MKL, BLIS) split a product among their threads from a small size on (OpenBLAS: m * n * k above
-about 262,144), and the helper threads then spin for a while waiting for the next one. A convolution runs many
-products of a few million multiply-adds
-(one per slice of the batch), each between copies: a second thread there buys less than it costs to start and
-to keep spinning. Timed in interleaved runs on a two-core machine, LeNet's training step took 0.75
-of the time with its convolutions' products on one thread, the ResNet block's 0.67 (inference 0.69); a lone
-convolution of 128 channels on 16x16 maps (products of 38 million) still took 0.75 of the time on two threads.
-A dense layer of the same middle size (LeNet's first, 64 x 256 x 50) runs on one thread too; the large ones (an
-MNIST MLP's, 205 million) keep every thread.
+OpenBLAS (and MKL, BLIS) split a product among their threads once m * n * k passes a small size (OpenBLAS: about
+262,144), and the helper threads then spin for a while waiting for the next one. A convolution runs many
+products of a few million multiply-adds (one per slice of the batch), each between copies: there a second thread
+buys less than it costs to start, and its spinning slows the thread doing the copies (on a two-core machine, a
+spinning process on the other core slowed a pure-Python loop 1.3 to 2.3 times). Timed in interleaved runs on that
+machine, LeNet's training step took 0.75 of the time with its convolutions' products on one thread, the ResNet
+block's 0.67 (inference 0.69). A dense layer of the same middle size (LeNet's first, 64 x 256 x 50) runs on one
+thread too; the large products (an MNIST MLP's, 205 million) keep every thread.
 
-``serial_blas(xp, size)`` is a context: inside it numpy's BLAS uses one thread when a product of ``size``
-multiply-adds is below ``SERIAL_BELOW``, and goes back to its own count on exit. The user's limit (the
-``OPENBLAS_NUM_THREADS`` environment, ``threadpoolctl``) is never raised. On cupy, or where the BLAS cannot be
-told (no ``threadpoolctl``, a BLAS it does not know), it does nothing.
+``serial_blas(xp, size)`` is a context: inside it numpy's BLAS uses one thread when ``size`` (multiply-adds of one
+product) is between ``SPLIT_FROM`` and ``SERIAL_BELOW``, or is 0 (the caller decided with ``serial_pays``), and
+goes back to its own count on exit. The user's limit (the ``OPENBLAS_NUM_THREADS`` environment,
+``threadpoolctl.threadpool_limits``) is never raised. On cupy, or where the BLAS cannot be told (no
+``threadpoolctl``, a BLAS it does not know), it does nothing.
 """
 
 from __future__ import annotations
