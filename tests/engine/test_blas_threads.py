@@ -47,7 +47,7 @@ def test_an_error_inside_still_restores_the_count(controllers):
 
 def test_the_users_single_thread_stays_single(controllers):
     with threadpool_limits(1, user_api="blas"):
-        with _blas.serial_blas(np, _blas.SERIAL_BELOW * 4):
+        with _blas.serial_blas(np, _blas.SPLIT_FROM + 1):
             assert threads(controllers) == [1] * len(controllers)
         assert threads(controllers) == [1] * len(controllers)
 

@@ -10,13 +10,15 @@ block's 0.67 (inference 0.69). A dense layer of the same middle size (LeNet's fi
 thread too; the large products (an MNIST MLP's, 205 million) keep every thread.
 
 ``serial_blas(xp, size)`` is a context: inside it numpy's BLAS uses one thread when ``size`` (multiply-adds of one
-product) is between ``SPLIT_FROM`` and ``SERIAL_BELOW``, or is 0 (the caller decided with ``serial_pays``), and
-goes back to its own count on exit. The user's limit (the ``OPENBLAS_NUM_THREADS`` environment,
-``threadpoolctl.threadpool_limits``) is never raised. On cupy, or where the BLAS cannot be told (no
-``threadpoolctl``, a BLAS it does not know), it does nothing.
+product) is between ``SPLIT_FROM`` and ``SERIAL_BELOW`` (``serial_pays``), and goes back to its own count on exit;
+``one_blas_thread(xp)`` is the same for a caller that decided once, from its shapes. The user's limit (the
+``OPENBLAS_NUM_THREADS`` environment, ``threadpoolctl.threadpool_limits``) is never raised. On cupy, or where the
+BLAS cannot be told (no ``threadpoolctl``, a BLAS it does not know), it does nothing.
 """
 
 from __future__ import annotations
+
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -60,17 +62,7 @@ class _Serial:
         return False
 
 
-class _Unchanged:
-    __slots__ = ()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-_UNCHANGED = _Unchanged()
+_UNCHANGED = nullcontext()
 
 
 def serial_pays(size):
@@ -78,9 +70,11 @@ def serial_pays(size):
     return SPLIT_FROM < size < SERIAL_BELOW
 
 
+def one_blas_thread(xp):
+    """A context in which numpy's BLAS uses one thread (for products the caller found ``serial_pays`` for)."""
+    return _Serial() if xp is np else _UNCHANGED
+
+
 def serial_blas(xp, size):
-    """A context running products of ``size`` multiply-adds on one BLAS thread where that is faster (numpy only;
-    ``size`` 0: the caller has decided already, with ``serial_pays``)."""
-    if xp is not np or not (size == 0 or SPLIT_FROM < size < SERIAL_BELOW):
-        return _UNCHANGED
-    return _Serial()
+    """A context running products of ``size`` multiply-adds on one BLAS thread where that is faster (numpy only)."""
+    return one_blas_thread(xp) if serial_pays(size) else _UNCHANGED

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 from ..function import Function, FunctionError, register
-from ._blas import serial_blas, serial_pays
+from ._blas import one_blas_thread, serial_pays
 
 
 @register
@@ -36,13 +38,8 @@ class Affine(Function):
             raise FunctionError(f"Affine: bias of shape {bs} does not match weight of shape {ws} (expects {out})")
         # the common case, computed without reshapes (every path to compute and grad sets shapes up first)
         self._matrix = ba == 1 and len(xs) == 2 and len(ws) == 2
-        rows = 1
-        for d in xs[:ba]:
-            rows *= d
-        units = 1
-        for d in ws[1:]:
-            units *= d
-        self._serial = serial_pays(rows * inner * units)  # (the products forward and backward: one size)
+        # (the products forward and backward have one size: rows by features by units)
+        self._serial = serial_pays(math.prod(xs[:ba]) * inner * math.prod(ws[1:]))
         return [tuple(xs[:ba]) + out]
 
     _matrix = False  # set from the shapes by output_shapes
@@ -50,7 +47,7 @@ class Affine(Function):
 
     def compute(self, xp, x, w, b=None):
         if self._serial:
-            with serial_blas(xp, 0):
+            with one_blas_thread(xp):
                 return self._compute(xp, x, w, b)
         return self._compute(xp, x, w, b)
 
@@ -70,7 +67,7 @@ class Affine(Function):
 
     def grad(self, xp, xs, ys, gys, need, outs=None):
         if self._serial:
-            with serial_blas(xp, 0):
+            with one_blas_thread(xp):
                 return self._grad(xp, xs, ys, gys, need, outs)
         return self._grad(xp, xs, ys, gys, need, outs)
 

@@ -55,7 +55,12 @@ class _Pooling(Function):
         after = tuple(
             max(0, (o - 1) * st + k - s - p) for o, st, k, s, p in zip(out, a["stride"], kernel, size, a["pad"])
         )
-        self.plan = {"size": size, "out": out, "after": after, "in_shape": tuple(xs)}
+        # windows that tile the input exactly: stride = kernel, no padding, nothing left over
+        tiled = all(
+            st == k and p == 0 and e == 0 and s == o * k
+            for st, k, p, e, s, o in zip(a["stride"], kernel, a["pad"], after, size, out)
+        )
+        self.plan = {"size": size, "out": out, "after": after, "in_shape": tuple(xs), "tiled": tiled}
         return [tuple(xs[:first]) + out + tuple(xs[first + nk :])]
 
     # layout: pooled axes last ---------------------------------------------------------------------------------------
@@ -182,12 +187,7 @@ class MaxPooling(_Pooling):
         # the gradient in the memory order of the index (the input's): a channel-last input gives channel-last
         order = sorted(range(index.ndim), key=lambda d: -index.strides[d])
         disjoint = all(s >= k for s, k in zip(a["stride"], a["kernel"]))  # each input in one window at most
-        # windows that tile the input exactly (stride = kernel, no padding, nothing left over) write every element
-        tiled = all(
-            s == k and p == 0 and e == 0 and n == o * k
-            for s, k, p, e, n, o in zip(a["stride"], a["kernel"], a["pad"], plan["after"], plan["size"], plan["out"])
-        )
-        make = xp.empty if tiled else xp.zeros
+        make = xp.empty if plan["tiled"] else xp.zeros  # (tiling windows write every element)
         gx = make([shape[d] for d in order], dtype=gy.dtype).transpose([order.index(d) for d in range(len(order))])
         for i, target in enumerate(self._offsets(gx)):
             hit = index == i
