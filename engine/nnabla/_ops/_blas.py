@@ -1,4 +1,5 @@
-"""How many threads numpy's BLAS may use for a product of middle size: one, where a second does not pay.
+"""Threads for numpy's BLAS: one for a product of middle size, where a second does not pay; and a large
+convolution's slices shared between as many Python threads as the BLAS may use (``share_slices``, below).
 
 OpenBLAS (and MKL, BLIS) split a product among their threads once m * n * k passes a small size (OpenBLAS: about
 262,144), and the helper threads then spin for a while waiting for the next one. A convolution runs many
@@ -18,6 +19,8 @@ BLAS cannot be told (no ``threadpoolctl``, a BLAS it does not know), it does not
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 
 import numpy as np
@@ -78,3 +81,96 @@ def one_blas_thread(xp):
 def serial_blas(xp, size):
     """A context running products of ``size`` multiply-adds on one BLAS thread where that is faster (numpy only)."""
     return one_blas_thread(xp) if serial_pays(size) else _UNCHANGED
+
+
+# -- a convolution's slices shared between threads -----------------------------------------------------------------
+# numpy lets go of the GIL in its copies and in the BLAS, so the slices of one convolution (im2col, then a product)
+# can run on as many Python threads as the BLAS may use, each product on one BLAS thread. The threads deal the
+# slices out between them, the next to each that is free (a thread that started late, or whose core is busy, takes
+# fewer), and every slice is computed exactly as it is on one thread: the results are bitwise the same, whatever
+# the count.
+
+SHARE_FROM = 1 << 27  # multiply-adds of a whole call below which handing over to a thread costs more than it gains
+
+_pool, _pool_size = None, 0
+_pool_lock = threading.Lock()
+
+
+def blas_threads(xp):
+    """How many threads numpy's BLAS may use now (its own count, the user's limit); 1 on cupy or where unknown."""
+    if xp is not np:
+        return 1
+    counts = [c.get_num_threads() for c in _blas_controllers()]
+    counts = [n for n in counts if n is not None]
+    return max(1, min(counts)) if counts else 1
+
+
+def _workers(n):
+    """The helper threads (at least ``n``), started on first use and kept."""
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool_size < n:
+            old, _pool, _pool_size = _pool, ThreadPoolExecutor(n, thread_name_prefix="nnabla-slices"), n
+            if old is not None:
+                old.shutdown(wait=False)
+        return _pool
+
+
+class Dealer:
+    """The parts, dealt out one at a time to whichever thread asks next (each sees its parts in order); after
+    ``stop`` it deals no more."""
+
+    __slots__ = ("_parts", "_next", "_lock")
+
+    def __init__(self, parts):
+        self._parts, self._next, self._lock = parts, 0, threading.Lock()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        with self._lock:
+            i = self._next
+            if i >= len(self._parts):
+                raise StopIteration
+            self._next = i + 1
+        return self._parts[i]
+
+    def stop(self):
+        with self._lock:
+            self._next = len(self._parts)
+
+
+def share_slices(xp, parts, size, work, shared=True):
+    """``work(parts)`` for every part, on ``n`` threads at once (the BLAS's own count): a list of what each
+    thread's ``work`` returned, the caller's first.
+
+    ``size`` is the multiply-adds of one slice's product. With one thread, one part or a small call, it is one
+    ``work(parts)`` (its products on one BLAS thread where ``serial_pays``); shared, each thread's ``work`` gets
+    the same ``Dealer`` of the parts, and every product runs on one BLAS thread. ``work`` must write only its own
+    parts' results; an error in any thread stops the dealing and is raised once every thread has ended.
+    ``shared=False`` keeps it to the caller's thread (a caller whose results would not fit otherwise)."""
+    n = min(blas_threads(xp), len(parts)) if shared else 1
+    if n < 2 or size * len(parts) < SHARE_FROM:
+        with serial_blas(xp, size):
+            return [work(parts)]
+    dealer = Dealer(parts)
+
+    def dealt():
+        try:
+            return work(dealer)
+        except BaseException:
+            dealer.stop()
+            raise
+
+    pool = _workers(n - 1)
+    with one_blas_thread(xp):
+        futures = [pool.submit(dealt) for _ in range(n - 1)]
+        try:
+            first = dealt()
+        finally:
+            done = [f.exception() for f in futures]  # every thread ends before the BLAS gets its threads back
+        for error in done:
+            if error is not None:
+                raise error
+        return [first] + [f.result() for f in futures]

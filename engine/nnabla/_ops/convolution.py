@@ -19,7 +19,7 @@ import numpy as np
 
 from ..function import Function, FunctionError, register
 from ._base import sum_rows
-from ._blas import serial_blas
+from ._blas import share_slices
 
 # -- windows (im2col) and their adjoint (col2im) ------------------------------------------------------------------
 
@@ -183,7 +183,8 @@ def _columns_setup(xp, xpad, kernel, stride, dilation, out, group):
 
 
 def _sliced_columns(xp, x, parts, pad, channel_first, kernel, stride, dilation, out, group):
-    """(part, im2col columns of x[part]) for each slice of the batch, in order (x channel-first or channel-last).
+    """(part, im2col columns of x[part]) for each slice of the batch in ``parts`` (a list, or the ``Dealer`` the
+    threads of a shared call take parts from), x channel-first or channel-last.
 
     The columns are set up once and reused by every later slice of the same size. With padding, the strided view
     reads the padded copy, refilled per slice (two copies: the inside of the padding, the windows); without, one
@@ -205,7 +206,7 @@ def _sliced_columns(xp, x, parts, pad, channel_first, kernel, stride, dilation, 
             if whole is None:
                 xpad[inside] = src[part]
         else:
-            xpad = padded_channel_last(xp, src[part], pad, part.start == 0, outer) if whole is None else src[part]
+            xpad = padded_channel_last(xp, src[part], pad, reused is None, outer) if whole is None else src[part]
             target, source, result = _columns_setup(xp, xpad, kernel, stride, dilation, out, group)
             # (unpadded and not channel-last in memory: each slice's own contiguous copy, and its own view)
             reused = (size, xpad, target, source, result) if whole is not None or any(pad) else None
@@ -242,6 +243,10 @@ COLUMNS_BUDGET = 1 << 18
 PACKED_BUDGET = 1 << 17
 
 
+# bytes of the weight gradient's per-slice products a shared call may hold until they are summed in order
+HELD_GRADIENTS = 8 << 20
+
+
 def _batch_slices(batch, per_sample, budget=None):
     step = max(1, (COLUMNS_BUDGET if budget is None else min(budget, COLUMNS_BUDGET)) // max(per_sample, 1))
     return [slice(lo, min(lo + step, batch)) for lo in range(0, batch, step)]
@@ -255,13 +260,16 @@ def conv_cl(xp, x, w, group, pad, stride, dilation, channel_first=False):
     wm = weight_matrix(xp, w, group)
     y = xp.empty((x.shape[0],) + out + (w.shape[0],), dtype=x.dtype)
     parts = _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels, PACKED_BUDGET)
-    with serial_blas(xp, _product_size(parts, out, wm.shape[1], wm.shape[2])):
-        for part, cols in _sliced_columns(xp, x, parts, pad, channel_first, kernel, stride, dilation, out, group):
+
+    def slices(run):
+        for part, cols in _sliced_columns(xp, x, run, pad, channel_first, kernel, stride, dilation, out, group):
             if group == 1:
                 xp.matmul(cols, wm, out=y[part].reshape(1, -1, w.shape[0]))
             else:
                 y[part] = _from_groups(xp, xp.matmul(cols, wm), y[part].shape[:-1])
-    release_scratch()
+        release_scratch()
+
+    share_slices(xp, parts, _product_size(parts, out, wm.shape[1], wm.shape[2]), slices)
     return y
 
 
@@ -283,8 +291,9 @@ def conv_transpose_cl(xp, y, w, group, pad, stride, dilation, size):
     full = xp.zeros((batch,) + padded + (group, cg), dtype=y.dtype)
     offsets = list(itertools.product(*(range(kk) for kk in kernel)))
     parts = _batch_slices(batch, _prod(out) * len(offsets) * cg * group)
-    with serial_blas(xp, _product_size(parts, out, oc // group, cg)):
-        for part in parts:
+
+    def slices(run):
+        for part in run:
             yp = y[part]
             gcols = scratch(xp, (len(offsets), group, yp.shape[0] * _prod(out), cg), y.dtype)
             xp.matmul(_by_group(xp, yp, group)[None], wk, out=gcols)
@@ -297,7 +306,9 @@ def conv_transpose_cl(xp, y, w, group, pad, stride, dilation, size):
                 target_part[(slice(None),) + target] += (
                     block[0][..., None, :] if group == 1 else xp.moveaxis(block, 0, -2)
                 )
-    release_scratch()
+        release_scratch()
+
+    share_slices(xp, parts, _product_size(parts, out, oc // group, cg), slices)
     full = full.reshape(full.shape[:-2] + (-1,))
     return full[(slice(None),) + tuple(slice(p, p + s) for p, s in zip(pad, size))]
 
@@ -306,14 +317,30 @@ def conv_weight_grad_cl(xp, x, gy, group, pad, stride, dilation, kernel, channel
     """Gradient of ``conv_cl`` in w: x (B, *S, C) (or channel-first), gy (B, *out, OC) -> (OC, C/group, *kernel)."""
     out = gy.shape[1:-1]
     channels = x.shape[1] if channel_first else x.shape[-1]
-    gw = None
     parts = _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels)
     n, cg = len(kernel), channels // group
-    with serial_blas(xp, _product_size(parts, out, _prod(kernel) * cg, gy.shape[-1] // group)):
-        for part, cols in _sliced_columns(xp, x, parts, pad, channel_first, kernel, stride, dilation, out, group):
-            g = xp.matmul(cols.transpose(0, 2, 1), _by_group(xp, gy[part], group))  # (G, prod(K) * Cg, OCg)
-            gw = g if gw is None else xp.add(gw, g, out=gw)
-    release_scratch()
+
+    rows, ocg = _prod(kernel) * cg, gy.shape[-1] // group
+    held = len(parts) * group * rows * ocg * gy.itemsize <= HELD_GRADIENTS  # (all slices' products at once)
+
+    def slices(run):
+        # each slice's product (G, prod(K) * Cg, OCg), summed in the batch's order below whatever the threads;
+        # where they would not all fit, the caller's thread alone adds each into the first as it comes
+        gs = []
+        for part, cols in _sliced_columns(xp, x, run, pad, channel_first, kernel, stride, dilation, out, group):
+            g = xp.matmul(cols.transpose(0, 2, 1), _by_group(xp, gy[part], group))
+            if gs and not held:
+                xp.add(gs[0][1], g, out=gs[0][1])
+            else:
+                gs.append((part.start, g))
+        release_scratch()
+        return gs
+
+    dealt = share_slices(xp, parts, _product_size(parts, out, rows, ocg), slices, held)
+    gs = [g for _, g in sorted((item for run in dealt for item in run), key=lambda item: item[0])]
+    gw = gs[0]
+    for g in gs[1:]:
+        xp.add(gw, g, out=gw)
     gw = gw.reshape((group,) + tuple(kernel) + (cg, gw.shape[-1]))
     gw = gw.transpose((0, n + 2, n + 1) + tuple(range(1, 1 + n)))
     return gw.reshape((-1, cg) + tuple(kernel))
