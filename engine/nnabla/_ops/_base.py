@@ -45,6 +45,19 @@ def merged_rows(n, c):
     return g
 
 
+def widened(xp, a, *per_channel):
+    """A narrow contiguous matrix (N, C) as wide rows (N / g, g * C), its per-channel (1, C) factors tiled to
+    match: numpy's loops then run a thousand elements at a time instead of C. Other arrays are returned as is."""
+    if a.ndim != 2 or not a.flags.c_contiguous or a.shape[1] >= 256:
+        return (a,) + per_channel
+    n, c = a.shape
+    if any(v is not None and v.shape != (1, c) for v in per_channel):
+        return (a,) + per_channel
+    g = merged_rows(n, c)
+    wide = [None if v is None else xp.tile(v, (1, g)) for v in per_channel]
+    return (a.reshape(n // g, g * c),) + tuple(wide)
+
+
 def sum_rows(xp, a):
     """A contiguous (N, C) summed over its rows, (C,). numpy reduces across the rows of a narrow matrix slowly, a
     pass of C elements per row: the rows are first merged g at a time into wide ones (N / g, g * C), summed, then

@@ -18,7 +18,7 @@ import threading
 import numpy as np
 
 from ..function import Function, FunctionError, register
-from ._base import sum_rows
+from ._base import sum_rows, widened
 from ._blas import share_slices
 
 # -- windows (im2col) and their adjoint (col2im) ------------------------------------------------------------------
@@ -428,7 +428,11 @@ class _ConvFamily(Function):
         ``y`` is a fresh array the primitives made: the bias is added in place, and a channel-first op returns
         it as a channel-first view of the channel-last memory (no transposing copy). The next convolution,
         batch normalization, pooling or elementwise op reads that layout as it is."""
-        if b is not None:
+        if b is not None and y.flags.c_contiguous:
+            # on wide rows where the channels are few (numpy's loop would run C elements at a time)
+            rows, bias = widened(xp, y.reshape(-1, y.shape[-1]), b.reshape(1, -1))
+            rows += bias
+        elif b is not None:  # (a deconvolution's cropped result)
             y += b
         if not self._channel_last():
             y = xp.moveaxis(y, -1, 1)

@@ -16,7 +16,7 @@ import numpy as np
 from .._array import NdArray
 from .._variable import Variable
 from ..function import Function, FunctionError, apply, register
-from ._base import merged_rows, normalize_axis, sum_rows, unbroadcast, where_else_zero
+from ._base import normalize_axis, sum_rows, unbroadcast, where_else_zero, widened
 from .activation import _relu
 
 
@@ -58,19 +58,6 @@ def _sum(xp, a, raxes):
     return a.sum(axis=raxes, keepdims=True)
 
 
-def _widened(xp, a, *per_channel):
-    """A narrow contiguous matrix (N, C) as wide rows (N / g, g * C), its per-channel (1, C) factors tiled to
-    match: numpy's loops then run a thousand elements at a time instead of C. Other arrays are returned as is."""
-    if a.ndim != 2 or not a.flags.c_contiguous or a.shape[1] >= 256:
-        return (a,) + per_channel
-    n, c = a.shape
-    if any(v is not None and v.shape != (1, c) for v in per_channel):
-        return (a,) + per_channel
-    g = merged_rows(n, c)
-    wide = [None if v is None else xp.tile(v, (1, g)) for v in per_channel]
-    return (a.reshape(n // g, g * c),) + tuple(wide)
-
-
 ROWS_PER_CHUNK = 1 << 15  # elements of one chunk of ``_scale_add``: its temporary stays in the cache
 
 
@@ -78,7 +65,7 @@ def _scale_add(xp, a, sa, b, sb, shift):
     """a * sa + b * sb + shift written into ``a``, a chunk of rows at a time (sa, sb, shift broadcast per channel):
     no temporary the size of ``a``, and each chunk is read while it is in the cache."""
     out = a
-    a, sa, sb, shift = _widened(xp, a, sa, sb, shift)
+    a, sa, sb, shift = widened(xp, a, sa, sb, shift)
     b = b.reshape(a.shape)
     rows = max(1, ROWS_PER_CHUNK // max(1, a[0].size))
     for lo in range(0, a.shape[0], rows):
@@ -295,7 +282,7 @@ class BatchNormalization(RunningStatistics, Standardize):
             self._forward_stats = (xv.shape, mean, inv_std)  # backward uses them, as NNabla's saved mean_, var_
             scale = inv_std if gamma is None else inv_std * self._per_channel(gamma, mean)
             shift = self._per_channel(beta, mean)
-            wide, scale, shift = _widened(xp, y, scale, shift)
+            wide, scale, shift = widened(xp, y, scale, shift)
             wide *= scale  # in place: the centered copy becomes the output
             if shift is not None:
                 wide += shift
@@ -311,7 +298,7 @@ class BatchNormalization(RunningStatistics, Standardize):
                 scale = scale * gamma
             shift = -rmean * scale if beta is None else beta - rmean * scale
             shape = tuple(1 if i in raxes else n for i, n in enumerate(xv.shape))
-            wide, scale, shift = _widened(xp, xv, scale.reshape(shape), shift.reshape(shape))
+            wide, scale, shift = widened(xp, xv, scale.reshape(shape), shift.reshape(shape))
             y = wide * scale
             y += shift
             y = y.reshape(xv.shape)
