@@ -240,3 +240,30 @@ def test_small_calls_and_a_single_thread_stay_in_the_callers_thread(controllers)
     with threadpool_limits(1, user_api="blas"):
         assert _blas.share_slices(np, [0, 1, 2, 3], _blas.SHARE_FROM, work) == [[0, 1, 2, 3]]
     assert seen == [True, True]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork here")
+def test_a_forked_child_shares_slices_with_threads_of_its_own(controllers, monkeypatch):
+    """The parent's helper threads do not exist in a forked child: it must not wait on them."""
+    import os
+    import select
+    import signal
+
+    monkeypatch.setattr(_blas, "SHARE_FROM", 0)
+    with threadpool_limits(2, user_api="blas"):
+        _blas.share_slices(np, [0, 1, 2, 3], 1, list)  # the parent's helpers are started
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: shares, then reports how many parts it saw
+            try:
+                seen = sum(len(run) for run in _blas.share_slices(np, [0, 1, 2, 3], 1, list))
+                os.write(write, bytes([seen]))
+            finally:
+                os._exit(0)
+        os.close(write)
+        ready, _, _ = select.select([read], [], [], 20)
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        assert ready, "the forked child hung waiting on its parent's helper threads"
+        assert os.read(read, 1) == bytes([4])

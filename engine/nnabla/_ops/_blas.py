@@ -19,6 +19,7 @@ BLAS cannot be told (no ``threadpoolctl``, a BLAS it does not know), it does not
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -92,7 +93,7 @@ def serial_blas(xp, size):
 
 SHARE_FROM = 1 << 27  # multiply-adds of a whole call below which handing over to a thread costs more than it gains
 
-_pool, _pool_size = None, 0
+_pool, _pool_size, _pool_pid = None, 0, None
 _pool_lock = threading.Lock()
 
 
@@ -106,9 +107,12 @@ def blas_threads(xp):
 
 
 def _workers(n):
-    """The helper threads (at least ``n``), started on first use and kept."""
-    global _pool, _pool_size
+    """The helper threads (at least ``n``), started on first use and kept; a forked child starts its own (its
+    parent's threads are not in it)."""
+    global _pool, _pool_size, _pool_pid
     with _pool_lock:
+        if _pool_pid != os.getpid():
+            _pool, _pool_size, _pool_pid = None, 0, os.getpid()
         if _pool_size < n:
             old, _pool, _pool_size = _pool, ThreadPoolExecutor(n, thread_name_prefix="nnabla-slices"), n
             if old is not None:
