@@ -89,7 +89,10 @@ def serial_blas(xp, size):
 # can run on as many Python threads as the BLAS may use, each product on one BLAS thread. The threads deal the
 # slices out between them, the next to each that is free (a thread that started late, or whose core is busy, takes
 # fewer), and every slice is computed exactly as it is on one thread: the results are bitwise the same, whatever
-# the count.
+# the count. Timed in interleaved runs on a two-core machine, the ResNet block's training step took 0.74 of the
+# time, its inference 0.77. Smaller calls stay on the caller's thread: waking a helper that has idled a few
+# milliseconds takes 110 to 160 microseconds there, and LeNet's convolutions (15 to 26 million multiply-adds),
+# faster shared when timed alone, gained nothing in a training step.
 
 SHARE_FROM = 1 << 27  # multiply-adds of a whole call below which handing over to a thread costs more than it gains
 
