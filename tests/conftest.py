@@ -1,4 +1,5 @@
-"""Fixtures for the whole suite: ``device``, the strict device double behind 'cuda'/'cudnn' contexts."""
+"""Fixtures for the whole suite: ``device``, the strict device double behind 'cuda'/'cudnn' contexts; and the
+widgets the tests made, closed at the end."""
 
 import os
 import sys
@@ -28,3 +29,11 @@ def device(monkeypatch):
     finally:
         _array._device[0] = previous
         context._current[:] = contexts
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Close the widgets the kit's tests made while the interpreter is still whole: left to its exit, each one's
+    ``__del__`` finds ipywidgets' registry gone and prints an ignored error."""
+    widgets = sys.modules.get("ipywidgets")
+    if widgets is not None:
+        widgets.Widget.close_all()
