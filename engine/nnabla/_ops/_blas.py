@@ -90,11 +90,12 @@ def serial_blas(xp, size):
 # slices out between them, the next to each that is free (a thread that started late, or whose core is busy, takes
 # fewer), and every slice is computed exactly as it is on one thread: the results are bitwise the same, whatever
 # the count. Timed in interleaved runs on a two-core machine, the ResNet block's training step took 0.74 of the
-# time, its inference 0.77. Smaller calls stay on the caller's thread: waking a helper that has idled a few
-# milliseconds takes 110 to 160 microseconds there, and LeNet's convolutions (15 to 26 million multiply-adds),
-# faster shared when timed alone, gained nothing in a training step.
+# time, its inference 0.77 (at a batch of 8, 0.76 and 0.78; of 4, whose convolutions are 38 million multiply-adds,
+# 0.95 and 0.83). Smaller calls stay on the caller's thread: waking a helper that has idled a few milliseconds
+# takes 110 to 160 microseconds there, and LeNet's convolutions (15 to 26 million multiply-adds at a batch of
+# 64), faster shared when timed alone, gained nothing in a training step.
 
-SHARE_FROM = 1 << 27  # multiply-adds of a whole call below which handing over to a thread costs more than it gains
+SHARE_FROM = 1 << 25  # multiply-adds of a whole call below which handing over to a thread costs more than it gains
 
 _pool, _pool_size, _pool_pid = None, 0, None
 _pool_lock = threading.Lock()
