@@ -216,10 +216,14 @@ class Variable(OperatorMixin):
 
     @property
     def function_references(self) -> list:
-        """The functions that take this variable as an input."""
+        """The functions that take this variable as an input, each once (``x * x`` is one function)."""
         consumers = self._consumers
         refs = [r() for r in consumers] if type(consumers) is list else [consumers()] if consumers is not None else []
-        return [f for f in refs if f is not None and any(x is self for x in f.inputs)]
+        found = []
+        for f in refs:
+            if f is not None and all(f is not g for g in found) and any(x is self for x in f.inputs):
+                found.append(f)
+        return found
 
     def reset_shape(self, shape, force: bool = False) -> None:
         """Change the shape; without ``force`` the size must stay the same. Buffers are released."""

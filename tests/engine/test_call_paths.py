@@ -169,3 +169,13 @@ def test_a_leaf_used_by_graphs_rebuilt_in_a_loop_forgets_the_functions_gone():
             F.mul_scalar(w, 2.0)
     assert len(w._consumers) < 130
     assert w.function_references == [kept.parent]
+
+
+def test_a_function_taking_a_variable_twice_is_one_of_its_function_references():
+    """NNabla 1.36 lists x * x once among x's function references (its readers, whatever their order)."""
+    x = nn.Variable((2, 3))
+    readers = [F.relu(x), x * x, F.tanh(x)]
+    refs = x.function_references
+    assert len(refs) == 3
+    assert {f.info.type_name for f in refs} == {"ReLU", "Mul2", "Tanh"}
+    assert all(any(f is r.parent for f in refs) for r in readers)
