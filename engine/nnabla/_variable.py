@@ -267,7 +267,8 @@ class Variable(OperatorMixin):
         return self
 
     def rewire_on(self, var: Variable) -> None:
-        """Take over ``var``'s parent and data: functions that consumed ``self`` now follow ``var``'s graph."""
+        """Take over ``var``'s parent, data and need_grad: functions that consumed ``self`` now follow ``var``'s
+        graph."""
         func = var._parent
         self._parent = func
         _replaced(self._data)
@@ -275,7 +276,19 @@ class Variable(OperatorMixin):
         if func is not None:
             func._outputs = tuple(weakref.ref(self) if r() is var else r for r in func._outputs)
         var._parent = None
+        # need_grad follows the new graph, as NNabla's does: self takes var's, and the functions after self
+        # recompute their outputs' from their inputs
+        changed = [self] if self._need_grad != var._need_grad else []
+        self._need_grad = var._need_grad
+        while changed:
+            for f in changed.pop().function_references:
+                need = any(x._need_grad for x in f.inputs if isinstance(x, Variable))
+                for o in f.outputs:
+                    if o is not None and o._need_grad != need:
+                        o._need_grad = need
+                        changed.append(o)
         _state.graph_version[0] += 1
+        _state.param_version[0] += 1
 
     def clear_all_graph_links(self) -> None:
         for f in walk(self).order:

@@ -179,3 +179,22 @@ def test_a_function_taking_a_variable_twice_is_one_of_its_function_references():
     assert len(refs) == 3
     assert {f.info.type_name for f in refs} == {"ReLU", "Mul2", "Tanh"}
     assert all(any(f is r.parent for f in refs) for r in readers)
+
+
+@pytest.mark.parametrize(
+    "x_needs, z_needs", [(True, False), (False, True), (True, True)], ids=["x only", "z only", "both"]
+)
+def test_rewire_on_takes_over_need_grad_and_the_graph_after_follows(x_needs, z_needs):
+    """NNabla 1.36: after ``z.rewire_on(y)``, z needs a gradient exactly where y did, and so do the functions
+    after z: backward from w reaches x whenever x needs it, whatever z's own flag was."""
+    x = nn.Variable.from_numpy_array(np.arange(6.0).reshape(2, 3) - 2, need_grad=x_needs)
+    y = F.relu(x)
+    z = nn.Variable((2, 3), need_grad=z_needs)
+    w = F.sum(F.tanh(z))
+    z.rewire_on(y)
+    assert z.need_grad == x_needs and w.need_grad == x_needs
+    x.grad.zero()
+    w.forward()
+    w.backward()
+    expected = (1 - np.tanh(np.maximum(x.d, 0)) ** 2) * (x.d > 0) if x_needs else np.zeros((2, 3))
+    np.testing.assert_allclose(x.g, expected, rtol=1e-5, atol=1e-7)  # (float32 tanh)

@@ -336,13 +336,6 @@ class FunctionsRankRecorder:
             self.rank += 1
 
 
-def _rewire(old, new) -> None:
-    # NNabla's rewire_on also takes over the new variable's need_grad
-    need_grad = new.need_grad
-    old.rewire_on(new)
-    old.need_grad = need_grad
-
-
 class QATScheduler:
     """Steps registered networks through NON_QNN -> RECORDING -> TRAINING (NNabla's ``QATScheduler``).
 
@@ -392,7 +385,7 @@ class QATScheduler:
             modifiers.append(GC.BatchNormalizationSelfFoldingModifier())
         if modifiers:
             modifiers.insert(0, GC.UnfusedBatchNormalizationModifier())  # fused ones must be split to be folded
-            _rewire(pred, GC.GraphConverter(modifiers).convert(pred))
+            pred.rewire_on(GC.GraphConverter(modifiers).convert(pred))
         return pred
 
     def _clear_memory_cache(self) -> None:
@@ -413,7 +406,7 @@ class QATScheduler:
             modifier = GC.QuantizeNonQNNToRecordingModifier(
                 ranks.functions_ranks, config=self.config, training=training
             )
-            _rewire(pred, GC.GraphConverter([modifier]).convert(pred))
+            pred.rewire_on(GC.GraphConverter([modifier]).convert(pred))
             pred.need_grad = False
             self._register_params(self.solver)
             self.registry[i] = (pred, training)
@@ -424,11 +417,11 @@ class QATScheduler:
         cfg = self.config
         for i, (pred, training) in enumerate(self.registry):
             recorders = [cfg.recorder_activation().name(), cfg.recorder_weight().name()]
-            _rewire(pred, GC.GraphConverter([GC.RemoveFunctionModifier(rm_funcs=recorders)]).convert(pred))
+            pred.rewire_on(GC.GraphConverter([GC.RemoveFunctionModifier(rm_funcs=recorders)]).convert(pred))
             ranks = FunctionsRankRecorder()
             pred.visit(ranks)
             modifier = GC.QuantizeRecordingToTrainingModifier(ranks.functions_ranks, config=cfg)
-            _rewire(pred, GC.GraphConverter([modifier]).convert(pred))
+            pred.rewire_on(GC.GraphConverter([modifier]).convert(pred))
             self._register_params(self.solver)
             self._set_qat_learning_rate()
             self.registry[i] = (pred, training)
