@@ -71,7 +71,7 @@ def read_grad(v) -> np.ndarray:
     parameter that received no gradient. The result may share memory with the gradient: copy to keep it.
     """
     nd = v.grad
-    if nd.zeroing():
+    if nd.zeroing:
         return np.zeros(nd.shape, nd.dtype)
     return read_data(nd)
 

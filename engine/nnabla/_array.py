@@ -143,6 +143,29 @@ def checked_shape(shape, owner: str) -> tuple:
     return tuple(out)
 
 
+class _Zero(float):
+    """The pending fill ``zero()`` leaves: 0.0, told apart from ``fill(0)`` by identity (NNabla's ``zeroing`` is
+    true after ``zero()`` only; solvers skip a parameter whose gradient is still so)."""
+
+    __slots__ = ()
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        return (_zero_fill, ())
+
+
+def _zero_fill():
+    return ZERO_FILL
+
+
+ZERO_FILL = _Zero(0.0)
+
+
 class NdArray(OperatorMixin):
     """``nn.NdArray(shape)``: a multi-dimensional array, float32 unless told otherwise.
 
@@ -333,7 +356,10 @@ class NdArray(OperatorMixin):
             else:
                 self._set_array(np.array(value, copy=True))
             return
-        # scalars and 0-d arrays: assign in place, keeping the dtype
+        # scalars and 0-d arrays: a zero is zero() (as NNabla's), others are assigned in place, keeping the dtype
+        if isinstance(value, (int, float, np.number, np.bool_)) and value == 0:
+            self.zero()
+            return
         arr = self._get()
         try:
             arr[...] = value
@@ -425,13 +451,15 @@ class NdArray(OperatorMixin):
 
     def zero(self) -> None:
         """Set every element to zero when the data is next read (lazy)."""
-        self._fill = 0
+        self._fill = ZERO_FILL
         self._written()
         if self._watched:
             _state.param_version[0] += 1
 
+    @property
     def zeroing(self) -> bool:
-        return self._fill is not None and self._fill == 0
+        """Whether ``zero()`` was the last thing done to the values (not ``fill(0)``, nor any read or write since)."""
+        return self._fill is ZERO_FILL
 
     def clear(self) -> None:
         """Release the buffer; the next read allocates a fresh one."""

@@ -22,7 +22,7 @@ import sys
 import numpy as np
 
 from . import _mpi
-from ._array import NdArray, get_array_module, to_numpy
+from ._array import ZERO_FILL, NdArray, get_array_module, to_numpy
 from .context import _TYPE_CONFIGS, Context
 
 # the watch dog's limits (seconds), NNabla's: init; all_reduce of a list on rank 0, and on the other ranks; of one
@@ -572,7 +572,7 @@ class _Buffer:
     __slots__ = ("nd", "array", "contiguous", "zeroing")
 
     def __init__(self, nd, dtype, on_device):
-        self.zeroing = nd.zeroing()
+        self.zeroing = nd.zeroing
         arr = nd._get()
         if on_device and isinstance(arr, np.ndarray):
             import cupy
@@ -598,7 +598,7 @@ class _Buffer:
         if not self.contiguous:
             nd._array[...] = self.array
         nd._written()
-        nd._fill = 0 if keep_zeroing and self.zeroing and not self.array.any() else None
+        nd._fill = ZERO_FILL if keep_zeroing and self.zeroing and not self.array.any() else None
 
 
 def _xp_of(arr):

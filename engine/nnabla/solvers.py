@@ -27,7 +27,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import _state
-from ._array import NdArray, to_device
+from ._array import ZERO_FILL, NdArray, to_device
 from ._files import write_atomically
 from ._variable import Variable
 from .logger import logger
@@ -157,7 +157,7 @@ class Solver:
             g = self._flat_g[start:end].reshape(v.shape)
             w[...] = v._data._on(xp)
             gnd = v._grad_nd()
-            zeroing = gnd.zeroing()
+            zeroing = gnd.zeroing
             g[...] = gnd._on(xp) if gnd._is_allocated() else 0
             v._data._set_array(w)
             gnd._set_array(g)
@@ -221,7 +221,7 @@ class Solver:
             if v._data._fill is not None:
                 v._data._get()
             gnd = v._grad
-            if gnd._fill is not None and not gnd.zeroing():
+            if gnd._fill is not None and not gnd.zeroing:
                 gnd._get()
         # a lazily zero gradient keeps its flag (update skips the parameter); its values are zeroed on demand
         self._all_need_grad = all(v._need_grad for v, _, _ in self._views)
@@ -272,7 +272,7 @@ class Solver:
         if self._version != _state.param_version[0]:
             self._resync()
         for g in self._grads:
-            g._fill = 0  # directly: the solver's own zeroing must not count as a change behind its back
+            g._fill = ZERO_FILL  # directly: the solver's own zeroing must not count as a change behind its back
 
     def weight_decay(self, decay_rate: float, pre_hook=None, post_hook=None) -> None:
         """grad += decay_rate * data per parameter; in AdamW, SgdW and Lion, the decay of the next update."""

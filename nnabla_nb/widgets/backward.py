@@ -93,7 +93,7 @@ def record_backward(loss, params=None, names: dict | None = None) -> BackwardRec
     saved = []
     for v in variables.values():
         nd = v.grad
-        saved.append((v, nd.zeroing(), None if nd.zeroing() else np.array(nd.data, copy=True)))
+        saved.append((v, nd.zeroing, None if nd.zeroing else np.array(nd.data, copy=True)))
     steps = [Step(None, "", ((ids[id(loss)], np.ones(loss.shape, np.float32)),))]
 
     def after(f):

@@ -93,12 +93,12 @@ def check_all_reduce_skips_arrays_zeroed_everywhere():
     a, b = nd(np.ones(3)), nd(np.ones(2))
     a.zero(), b.zero()
     comm.all_reduce([a, b], inplace=False)
-    assert a.zeroing() and b.zeroing()
+    assert a.zeroing and b.zeroing
     a.zero()
     if comm.rank == 0:
         a.data = 2
     comm.all_reduce([a, b], inplace=True)
-    assert not a.zeroing() and b.zeroing()
+    assert not a.zeroing and b.zeroing
     np.testing.assert_array_equal(a.data, [2, 2, 2])
 
 

@@ -1,10 +1,14 @@
 """NdArray: the data container's rules (dtype, views, lazy fill, copies) and imperative arithmetic."""
 
+import copy
+import pickle
+
 import numpy as np
 import pytest
 
 import nnabla as nn
 import nnabla.functions as F
+import nnabla.solvers as S
 
 
 def test_new_ndarray_is_float32_of_its_shape():
@@ -58,10 +62,10 @@ def test_assigning_data_of_a_wrong_shape_raises_with_both_shapes():
 def test_fill_and_zero_are_lazy_until_read():
     a = nn.NdArray((2, 2))
     a.fill(3.0)
-    assert not a.zeroing()
+    assert not a.zeroing
     np.testing.assert_array_equal(a.data, np.full((2, 2), 3.0))
     a.zero()
-    assert a.zeroing()
+    assert a.zeroing
     np.testing.assert_array_equal(a.data, np.zeros((2, 2)))
 
 
@@ -152,3 +156,57 @@ def test_tutorial_copy_from_and_in_place_increment():
     assert np.all(xi.data == np.arange(4).reshape(2, 2) + 1)
     xi += 1
     assert np.all(xi.data == np.arange(4).reshape(2, 2) + 2)
+
+
+def test_zeroing_is_a_property_true_only_after_zero_as_in_nnabla():
+    """NNabla 1.36: ``zeroing`` is true after ``zero()`` (or assigning a zero scalar), false after ``fill(0)``, an
+    array assigned, or any read since."""
+    a = nn.NdArray((2,))
+    assert a.zeroing is False
+    a.zero()
+    assert a.zeroing is True
+    a.data  # noqa: B018 (a read makes the zeros real)
+    assert a.zeroing is False
+    a.fill(0)
+    assert a.zeroing is False
+    for zero in (0, 0.0, np.float32(0)):
+        a.fill(1)
+        a.data = zero
+        assert a.zeroing is True
+        np.testing.assert_array_equal(a.data, [0, 0])
+    a.data = np.zeros(2)
+    assert a.zeroing is False
+    a.data = 1.0
+    assert a.zeroing is False
+    assert copy.deepcopy(a).zeroing is False
+    a.zero()
+    assert copy.deepcopy(a).zeroing is True and pickle.loads(pickle.dumps(a)).zeroing is True
+
+
+@pytest.mark.parametrize(
+    "touch, moves",
+    [("nothing", False), ("grad.zero()", False), ("g = 0", False), ("grad.fill(0)", True), ("g = zeros", True)],
+)
+def test_a_solver_skips_a_parameter_whose_gradient_is_still_zeroing(touch, moves):
+    """NNabla 1.36: after zero_grad, Momentum leaves a parameter alone unless its gradient was written, and a
+    fill(0) or an array of zeros counts as written (its velocity moves it), zero() or ``g = 0`` does not."""
+    nn.clear_parameters()
+    p = nn.parameter.get_parameter_or_create("w", (2,), initializer=np.ones(2, np.float32))
+    solver = S.Momentum(lr=0.1, momentum=0.9)
+    solver.set_parameters({"w": p})
+    solver.zero_grad()
+    p.g = 1.0
+    solver.update()
+    solver.zero_grad()
+    if touch == "grad.zero()":
+        p.grad.zero()
+    elif touch == "g = 0":
+        p.g = 0
+    elif touch == "grad.fill(0)":
+        p.grad.fill(0)
+    elif touch == "g = zeros":
+        p.g = np.zeros(2, np.float32)
+    before = p.d.copy()
+    solver.update()
+    assert (not np.array_equal(before, p.d)) == moves
+    nn.clear_parameters()

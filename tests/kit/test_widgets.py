@@ -311,7 +311,7 @@ def test_grad_rows_and_flags():
     w.g = 1e-12
     assert grad_rows()[0].flags == ("vanishing",)
     w.grad.zero()
-    assert grad_rows()[0].flags == ("zero",) and w.grad.zeroing()  # reading kept the lazy zero
+    assert grad_rows()[0].flags == ("zero",) and w.grad.zeroing  # reading kept the lazy zero
     w.g = np.nan
     assert grad_rows()[0].flags == ("nan",)
     nn.clear_parameters()
@@ -394,12 +394,12 @@ def test_record_backward_restores_everything(mlp):
     loss.backward()  # grads of a first pass, left accumulated
     params = nn.get_parameters()
     params["fc/affine/b"].grad.zero()
-    before = {k: (v.grad.zeroing(), v.g.copy() if not v.grad.zeroing() else None) for k, v in params.items()}
+    before = {k: (v.grad.zeroing, v.g.copy() if not v.grad.zeroing else None) for k, v in params.items()}
     rec = record_backward(loss)
     assert len(rec.steps) == 12 and [s.type for s in rec.steps[1:4]] == ["ReduceMean", "SquaredError", "Affine"]
     for k, v in params.items():
         zeroing, g = before[k]
-        assert v.grad.zeroing() == zeroing and (zeroing or np.array_equal(v.g, g))
+        assert v.grad.zeroing == zeroing and (zeroing or np.array_equal(v.g, g))
     # the last step holds exactly one backward pass's parameter gradients
     for v in params.values():
         v.grad.zero()
