@@ -178,7 +178,19 @@ class NdArray(OperatorMixin):
     # writes, shared with views (most NdArrays, gradients and outputs, are never written so: no list to make)
     # _other: the buffer the head left on the other side (host or device), reused by the next move back; set
     # only once the head has moved (read it with getattr), so creating NdArrays costs nothing more
-    __slots__ = ("_array", "_shape", "_dtype", "_fill", "_watched", "_cast", "_mod", "_other", "__weakref__")
+    # _cleared: clear() (or the engine's clearing of buffers) was called; with no buffer since, ``clear_called``
+    __slots__ = (
+        "_array",
+        "_shape",
+        "_dtype",
+        "_fill",
+        "_watched",
+        "_cast",
+        "_mod",
+        "_other",
+        "_cleared",
+        "__weakref__",
+    )
 
     def __init__(self, shape=()):
         self._shape = (
@@ -192,6 +204,7 @@ class NdArray(OperatorMixin):
         self._watched = False  # a solver holds a view of the buffer: replacing it bumps param_version
         self._cast = None
         self._mod = None
+        self._cleared = False
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -214,6 +227,7 @@ class NdArray(OperatorMixin):
         a._watched = False
         a._cast = None
         a._mod = None
+        a._cleared = False
         return a
 
     @classmethod
@@ -227,6 +241,7 @@ class NdArray(OperatorMixin):
         a._watched = False
         a._cast = None
         a._mod = None
+        a._cleared = False
         return a
 
     # -- engine access ------------------------------------------------------------------------
@@ -442,6 +457,30 @@ class NdArray(OperatorMixin):
                 self._set_array(arr.astype(dt))
         return self.data
 
+    def data_ptr(self, dtype, ctx=None, write_only=False) -> int:
+        """The address of the buffer as ``dtype`` on ``ctx``'s device (the current context's without ``ctx``), made
+        C-contiguous there, as NNabla's: for code outside Python that reads or writes it in place. With
+        ``write_only`` the old values are not kept (nothing is converted or moved: the buffer is new where it
+        does not fit)."""
+        if ctx is None:
+            from .context import get_current_context
+
+            ctx = get_current_context()
+        xp = ctx.resolve()[0]
+        dt = _dtype_of(dtype)
+        arr = self._array
+        fits = arr is not None and isinstance(arr, xp.ndarray) and arr.dtype.type is dt and arr.flags.c_contiguous
+        if write_only and not fits:
+            self._set_array(xp.empty(self._shape, dt))
+        elif not write_only:
+            self.cast(dt, ctx)
+            if not self._array.flags.c_contiguous:
+                self._set_array(xp.ascontiguousarray(self._array))
+        self._fill = None
+        self._written()
+        arr = self._array
+        return int(arr.ctypes.data) if type(arr) is np.ndarray else int(arr.data.ptr)
+
     def fill(self, value) -> None:
         """Set every element to ``value`` when the data is next read (lazy)."""
         self._fill = value
@@ -461,8 +500,15 @@ class NdArray(OperatorMixin):
         """Whether ``zero()`` was the last thing done to the values (not ``fill(0)``, nor any read or write since)."""
         return self._fill is ZERO_FILL
 
+    @property
+    def clear_called(self) -> bool:
+        """Whether the buffer was released (``clear()``, or a forward or backward clearing buffers) and nothing has
+        been read, written or filled since."""
+        return self._cleared and self._array is None and self._fill is None
+
     def clear(self) -> None:
         """Release the buffer; the next read allocates a fresh one."""
+        self._cleared = True
         self._array = None
         self._other = None
         self._fill = None

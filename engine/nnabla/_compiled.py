@@ -102,7 +102,13 @@ class _Source:
         by hand."""
         if data:
             self.add(
-                indent, f"d = {var}._data", "if d._watched:", "    d.clear()", "else:", "    d._array = d._fill = None"
+                indent,
+                f"d = {var}._data",
+                "if d._watched:",
+                "    d.clear()",
+                "else:",
+                "    d._array = d._fill = None",
+                "    d._cleared = True",
             )
         if grad:
             self.add(
@@ -113,6 +119,7 @@ class _Source:
                 "        d.clear()",
                 "    else:",
                 "        d._array = d._fill = None",
+                "        d._cleared = True",
             )
 
     def kernel(self, count):

@@ -884,6 +884,7 @@ def _release(nd) -> None:
         nd.clear()
     else:
         nd._array = nd._fill = None
+        nd._cleared = True
         if _state.clear_recorder[0] is not None:
             _state.clear_recorder[0].cleared.add(nd)
 

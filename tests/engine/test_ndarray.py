@@ -210,3 +210,52 @@ def test_a_solver_skips_a_parameter_whose_gradient_is_still_zeroing(touch, moves
     solver.update()
     assert (not np.array_equal(before, p.d)) == moves
     nn.clear_parameters()
+
+
+def test_clear_called_says_the_buffer_was_released_and_not_touched_since_as_in_nnabla():
+    a = nn.NdArray((2,))
+    assert a.clear_called is False  # new: never cleared
+    a.clear()
+    assert a.clear_called is True
+    a.data  # noqa: B018
+    assert a.clear_called is False  # a read allocates
+    for touch in (lambda: a.zero(), lambda: a.fill(1), lambda: setattr(a, "data", 3), lambda: a.cast(np.float16)):
+        a.clear()
+        touch()
+        assert a.clear_called is False
+
+
+def test_clear_called_after_a_forward_and_backward_that_clear_buffers():
+    """NNabla 1.36: the intermediate's data and gradient are cleared; the root's and the leaf's are not."""
+    x = nn.Variable.from_numpy_array(np.ones((2, 3), np.float32), need_grad=True)
+    h = F.tanh(x)
+    y = F.sum(h)
+    y.forward(clear_no_need_grad=True)
+    assert (h.data.clear_called, h.grad.clear_called) == (False, False)
+    y.backward(clear_buffer=True)
+    assert (h.data.clear_called, h.grad.clear_called) == (True, True)
+    assert (y.data.clear_called, y.grad.clear_called, x.data.clear_called, x.grad.clear_called) == (False,) * 4
+    z = F.sum(F.tanh(x))
+    hidden = z.parent.inputs[0]
+    z.forward(clear_buffer=True)
+    assert hidden.data.clear_called is True and z.data.clear_called is False
+
+
+def test_data_ptr_is_the_address_of_the_buffer_that_outside_code_writes_in_place():
+    import ctypes
+
+    from nnabla.ext_utils import get_extension_context
+
+    a = nn.NdArray.from_numpy_array(np.arange(3, dtype=np.float64))
+    ptr = a.data_ptr(np.float32, get_extension_context("cpu"))
+    assert a.dtype == np.float32 and ptr == a.data.ctypes.data
+    np.testing.assert_array_equal(a.data, [0, 1, 2])  # converted, not lost
+    ctypes.memmove(ptr, np.array([7, 8, 9], np.float32).ctypes.data, 12)
+    np.testing.assert_array_equal(a.data, [7, 8, 9])
+    view = nn.NdArray.from_numpy_array(np.arange(6, dtype=np.float32).reshape(2, 3))
+    view._set_array(view.data.T.copy().T)  # a Fortran-ordered buffer is made C-contiguous first
+    ptr = view.data_ptr(np.float32)
+    assert view.data.flags.c_contiguous and ptr == view.data.ctypes.data
+    b = nn.NdArray((4,))
+    b.clear()
+    assert isinstance(b.data_ptr(np.float32, write_only=True), int) and not b.clear_called
