@@ -9,6 +9,7 @@ from .context import (
     Context,
     add_available_context,
     array_classes,
+    available_contexts,
     context_scope,
     get_current_context,
     prefer_cached_array,
@@ -54,3 +55,21 @@ from .core import graph_def  # noqa: E402  (nn.graph_def, as NNabla; protobuf is
 from .core.graph_def import ProtoVariable  # noqa: E402
 from .core.module import Module  # noqa: E402
 from .core.sequential import Sequential  # noqa: E402
+
+# the submodules NNabla's own import brings in, reachable as attributes (nn.utils, nn.callback, ...); here
+# imported when first named, so that ``import nnabla`` stays quick
+_SUBMODULES = frozenset(
+    "backward_functions callback communicator dtypes normalization_functions solver utils variable".split()
+)
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module("." + name, __name__)
+    raise AttributeError(f"module 'nnabla' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _SUBMODULES)

@@ -131,3 +131,15 @@ def test_cuda_without_cupy_fails_clearly_when_used(monkeypatch):
     with pytest.raises(RuntimeError, match="needs cupy"):
         get_extension_context("cuda").resolve()
     assert import_extension_module("cuda").get_device_count() == 0
+
+
+def test_available_contexts_and_the_submodules_nnabla_brings_in_are_attributes():
+    """NNabla 1.36: ``nn.available_contexts`` is the list add_available_context extends, and ``import nnabla``
+    makes nn.utils, nn.callback, nn.variable ... reachable without importing them."""
+    assert nn.available_contexts[0] == "cpu"
+    assert nn.available_contexts is nn.context.available_contexts
+    for name in ("backward_functions", "callback", "communicator", "dtypes", "normalization_functions", "solver"):
+        assert getattr(nn, name).__name__ == "nnabla." + name and name in dir(nn)
+    assert nn.utils.__name__ == "nnabla.utils" and nn.variable.Variable is nn.Variable
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        nn.nothing  # noqa: B018
