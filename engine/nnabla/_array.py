@@ -491,6 +491,7 @@ class NdArray(OperatorMixin):
     def zero(self) -> None:
         """Set every element to zero when the data is next read (lazy)."""
         self._fill = ZERO_FILL
+        self._cleared = False
         self._written()
         if self._watched:
             _state.param_version[0] += 1
@@ -504,14 +505,15 @@ class NdArray(OperatorMixin):
     def clear_called(self) -> bool:
         """Whether the buffer was released (``clear()``, or a forward or backward clearing buffers) and nothing has
         been read, written or filled since."""
-        return self._cleared and self._array is None and self._fill is None
+        return self._cleared and self._array is None and (self._fill is None or self._fill is ZERO_FILL)
 
     def clear(self) -> None:
-        """Release the buffer; the next read allocates a fresh one."""
+        """Release the buffer; the next read allocates a fresh one (of zeros, where ``zero()`` came last: as in
+        NNabla, the array stays ``zeroing``)."""
         self._cleared = True
         self._array = None
         self._other = None
-        self._fill = None
+        self._fill = ZERO_FILL if self._fill is ZERO_FILL else None
         self._cast = None
         self._mod = None
         if self._watched:

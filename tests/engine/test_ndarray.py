@@ -181,6 +181,13 @@ def test_zeroing_is_a_property_true_only_after_zero_as_in_nnabla():
     assert copy.deepcopy(a).zeroing is False
     a.zero()
     assert copy.deepcopy(a).zeroing is True and pickle.loads(pickle.dumps(a)).zeroing is True
+    a.clear()  # zero() then clear(): still zeroing, and cleared; a read gives the zeros
+    assert (a.zeroing, a.clear_called) == (True, True)
+    np.testing.assert_array_equal(a.data, [0, 0])
+    assert (a.zeroing, a.clear_called) == (False, False)
+    a.clear()
+    a.zero()  # clear() then zero(): zeroing, no longer cleared
+    assert (a.zeroing, a.clear_called) == (True, False)
 
 
 @pytest.mark.parametrize(
