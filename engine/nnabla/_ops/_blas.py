@@ -158,8 +158,9 @@ def share_slices(xp, parts, size, work, shared=True):
     the same ``Dealer`` of the parts, and every product runs on one BLAS thread. ``work`` must write only its own
     parts' results; an error in any thread stops the dealing and is raised once every thread has ended.
     ``shared=False`` keeps it to the caller's thread (a caller whose results would not fit otherwise)."""
-    n = min(blas_threads(xp), len(parts)) if shared else 1
-    if n < 2 or size * len(parts) < SHARE_FROM:
+    # (the size first: most calls are small, and the BLAS's count is a foreign call per library)
+    n = min(blas_threads(xp), len(parts)) if shared and size * len(parts) >= SHARE_FROM else 1
+    if n < 2:
         with serial_blas(xp, size):
             return [work(parts)]
     dealer = Dealer(parts)

@@ -324,12 +324,14 @@ def conv_weight_grad_cl(xp, x, gy, group, pad, stride, dilation, kernel, channel
     held = len(parts) * group * rows * ocg * gy.itemsize <= HELD_GRADIENTS  # (all slices' products at once)
 
     def slices(run):
-        # each slice's product (G, prod(K) * Cg, OCg), summed in the batch's order below whatever the threads;
-        # where they would not all fit, the caller's thread alone adds each into the first as it comes
+        # each slice's product (G, prod(K) * Cg, OCg), summed in the batch's order: on the caller's thread alone
+        # (``run`` the list of parts), each added into the first as it comes; dealt out between threads, kept
+        # with its place and summed below
         gs = []
+        alone = type(run) is list
         for part, cols in _sliced_columns(xp, x, run, pad, channel_first, kernel, stride, dilation, out, group):
             g = xp.matmul(cols.transpose(0, 2, 1), _by_group(xp, gy[part], group))
-            if gs and not held:
+            if gs and alone:
                 xp.add(gs[0][1], g, out=gs[0][1])
             else:
                 gs.append((part.start, g))
