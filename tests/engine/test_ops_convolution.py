@@ -373,3 +373,42 @@ def test_channel_first_outputs_hold_channels_last_and_the_ops_after_read_them(ba
         results.append((y.d.copy(), x.g.copy(), w.g.copy()))
     for ours, contiguous in zip(*results):
         np.testing.assert_allclose(ours, contiguous, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "x_shape, w_shape, pad, by_convolution",
+    [
+        ((2, 4, 12, 12), (5, 4, 5, 5), (0, 0), True),  # "valid", x 2.25 times y: the full convolution
+        ((3, 4, 8, 7), (5, 4, 3, 3), (0, 1), True),  # pad on one axis only
+        ((3, 4, 7, 7), (5, 4, 5, 5), (1, 1), True),  # pad 1 of 5: the convolution of y padded by 3
+        ((3, 4, 7, 7), (5, 4, 5, 5), (0, 0), False),  # x 5.4 times y: col2im's scatter
+        ((2, 3, 6), (4, 3, 3), (3,), False),  # pad >= kernel: no convolution pads by a negative amount
+    ],
+)
+@pytest.mark.parametrize("threshold", ["as set", "always scatter"])
+def test_stride_one_input_gradient_by_convolution_or_scatter(
+    x_shape, w_shape, pad, by_convolution, threshold, monkeypatch
+):
+    """A stride-1 convolution's input gradient (and a deconvolution's forward) is the convolution of the output
+    gradient by the flipped kernel where x is at most FULL_UP_TO times y; col2im's scatter otherwise. Both match
+    the loop references, value and gradient."""
+    from nnabla._ops import convolution
+
+    if threshold == "always scatter":
+        monkeypatch.setattr(convolution, "FULL_UP_TO", 0)
+    conv = case("adjoint", F.convolution, ref_conv, [x_shape, w_shape], pad=pad)
+    check_forward(conv)
+    check_grad(conv)
+    deconv_w = w_shape  # (inmaps: y's channels, outmaps: x's, *kernel)
+    y_shape = (x_shape[0], w_shape[0]) + tuple(s + 2 * p - k + 1 for s, p, k in zip(x_shape[2:], pad, w_shape[2:]))
+    deconv = case("adjoint", F.deconvolution, ref_deconv, [y_shape, deconv_w], pad=pad)
+    check_forward(deconv)
+    # which way it went: a deconvolution's forward calls conv_cl only as the adjoint's convolution
+    calls = []
+    real = convolution.conv_cl
+    monkeypatch.setattr(convolution, "conv_cl", lambda *a, **k: calls.append(a[4]) or real(*a, **k))
+    F.deconvolution(
+        nn.Variable.from_numpy_array(randn(*y_shape)), nn.Variable.from_numpy_array(randn(*deconv_w)), pad=pad
+    ).forward()
+    expected = by_convolution and threshold == "as set"
+    assert calls == ([tuple(k - 1 - p for k, p in zip(w_shape[2:], pad))] if expected else [])
