@@ -15,6 +15,7 @@ REFERENCE = {
     "crelu": (lambda x: F.crelu(x, axis=0), [0, 0, 2, INF, 0, 0, 0, 1, 0, 0, INF, 0], [-1, -1, 1, 1, -1, -1]),
     "relu6": (F.relu6, [NAN, 0, 2, 6, 0, 0], [0, 0, 1, 0, 0, 0]),
     "leaky_relu": (F.leaky_relu, [NAN, -0.1, 2, INF, -INF, 0], [0.1, 0.1, 1, 1, 0.1, 0.1]),
+    "elu": (F.elu, [NAN, -0.6321205, 2, INF, -1, 0], [NAN, 0.36787945, 1, 1, 0, 1]),
     "abs": (F.abs, [NAN, 1, 2, INF, INF, 0], [1, -1, 1, 1, -1, 1]),
     "tanh": (F.tanh, [NAN, -0.7615942, 0.9640276, 1, -1, 0], [NAN, 0.41997433, 0.07065082, 0, 0, 1]),
 }
@@ -81,3 +82,39 @@ def test_where_else_zero_is_where_with_a_positive_zero(dtype):
     assert not np.signbit(got[data <= 0]).any()
     broadcast = np.broadcast_to(dtype(-2), data.shape)  # a gradient that is a broadcast view (global pooling's)
     np.testing.assert_array_equal(where_else_zero(np, data > 0, broadcast), np.where(data > 0, -2, 0))
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.5])
+def test_elu_of_tiny_negatives_is_exp_minus_one_as_in_nnabla(alpha):
+    """NNabla's ELU is alpha * (exp(x) - 1) in float: -1e-8 gives 0.0 (exp rounds to 1), -1e-4 gives
+    -1.0001659e-4 (expm1 would give -1e-8 and -9.9995e-5), and -0.0 stays -0.0 (x >= 0 takes x)."""
+    x = nn.Variable.from_numpy_array(np.array([-1e-8, -1e-4, -0.0, 0.0], np.float32), need_grad=True)
+    with nn.auto_forward():
+        y = F.elu(x, alpha=alpha)
+    expected = np.array([0.0, -0.00010001659393310547 * alpha, -0.0, 0.0], np.float32)
+    np.testing.assert_array_equal(y.d, expected)
+    assert np.signbit(y.d).tolist() == [False, True, True, False]
+    x.g = 0
+    y.backward(np.ones(4, np.float32))
+    np.testing.assert_allclose(x.g, [alpha, alpha * 0.99989998, 1, 1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_select_is_where_bit_for_bit(dtype):
+    """``select`` picks bits, so NaN payloads, infinities and signed zeros come through exactly as ``where``
+    gives them, on a channel-last view too; operands it does not take (a scalar, broadcasting, integers) go to
+    ``where``."""
+    from nnabla._ops._base import select
+
+    data, upstream = _channel_last_case(dtype)
+    other = -upstream[:, ::-1].copy()  # another memory order
+    other.flat[::5] = -0.0
+    ints = {2: np.int16, 4: np.int32, 8: np.int64}[np.dtype(dtype).itemsize]
+    for cond in (data > 0, np.isnan(upstream), np.zeros(data.shape, bool), np.ones(data.shape, bool)):
+        got = select(np, cond, upstream, other)
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got.view(ints), np.where(cond, upstream, other).view(ints))
+    np.testing.assert_array_equal(select(np, data > 0, upstream, 0), np.where(data > 0, upstream, 0))
+    np.testing.assert_array_equal(select(np, data > 0, upstream, other[:1]), np.where(data > 0, upstream, other[:1]))
+    whole = np.arange(data.size).reshape(data.shape)
+    np.testing.assert_array_equal(select(np, data > 0, whole, -whole), np.where(data > 0, whole, -whole))

@@ -37,6 +37,24 @@ def where_else_zero(xp, cond, g):
     return xp.bitwise_and(g.view(ints), keep, out=out).view(g.dtype)
 
 
+def select(xp, cond, a, b):
+    """``where(cond, a, b)`` for floating ``a`` and ``b`` of one dtype and cond's shape: a's bits where ``cond``,
+    b's elsewhere (NaN payloads and signed zeros included), on the bits as ``where_else_zero``: b XOR ((a XOR b)
+    AND an all-ones or all-zeros mask), about five times faster than numpy's ``where`` on a random mask. Any other
+    operands (a scalar, broadcasting, integers) go to ``where``."""
+    arrays = type(a) is type(b) and hasattr(a, "view")  # (np.dtype(None) is float64: compare dtypes of arrays only)
+    ints = _SAME_SIZE_INT.get(a.dtype.itemsize) if arrays and a.dtype.kind == "f" else None
+    if ints is None or b.dtype != a.dtype or cond.dtype != bool or not (cond.shape == a.shape == b.shape):
+        return xp.where(cond, a, b)
+    keep = cond.view(xp.uint8).astype(ints)
+    keep *= -1  # 1 -> all bits set, 0 -> none
+    bits = b.view(ints)
+    out = xp.bitwise_xor(a.view(ints), bits)
+    out &= keep
+    out ^= bits
+    return out.view(a.dtype)
+
+
 def merged_rows(n, c):
     """How many rows of a narrow matrix (n, c) to merge into one wide row (about 1024 elements, dividing n)."""
     g = max(1, min(n, 1024 // max(c, 1)))

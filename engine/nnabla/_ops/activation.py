@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function, FunctionError, register
-from ._base import Unary, normalize_axis, where_else_zero
+from ._base import Unary, normalize_axis, select, where_else_zero
 
 
 @register
@@ -86,10 +86,14 @@ class ELU(Unary):
     args_spec = {"alpha": 1.0}
 
     def compute(self, xp, x):
-        return xp.where(x >= 0, x, self.args["alpha"] * xp.expm1(xp.minimum(x, 0)))
+        # alpha * (exp(x) - 1) as NNabla writes it (its float exp, then the subtraction), not expm1: numpy's exp
+        # is vectorized where its expm1 is not on every CPU (14 times slower without AVX-512)
+        e = xp.exp(xp.minimum(x, 0))
+        e -= 1
+        return select(xp, x >= 0, x, self.args["alpha"] * e)
 
     def backward_unary(self, xp, x, y, gy):
-        return xp.where(x >= 0, gy, gy * self.args["alpha"] * xp.exp(xp.minimum(x, 0)))
+        return select(xp, x >= 0, gy, gy * self.args["alpha"] * xp.exp(xp.minimum(x, 0)))
 
 
 @register
