@@ -261,3 +261,28 @@ def test_errors(build, match):
 def test_interpolate_needs_a_size():
     with pytest.raises(ValueError, match="scale or output_size"):
         F.interpolate(nn.Variable((1, 1, 4, 4)))
+
+
+@pytest.mark.parametrize("memory", ["channel-first", "channel-last"])
+@pytest.mark.parametrize("name", __import__("nnabla_fixtures").names("pooling"))
+def test_pooling_is_bit_for_bit_nnabla(name, memory):
+    """Sum, average and max pooling give NNabla 1.36's bits (stored in fixtures/pooling.npz), forward and backward:
+    each window summed in its own order and then divided, and each input's share of overlapping windows added in
+    the outputs' order, as NNabla's loops do; the same for a channel-first view of channel-last memory (what a
+    convolution hands on), whose output and gradient keep that memory order."""
+    import nnabla_fixtures
+
+    data = nnabla_fixtures.stored("pooling")
+    build, _, _ = nnabla_fixtures.FAMILIES["pooling"][name]
+    x = data[f"{name}/x0"]
+    if memory == "channel-last":
+        x = np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 1, -1)), -1, 1)
+    v = nn.Variable.from_numpy_array(x, need_grad=True)
+    y = build(F, v)
+    y.forward()
+    np.testing.assert_array_equal(y.d, data[f"{name}/y0"])
+    v.grad.zero()
+    y.backward(data[f"{name}/w0"])
+    np.testing.assert_array_equal(v.g, data[f"{name}/g0"])
+    if memory == "channel-last":
+        assert np.moveaxis(y.d, 1, -1).flags.c_contiguous, "the output keeps the input's memory order"

@@ -332,3 +332,34 @@ FAMILIES["convolution_variants"] = {
         [0, 1, 2],
     ),
 }
+
+
+# windowed pooling: tiled, overlapping, padded (counting the padding or not), clipped at the border (NNabla's CPU
+# pooling refuses channel_last);
+# an odd size leaves the last row out or clips its window
+POOL_INPUT = randn(3, 2, 9, 8)
+POOL_GEOMETRIES = {
+    "2x2": dict(kernel=(2, 2)),
+    "3x3_s2_p1": dict(kernel=(3, 3), stride=(2, 2), pad=(1, 1)),
+    "3x2_s1": dict(kernel=(3, 2), stride=(1, 1)),
+    "2x2_border": dict(kernel=(2, 2), ignore_border=False),
+    "3x3_s2_p10": dict(kernel=(3, 3), stride=(2, 2), pad=(1, 0)),
+}
+
+
+def _pool(fn, **kw):
+    return lambda F, x: getattr(F, fn)(x, **kw)
+
+
+FAMILIES["pooling"] = {
+    **{
+        f"{fn}_{name}": (_pool(fn, **kw), [POOL_INPUT], [0])
+        for fn in ("average_pooling", "sum_pooling", "max_pooling")
+        for name, kw in POOL_GEOMETRIES.items()
+    },
+    "average_pooling_3x3_s2_p1_excluding_pad": (
+        _pool("average_pooling", kernel=(3, 3), stride=(2, 2), pad=(1, 1), including_pad=False),
+        [POOL_INPUT],
+        [0],
+    ),
+}

@@ -52,12 +52,18 @@ def fold(xp, cols, size, stride, dilation):
 
 
 def pad_spatial(xp, x, before, after=None, value=0):
-    """Pad the last ``len(before)`` axes of ``x`` (by ``before`` at the start and ``after`` at the end)."""
+    """Pad the last ``len(before)`` axes of ``x`` (by ``before`` at the start and ``after`` at the end), in x's
+    memory order."""
     after = before if after is None else after
     if not any(before) and not any(after):
         return x
-    widths = [(0, 0)] * (x.ndim - len(before)) + list(zip(before, after))
-    return xp.pad(x, widths, mode="constant", constant_values=value)
+    lead = x.ndim - len(before)
+    shape = x.shape[:lead] + tuple(n + b + e for n, b, e in zip(x.shape[lead:], before, after))
+    # in x's memory order (a channel-first view of channel-last memory stays channel-last)
+    order = sorted(range(x.ndim), key=lambda d: -x.strides[d])
+    out = xp.full([shape[d] for d in order], value, dtype=x.dtype).transpose([order.index(d) for d in range(x.ndim)])
+    out[(Ellipsis,) + tuple(slice(b, b + n) for b, n in zip(before, x.shape[lead:]))] = x
+    return out
 
 
 def crop_spatial(x, before, size):

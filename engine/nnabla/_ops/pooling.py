@@ -11,6 +11,7 @@ import itertools
 import math
 
 from ..function import REQUIRED, Function, FunctionError, _Shaped, apply, register
+from ._base import where_else_zero
 from .convolution import crop_spatial, fold, pad_spatial, shape_arg, windows
 
 
@@ -74,6 +75,10 @@ class _Pooling(Function):
             a = xp.moveaxis(a, -len(self.args["kernel"]) - 1, -1)
         return xp.ascontiguousarray(a)
 
+    def _unmoved(self, xp, a):
+        """``_restore`` without its copy: the result keeps the memory order of the input (no transposing copy)."""
+        return xp.moveaxis(a, -len(self.args["kernel"]) - 1, -1) if self.args["channel_last"] else a
+
     def _windows(self, xp, x, fill):
         """Windows of x (pooled axes last, padded with ``fill``) as (lead..., *kernel, *out)."""
         a, plan = self.args, self.plan
@@ -131,10 +136,6 @@ class MaxPooling(_Pooling):
             xp.maximum(best, v, out=best)
         return best
 
-    def _unmoved(self, xp, a):
-        """``_restore`` without its copy: the result keeps the memory order of the input (no transposing copy)."""
-        return xp.moveaxis(a, -len(self.args["kernel"]) - 1, -1) if self.args["channel_last"] else a
-
     def compute(self, xp, x):
         padded = self._padded(xp, x)
         views = list(self._offsets(padded))
@@ -142,59 +143,53 @@ class MaxPooling(_Pooling):
         # leaves one free span behind them when they go)
         index = xp.empty_like(views[0], dtype=xp.uint8 if len(views) < 255 else xp.int32)
         best = self._max(xp, views)
-        # a window's first maximum (as in NNabla) is at the count of offsets before it, each differing from the
-        # maximum: the offsets' count where none equals it (a NaN window)
+        self._index = (self._first_maximum(xp, views, best, index), padded.shape)
+        return self._unmoved(xp, best)
+
+    def _first_maximum(self, xp, views, best, index):
+        """A window's first maximum (as in NNabla) is at the count of offsets before it, each differing from the
+        maximum: the offsets' count where none equals it (a NaN window)."""
         before = views[0] != best
         index[...] = before
         differs = xp.empty_like(before)
         for v in views[1:]:
             before &= xp.not_equal(v, best, out=differs)
             index += before.view(xp.uint8)
-        self._index = (index, padded.shape)
-        return self._unmoved(xp, best)
+        return index
 
     def grad(self, xp, xs, ys, gys, need):
         if isinstance(xs[0], _Shaped):  # the plan's backward: the offsets forward kept
             return (self._grad_from_index(xp, gys[0]),)
-        a, plan = self.args, self.plan
         padded = self._padded(xp, xs[0])
         views = list(self._offsets(padded))
-        best = self._max(xp, views)
-        gy = self._spatial_last(xp, gys[0])
-        gx = xp.zeros_like(padded, dtype=gy.dtype)  # in the input's memory order
-        disjoint = all(s >= k for s, k in zip(a["stride"], a["kernel"]))  # each input in one window at most
-        taken = None
-        for i, (v, target) in enumerate(zip(views, self._offsets(gx))):
-            hit = v == best
-            if taken is None:
-                taken = hit
-            else:
-                xp.greater(hit, taken, out=hit)  # hit and not taken: only a window's first maximum, as in NNabla
-                if i < len(views) - 1:
-                    taken |= hit
-            if disjoint:
-                xp.multiply(hit.view(xp.uint8), gy, out=target)  # (bytes cast faster than booleans)
-            else:
-                target += hit * gy
-        return (self._unmoved(xp, crop_spatial(gx, a["pad"], plan["size"])),)
+        index = xp.empty_like(views[0], dtype=xp.uint8 if len(views) < 255 else xp.int32)
+        index = self._first_maximum(xp, views, self._max(xp, views), index)
+        return (self._scatter(xp, index, padded.shape, gys[0]),)
 
     def _grad_from_index(self, xp, gy):
-        a, plan = self.args, self.plan
         if self._index is None:
             raise FunctionError(f"{self.type_name}: backward needs a forward first (it keeps the maxima's offsets)")
-        index, shape = self._index
+        return self._scatter(xp, *self._index, gy)
+
+    def _scatter(self, xp, index, shape, gy):
+        """Each window's gradient onto its first maximum (``index``, the offset per output, of a padded input of
+        ``shape``), in the memory order of the index (the input's: a channel-last input gives channel-last)."""
+        a, plan = self.args, self.plan
         gy = self._spatial_last(xp, gy)
-        # the gradient in the memory order of the index (the input's): a channel-last input gives channel-last
         order = sorted(range(index.ndim), key=lambda d: -index.strides[d])
         disjoint = all(s >= k for s, k in zip(a["stride"], a["kernel"]))  # each input in one window at most
         make = xp.empty if plan["tiled"] else xp.zeros  # (tiling windows write every element)
         gx = make([shape[d] for d in order], dtype=gy.dtype).transpose([order.index(d) for d in range(len(order))])
-        for i, target in enumerate(self._offsets(gx)):
-            hit = index == i
-            if disjoint:
-                xp.multiply(hit.view(xp.uint8), gy, out=target)  # (bytes cast faster than booleans)
-            else:
-                target += hit * gy
+        targets = list(enumerate(self._offsets(gx)))
+        if disjoint:
+            for i, target in targets:
+                xp.multiply((index == i).view(xp.uint8), gy, out=target)  # (bytes cast faster than booleans)
+        else:
+            # overlapping windows: an input gets its windows' gradients in the outputs' order (the offsets last
+            # first), as NNabla's loop adds them; elsewhere +0.0, which leaves every sum's bits as they are (a sum
+            # that starts from +0.0 is never -0.0) and, unlike 0 * gy, no NaN from an infinite gradient
+            for i, target in reversed(targets):
+                target += where_else_zero(xp, index == i, gy)
         return self._unmoved(xp, crop_spatial(gx, a["pad"], plan["size"]))
 
     def select(self, xp, xs, u):
@@ -217,18 +212,48 @@ class SumPooling(_Pooling):
         return None
 
     def compute(self, xp, x):
-        nk = len(self.args["kernel"])
-        view = self._windows(xp, self._spatial_last(xp, x), 0)
-        y = view.sum(axis=tuple(range(view.ndim - 2 * nk, view.ndim - nk)))
+        # each window's elements added in its own order, then divided (NNabla's loop), one pass per kernel offset
+        # over the whole output, in the input's memory order (a channel-last input gives channel-last)
+        a, plan = self.args, self.plan
+        padded = pad_spatial(xp, self._spatial_last(xp, x), a["pad"], plan["after"], value=0)
+        views = list(_offset_views(padded, a["kernel"], a["stride"], plan["out"]))
+        y = xp.add(views[0], views[1]) if len(views) > 1 else views[0].copy(order="K")
+        for v in views[2:]:
+            y += v
         div = self._divisor(xp)
-        return self._restore(xp, y if div is None else y / div.astype(y.dtype))
+        if div is not None:
+            y /= div.astype(y.dtype)
+        return self._unmoved(xp, y)
 
     def grad(self, xp, xs, ys, gys, need):
+        a, plan = self.args, self.plan
         gy = self._spatial_last(xp, gys[0])
         div = self._divisor(xp)
         if div is not None:
             gy = gy / div.astype(gy.dtype)
-        return (self._restore(xp, self._fold(xp, self._expand(xp, gy))),)
+        # the gradient in gy's memory order (x may be cleared); every offset's view of it takes gy, added where
+        # windows overlap, written where they are disjoint (zeros first unless the windows tile the input)
+        nk = len(plan["out"])
+        shape = gy.shape[: gy.ndim - nk] + tuple(s + p + e for s, p, e in zip(plan["size"], a["pad"], plan["after"]))
+        order = sorted(range(gy.ndim), key=lambda d: -gy.strides[d])
+        disjoint = all(st >= k for st, k in zip(a["stride"], a["kernel"]))
+        make = xp.empty if plan["tiled"] else xp.zeros
+        gx = make([shape[d] for d in order], dtype=gy.dtype).transpose([order.index(d) for d in range(gy.ndim)])
+        # (the offsets last first: an input then gets its windows' shares in the outputs' order, as in NNabla)
+        for target in reversed(list(_offset_views(gx, a["kernel"], a["stride"], plan["out"]))):
+            if disjoint:
+                target[...] = gy
+            else:
+                target += gy
+        return (self._unmoved(xp, crop_spatial(gx, a["pad"], plan["size"])),)
+
+
+def _offset_views(padded, kernel, stride, out):
+    """Per kernel offset, in a window's order (the last axis fastest): the view of ``padded`` (pooled axes last)
+    it reads for every output."""
+    lead = (slice(None),) * (padded.ndim - len(out))
+    for k in itertools.product(*(range(n) for n in kernel)):
+        yield padded[lead + tuple(slice(i, i + (o - 1) * s + 1, s) for i, o, s in zip(k, out, stride))]
 
 
 @register
