@@ -236,6 +236,14 @@ FAMILIES["augmentation"] = {
         [uniform(0, 1, 3, 2, 5, 6)],
         [],
     ),
+    # a batch drawn ahead (no noise) with per-channel brightness and contrast and a lens distortion
+    "image_augmentation_batch_each": (
+        lambda F, x: F.image_augmentation(
+            x, (5, 6), (1, 0), 0.9, 1.1, 0.2, 1.2, 0.3, True, True, 0.2, True, 1.4, 0.3, True, seed=5
+        ),
+        [uniform(0, 1, 4, 3, 6, 7)],
+        [],
+    ),
 }
 
 FAMILIES["gradient"] = {

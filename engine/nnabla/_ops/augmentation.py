@@ -445,6 +445,25 @@ class RandomErase(_Augment):
         return (xp.where(self._erased, 0, gys[0]),)
 
 
+class _Drawn:
+    """32-bit outputs drawn ahead, handed out one at a time as ``raw32`` asks the generator for them."""
+
+    __slots__ = ("_values", "_next")
+
+    def __init__(self, values):
+        self._values, self._next = values.astype(np.uint32), 0
+
+    def randint(self, low, high, size=None, dtype=None):
+        assert size is None and low == 0 and high == 2**32, "only raw32's single draws"
+        value = self._values[self._next]
+        self._next += 1
+        return value
+
+    @property
+    def left(self):
+        return len(self._values) - self._next
+
+
 @register
 class ImageAugmentation(_Augment):
     """NNabla's image augmentation of the last two axes (H, W) of each image: random scale, aspect ratio,
@@ -509,8 +528,9 @@ class ImageAugmentation(_Augment):
         p["noise"] = f32(draw() * f32(a["noise"]))
         return p
 
-    def _source_positions(self, p, h_in, w_in, h_out, w_out):
-        """Source coordinates (h_out, w_out) of every output pixel of one image."""
+    def _transform(self, p, h_in, w_in, h_out, w_out):
+        """One image's map from output to source pixels: (y0, x_ay, y_ay, x0, x_ax, y_ax) in float32, each source
+        coordinate the origin plus the output column times its *_a x step plus the output row times its *_a y."""
         f32 = np.float32
         pad_h, pad_w = self.args["pad"]
         scale, sx = p["scale"], p["scale_x"]
@@ -526,48 +546,81 @@ class ImageAugmentation(_Augment):
         cy_scaled = p["ty"] * (f32(h_in + 2 * pad_h) * scale * sy - h_out) + cy
         x0 = cx_scaled * isx - (x_ax * cx + y_ax * cy) - pad_w
         y0 = cy_scaled * isy - (x_ay * cx + y_ay * cy) - pad_h
-        iy, ix = np.meshgrid(np.arange(h_out, dtype=np.float32), np.arange(w_out, dtype=np.float32), indexing="ij")
-        dist = p["distortion"]
-        if dist != 0:
-            hw, hh = f32(w_out * 0.5), f32(h_out * 0.5)
-            dx, dy = (ix - hw) / hw, (iy - hh) / hh
-            r2 = dx * dx + dy * dy
-            k = f32(1.0) / (f32(1.0) + dist)
-            dx = (dx + dx * dist * r2) * hw * k + hw
-            dy = (dy + dy * dist * r2) * hh * k + hh
-            return y0 + dx * x_ay + dy * y_ay, x0 + dx * x_ax + dy * y_ax
-        return y0 + ix * x_ay + iy * y_ay, x0 + ix * x_ax + iy * y_ax
+        return y0, x_ay, y_ay, x0, x_ax, y_ax
 
     def sample(self, xp, rng, x):
         out_shape = self.output_shapes(x.shape)[0]
         h_in, w_in = x.shape[-2:]
         h_out, w_out = out_shape[-2:]
         channels = x.shape[-3] if x.ndim >= 3 else 1
-        # per-image parameters and bilinear sampling on a host copy (one explicit copy each way)
+        f32 = np.float32
+        # on a host copy (one explicit copy each way): each image's draws in NNabla's order (its parameters, then
+        # its noise), then the whole batch at once, element by element the same float32 operations per image
         src = np.asarray(to_numpy(x), np.float32).reshape(-1, channels, h_in * w_in)
-        out = np.zeros((src.shape[0], channels, h_out, w_out), np.float32)
-        for i in range(src.shape[0]):
-            p = self._image_params(rng, channels)
-            fy, fx = self._source_positions(p, h_in, w_in, h_out, w_out)
-            fy = np.clip(fy, 0, h_in - 1).astype(np.float32)
-            fx = np.clip(fx, 0, w_in - 1).astype(np.float32)
-            y0, x0 = fy.astype(np.int64), fx.astype(np.int64)
-            ly, lx = fy - y0, fx - x0
-            y1, x1 = np.where(y0 < h_in - 1, y0 + 1, y0), np.where(x0 < w_in - 1, x0 + 1, x0)
-            img = src[i]
-            value = (
-                img[:, y0 * w_in + x0] * ((1 - lx) * (1 - ly))
-                + img[:, y0 * w_in + x1] * (lx * (1 - ly))
-                + img[:, y1 * w_in + x0] * ((1 - lx) * ly)
-                + img[:, y1 * w_in + x1] * (lx * ly)
+        batch = src.shape[0]
+        params, noises = [], []
+        a = self.args
+        drawn = None
+        if a["noise"] == 0:  # no normal draws between the images': the batch's 32-bit outputs in one call
+            drawn = _Drawn(
+                raw32(rng, batch * (11 + channels * (bool(a["brightness_each"]) + bool(a["contrast_each"]))))
             )
-            bright = np.asarray(p["brightness"], np.float32)[:, None, None]
-            contrast = np.asarray(p["contrast"], np.float32)[:, None, None]
-            value = (value + bright) * contrast + np.float32(self.args["contrast_center"])
-            if p["noise"] > 0:
-                value = value + rng.standard_normal(value.shape).astype(np.float32) * p["noise"]
-            out[i] = value
-        return xp.asarray(out.reshape(out_shape), dtype=x.dtype)
+        for _ in range(batch):
+            p = self._image_params(rng if drawn is None else drawn, channels)
+            params.append(p)
+            noises.append(
+                rng.standard_normal((channels, h_out, w_out)).astype(np.float32) * p["noise"]
+                if p["noise"] > 0
+                else None
+            )
+        if drawn is not None and drawn.left:
+            raise FunctionError(f"ImageAugmentation: {drawn.left} of the batch's random draws were not used")
+        per_image = lambda values: np.array(values, np.float32).reshape(batch, 1, 1)  # noqa: E731
+        y0, x_ay, y_ay, x0, x_ax, y_ax = (
+            per_image(v) for v in zip(*(self._transform(p, h_in, w_in, h_out, w_out) for p in params))
+        )
+        iy, ix = np.meshgrid(np.arange(h_out, dtype=np.float32), np.arange(w_out, dtype=np.float32), indexing="ij")
+        dist = per_image([p["distortion"] for p in params])
+        if (dist != 0).any():
+            hw, hh = f32(w_out * 0.5), f32(h_out * 0.5)
+            dx, dy = (ix - hw) / hw, (iy - hh) / hh
+            r2 = dx * dx + dy * dy
+            k = f32(1.0) / (f32(1.0) + dist)
+            dx = (dx + dx * dist * r2) * hw * k + hw
+            dy = (dy + dy * dist * r2) * hh * k + hh
+            # (an image without distortion takes the plain grid, as it would alone)
+            plain = (dist == 0)[:, 0, 0]
+            dx[plain], dy[plain] = ix, iy
+            fy, fx = y0 + dx * x_ay + dy * y_ay, x0 + dx * x_ax + dy * y_ax
+        else:
+            fy, fx = y0 + ix * x_ay + iy * y_ay, x0 + ix * x_ax + iy * y_ax
+        fy = np.clip(fy, 0, h_in - 1).astype(np.float32)
+        fx = np.clip(fx, 0, w_in - 1).astype(np.float32)
+        ry, rx = fy.astype(np.int64), fx.astype(np.int64)
+        ly, lx = (fy - ry)[:, None], (fx - rx)[:, None]
+        ry1, rx1 = np.where(ry < h_in - 1, ry + 1, ry), np.where(rx < w_in - 1, rx + 1, rx)
+        # (each image's channels read at its own pixels: offsets into the flat batch, a row per channel)
+        base = (np.arange(batch * channels, dtype=np.int64) * (h_in * w_in)).reshape(batch, channels, 1)
+        flat = src.reshape(-1)
+
+        def at(rows, cols):
+            pixels = (rows * w_in + cols).reshape(batch, 1, -1)
+            return flat.take(base + pixels).reshape(batch, channels, h_out, w_out)
+
+        value = (
+            at(ry, rx) * ((1 - lx) * (1 - ly))
+            + at(ry, rx1) * (lx * (1 - ly))
+            + at(ry1, rx) * ((1 - lx) * ly)
+            + at(ry1, rx1) * (lx * ly)
+        )
+        bright = np.array([p["brightness"] for p in params], np.float32)[:, :, None, None]
+        contrast = np.array([p["contrast"] for p in params], np.float32)[:, :, None, None]
+        value = (value + bright) * contrast + np.float32(self.args["contrast_center"])
+        for i, noise in enumerate(noises):
+            if noise is not None:
+                value[i] = value[i] + noise
+        # (the weights are float64, as fy minus its integer part is: the images are float32 once sampled)
+        return xp.asarray(value.astype(np.float32).reshape(out_shape), dtype=x.dtype)
 
     def grad(self, xp, xs, ys, gys, need):
         raise FunctionError("ImageAugmentation: there is no backward (NNabla has none)")
