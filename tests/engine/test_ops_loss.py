@@ -265,3 +265,17 @@ def test_negative_label_is_out_of_range_for_metrics():
     y = F.confusion_matrix(nn.Variable.from_numpy_array(randn(4, 5)), nn.Variable.from_numpy_array(LABELS_WITH_IGNORED))
     with pytest.raises(FunctionError, match="ConfusionMatrix.*label -1"):
         y.forward()
+
+
+def test_sigmoid_cross_entropy_is_nnabla_expression_at_the_edges():
+    """NNabla computes -(x (t - [x >= 0]) - log(1 + exp(x - 2 x [x >= 0]))): an infinite logit gives NaN (inf - inf
+    inside the exp), a large one its exact value or a signed zero (values read off NNabla 1.36)."""
+    nan, inf = np.nan, np.inf
+    x = np.array([0, -0.0, inf, -inf, nan, 100, -100] * 2, np.float32)
+    t = np.array([0] * 7 + [1] * 7, np.float32)
+    with nn.auto_forward():
+        y = F.sigmoid_cross_entropy(nn.Variable.from_numpy_array(x), nn.Variable.from_numpy_array(t))
+    ln2 = 0.6931472
+    expected = np.array([ln2, ln2, nan, nan, nan, 100, 0, ln2, ln2, nan, nan, nan, -0.0, 100], np.float32)
+    np.testing.assert_allclose(y.d, expected, rtol=1e-7)
+    assert np.signbit(y.d[12]) and not np.signbit(y.d[6])

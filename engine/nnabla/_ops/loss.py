@@ -115,7 +115,12 @@ class SigmoidCrossEntropy(SameShapePair):
         return (xp.trunc(t) if t.dtype.kind == "f" else t).astype(dtype)
 
     def compute(self, xp, x, t):
-        return xp.maximum(x, 0) - x * self._label(xp, t, x.dtype) + xp.log1p(xp.exp(-xp.abs(x)))
+        # NNabla's expression, -(x (t - [x >= 0]) - log(1 + exp(x - 2 x [x >= 0]))), with its float exp and log
+        # (log1p, which numpy does not vectorize on every CPU, gave other bits and took longer): an infinite
+        # logit gives NaN, as in NNabla
+        positive = (x >= 0).astype(x.dtype)
+        with np.errstate(invalid="ignore"):
+            return -(x * (self._label(xp, t, x.dtype) - positive) - xp.log(1 + xp.exp(x - 2 * x * positive)))
 
     def grad(self, xp, xs, ys, gys, need):
         x, t = xs
