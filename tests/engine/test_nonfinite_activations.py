@@ -118,3 +118,26 @@ def test_select_is_where_bit_for_bit(dtype):
     np.testing.assert_array_equal(select(np, data > 0, upstream, other[:1]), np.where(data > 0, upstream, other[:1]))
     whole = np.arange(data.size).reshape(data.shape)
     np.testing.assert_array_equal(select(np, data > 0, whole, -whole), np.where(data > 0, whole, -whole))
+
+
+# (values read off NNabla 1.36: its log(1 + exp(.)) and exp(.) - 1 round where log1p and expm1 would not)
+TINY = np.array([[-20.0, -1e-8, 20.0, -1e-4]], np.float32)
+TINY_REFERENCE = {
+    "softplus": (F.softplus, [0.0, 0.6931471824645996, 20.0, 0.6930971741676331]),
+    "log_sigmoid": (F.log_sigmoid, [-20.0, -0.6931471824645996, -0.0, -0.6931971907615662]),
+    "selu": (F.selu, [-1.7580993175506592, 0.0, 21.014020919799805, -0.00017583910084795207]),
+    "celu": (
+        lambda v: F.celu(v, axis=1),
+        [-1.0, 0.0, 20.0, -0.00010001659393310547, 20.0, 9.99999993922529e-09, -1.0, 9.999999747378752e-05],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(TINY_REFERENCE))
+def test_activations_round_as_nnabla_writes_them(name):
+    """softplus(-20) is 0.0 in NNabla (1 + 2e-9 rounds to 1), not log1p's 2e-9; SELU and CELU of -1e-8 are 0.0,
+    not expm1's -1e-8."""
+    function, expected = TINY_REFERENCE[name]
+    with nn.auto_forward():
+        y = function(nn.Variable.from_numpy_array(TINY))
+    np.testing.assert_array_equal(y.d.ravel(), np.array(expected, np.float32))

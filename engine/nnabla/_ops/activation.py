@@ -61,7 +61,7 @@ def _sigmoid(xp, x):
 
 def _softplus(xp, x):
     """log(1 + exp(x)) without overflow for large |x|."""
-    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+    return xp.maximum(x, 0) + xp.log(1 + xp.exp(-xp.abs(x)))  # NNabla's log(1 + .), not log1p
 
 
 @register
@@ -105,7 +105,9 @@ class SELU(Unary):
 
     def compute(self, xp, x):
         scale, alpha = self.args["scale"], self.args["alpha"]
-        return xp.where(x > 0, scale * x, scale * alpha * xp.expm1(xp.minimum(x, 0)))
+        e = xp.exp(xp.minimum(x, 0))
+        e -= 1  # (as ELU: NNabla's exp(x) - 1)
+        return select(xp, x > 0, scale * x, scale * alpha * e)
 
     def backward_unary(self, xp, x, y, gy):
         scale, alpha = self.args["scale"], self.args["alpha"]
@@ -163,7 +165,9 @@ class CELU(PairedOnAxis):
     args_spec = {"alpha": 1.0, "axis": 1}
 
     def half(self, xp, x):
-        return xp.where(x >= 0, x, self.args["alpha"] * xp.expm1(xp.minimum(x, 0)))
+        e = xp.exp(xp.minimum(x, 0))
+        e -= 1  # (as ELU: NNabla's exp(x) - 1)
+        return select(xp, x >= 0, x, self.args["alpha"] * e)
 
     def half_grad(self, xp, x, gy):
         return xp.where(x >= 0, gy, gy * self.args["alpha"] * xp.exp(xp.minimum(x, 0)))
