@@ -55,6 +55,16 @@ def select(xp, cond, a, b):
     return out.view(a.dtype)
 
 
+def in_memory_order(xp, strides, shape, dtype, fill=None):
+    """A new array of ``shape`` laid out in the memory order that ``strides`` give (an array's: the largest stride
+    outermost), so that a result keeps its input's layout (a channel-first view of channel-last memory stays
+    channel-last); filled with ``fill``, or left empty."""
+    order = sorted(range(len(shape)), key=lambda d: -strides[d])
+    laid = [shape[d] for d in order]
+    a = xp.empty(laid, dtype) if fill is None else xp.full(laid, fill, dtype)
+    return a.transpose([order.index(d) for d in range(len(shape))])
+
+
 def merged_rows(n, c):
     """How many rows of a narrow matrix (n, c) to merge into one wide row (about 1024 elements, dividing n)."""
     g = max(1, min(n, 1024 // max(c, 1)))

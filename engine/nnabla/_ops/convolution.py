@@ -18,7 +18,7 @@ import threading
 import numpy as np
 
 from ..function import Function, FunctionError, register
-from ._base import sum_rows, widened
+from ._base import in_memory_order, sum_rows, widened
 from ._blas import share_slices
 
 # -- windows (im2col) and their adjoint (col2im) ------------------------------------------------------------------
@@ -59,9 +59,7 @@ def pad_spatial(xp, x, before, after=None, value=0):
         return x
     lead = x.ndim - len(before)
     shape = x.shape[:lead] + tuple(n + b + e for n, b, e in zip(x.shape[lead:], before, after))
-    # in x's memory order (a channel-first view of channel-last memory stays channel-last)
-    order = sorted(range(x.ndim), key=lambda d: -x.strides[d])
-    out = xp.full([shape[d] for d in order], value, dtype=x.dtype).transpose([order.index(d) for d in range(x.ndim)])
+    out = in_memory_order(xp, x.strides, shape, x.dtype, fill=value)
     out[(Ellipsis,) + tuple(slice(b, b + n) for b, n in zip(before, x.shape[lead:]))] = x
     return out
 

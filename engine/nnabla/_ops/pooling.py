@@ -11,7 +11,7 @@ import itertools
 import math
 
 from ..function import REQUIRED, Function, FunctionError, _Shaped, apply, register
-from ._base import where_else_zero
+from ._base import in_memory_order, where_else_zero
 from .convolution import crop_spatial, fold, pad_spatial, shape_arg, windows
 
 
@@ -176,10 +176,9 @@ class MaxPooling(_Pooling):
         ``shape``), in the memory order of the index (the input's: a channel-last input gives channel-last)."""
         a, plan = self.args, self.plan
         gy = self._spatial_last(xp, gy)
-        order = sorted(range(index.ndim), key=lambda d: -index.strides[d])
         disjoint = all(s >= k for s, k in zip(a["stride"], a["kernel"]))  # each input in one window at most
-        make = xp.empty if plan["tiled"] else xp.zeros  # (tiling windows write every element)
-        gx = make([shape[d] for d in order], dtype=gy.dtype).transpose([order.index(d) for d in range(len(order))])
+        # (tiling windows write every element: no zeros first)
+        gx = in_memory_order(xp, index.strides, shape, gy.dtype, fill=None if plan["tiled"] else 0)
         targets = list(enumerate(self._offsets(gx)))
         if disjoint:
             for i, target in targets:
@@ -235,10 +234,8 @@ class SumPooling(_Pooling):
         # windows overlap, written where they are disjoint (zeros first unless the windows tile the input)
         nk = len(plan["out"])
         shape = gy.shape[: gy.ndim - nk] + tuple(s + p + e for s, p, e in zip(plan["size"], a["pad"], plan["after"]))
-        order = sorted(range(gy.ndim), key=lambda d: -gy.strides[d])
         disjoint = all(st >= k for st, k in zip(a["stride"], a["kernel"]))
-        make = xp.empty if plan["tiled"] else xp.zeros
-        gx = make([shape[d] for d in order], dtype=gy.dtype).transpose([order.index(d) for d in range(gy.ndim)])
+        gx = in_memory_order(xp, gy.strides, shape, gy.dtype, fill=None if plan["tiled"] else 0)
         # (the offsets last first: an input then gets its windows' shares in the outputs' order, as in NNabla)
         for target in reversed(list(_offset_views(gx, a["kernel"], a["stride"], plan["out"]))):
             if disjoint:
