@@ -1,6 +1,7 @@
 """Pooling and resizing: MaxPooling, AveragePooling, SumPooling, GlobalAveragePooling, Unpooling, Interpolate.
 
-Windowed pooling reuses the convolution module's strided window view (``windows``) and its adjoint (``fold``).
+Windowed pooling reads one strided view of the (padded) input per kernel offset, and the gradient is written
+through the same views; ``select`` reads the convolution module's strided window view (``windows``).
 Output sizes follow NNabla's rule ``(size + pad - (kernel - pad if ignore_border else 1)) / stride + 1``; a window
 is clipped to the input (padding never wins a max and adds nothing to a sum).
 """
@@ -12,7 +13,7 @@ import math
 
 from ..function import REQUIRED, Function, FunctionError, _Shaped, apply, register
 from ._base import in_memory_order, where_else_zero
-from .convolution import crop_spatial, fold, pad_spatial, shape_arg, windows
+from .convolution import crop_spatial, pad_spatial, shape_arg, windows
 
 
 class _Pooling(Function):
@@ -85,19 +86,13 @@ class _Pooling(Function):
         padded = pad_spatial(xp, x, a["pad"], plan["after"], value=fill)
         return windows(xp, padded, a["kernel"], a["stride"], (1,) * len(a["kernel"]), plan["out"])
 
-    def _fold(self, xp, cols):
-        """Adjoint of ``_windows``: window values summed back onto the input positions."""
-        a, plan = self.args, self.plan
-        padded = tuple(s + p + e for s, p, e in zip(plan["size"], a["pad"], plan["after"]))
-        full = fold(xp, cols, padded, a["stride"], (1,) * len(padded))
-        return crop_spatial(full, a["pad"], plan["size"])
-
-    def _expand(self, xp, g):
-        """A per-output value (lead..., *out) broadcast over each window (lead..., *kernel, *out)."""
-        nk = len(self.args["kernel"])
-        lead = g.shape[: g.ndim - nk]
-        g = g.reshape(lead + (1,) * nk + g.shape[g.ndim - nk :])
-        return xp.broadcast_to(g, lead + self.args["kernel"] + g.shape[g.ndim - nk :])
+    def _offsets(self, padded):
+        """Per kernel offset, in a window's order (the last axis fastest): the view of ``padded`` (pooled axes last)
+        it reads for every output."""
+        a, out = self.args, self.plan["out"]
+        lead = (slice(None),) * (padded.ndim - len(out))
+        for k in itertools.product(*(range(n) for n in a["kernel"])):
+            yield padded[lead + tuple(slice(i, i + (o - 1) * s + 1, s) for i, o, s in zip(k, out, a["stride"]))]
 
 
 @register
@@ -117,13 +112,6 @@ class MaxPooling(_Pooling):
         view = self._windows(xp, self._spatial_last(xp, x), -xp.inf)
         lead = view.shape[: view.ndim - 2 * nk]
         return view.reshape(lead + (-1,) + self.plan["out"]), len(lead)
-
-    def _offsets(self, padded):
-        """Per kernel offset (in the windows' flattened order): the view of ``padded`` it reads for every output."""
-        a, out = self.args, self.plan["out"]
-        lead = (slice(None),) * (padded.ndim - len(out))
-        for k in itertools.product(*(range(n) for n in a["kernel"])):
-            yield padded[lead + tuple(slice(i, i + (o - 1) * s + 1, s) for i, o, s in zip(k, out, a["stride"]))]
 
     def _padded(self, xp, x):
         a, plan = self.args, self.plan
@@ -215,7 +203,7 @@ class SumPooling(_Pooling):
         # over the whole output, in the input's memory order (a channel-last input gives channel-last)
         a, plan = self.args, self.plan
         padded = pad_spatial(xp, self._spatial_last(xp, x), a["pad"], plan["after"], value=0)
-        views = list(_offset_views(padded, a["kernel"], a["stride"], plan["out"]))
+        views = list(self._offsets(padded))
         y = xp.add(views[0], views[1]) if len(views) > 1 else views[0].copy(order="K")
         for v in views[2:]:
             y += v
@@ -237,20 +225,12 @@ class SumPooling(_Pooling):
         disjoint = all(st >= k for st, k in zip(a["stride"], a["kernel"]))
         gx = in_memory_order(xp, gy.strides, shape, gy.dtype, fill=None if plan["tiled"] else 0)
         # (the offsets last first: an input then gets its windows' shares in the outputs' order, as in NNabla)
-        for target in reversed(list(_offset_views(gx, a["kernel"], a["stride"], plan["out"]))):
+        for target in reversed(list(self._offsets(gx))):
             if disjoint:
                 target[...] = gy
             else:
                 target += gy
         return (self._unmoved(xp, crop_spatial(gx, a["pad"], plan["size"])),)
-
-
-def _offset_views(padded, kernel, stride, out):
-    """Per kernel offset, in a window's order (the last axis fastest): the view of ``padded`` (pooled axes last)
-    it reads for every output."""
-    lead = (slice(None),) * (padded.ndim - len(out))
-    for k in itertools.product(*(range(n) for n in kernel)):
-        yield padded[lead + tuple(slice(i, i + (o - 1) * s + 1, s) for i, o, s in zip(k, out, stride))]
 
 
 @register
