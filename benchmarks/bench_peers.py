@@ -47,8 +47,9 @@ def engines(args) -> dict:
     ours = dict(base, PYTHONPATH=str(HERE.parent / "engine"))
     return {
         "ours": (sys.executable, PEERS / "nnabla_api.py", ours),
-        "nnabla": (args.nnabla_python, PEERS / "nnabla_api.py", base),
-        "torch": (args.torch_python, PEERS / "pytorch.py", base),
+        # (absolute: the workers run in peers/, and a relative path would be looked up from there)
+        "nnabla": (os.path.abspath(args.nnabla_python), PEERS / "nnabla_api.py", base),
+        "torch": (os.path.abspath(args.torch_python), PEERS / "pytorch.py", base),
     }
 
 
