@@ -309,6 +309,27 @@ def test_update_matches_reference(cls, hyper, state_names, rule):
 
 
 @pytest.mark.parametrize("cls, hyper, state_names, rule", RULES, ids=IDS)
+def test_large_parameters_update_in_chunks_with_the_same_bits(cls, hyper, state_names, rule, monkeypatch):
+    """Past 2 * UPDATE_CHUNK elements the rule runs a chunk at a time: weights and states as from one pass."""
+    shapes = [(3 * S.UPDATE_CHUNK + 7,), (5, 11)]  # (the flat buffers end in a partial chunk)
+    results = []
+    for chunk in (S.UPDATE_CHUNK, 1 << 40):
+        monkeypatch.setattr(S, "UPDATE_CHUNK", chunk)
+        params = make_params(shapes=shapes)
+        solver = cls(**hyper)
+        solver.set_parameters(params)
+        for step in range(3):
+            solver.zero_grad()
+            for k, g in grads(step, params).items():
+                params[k].g = g
+            solver.update()
+        states = [var.d.copy() for st in solver.get_states().values() for var in st.pstate.values()]
+        results.append([p.d.copy() for p in params.values()] + states)
+    for chunked, whole in zip(*results):
+        assert chunked.tobytes() == whole.tobytes()
+
+
+@pytest.mark.parametrize("cls, hyper, state_names, rule", RULES, ids=IDS)
 def test_update_after_weight_decay_matches_reference(cls, hyper, state_names, rule):
     """weight_decay(rate) adds rate * w to the gradient, or (fused) is the decay of the next update only."""
     params = make_params()
