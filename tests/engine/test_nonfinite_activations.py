@@ -141,3 +141,34 @@ def test_activations_round_as_nnabla_writes_them(name):
     with nn.auto_forward():
         y = function(nn.Variable.from_numpy_array(TINY))
     np.testing.assert_array_equal(y.d.ravel(), np.array(expected, np.float32))
+
+
+@pytest.mark.parametrize("ufunc", [np.fmax, np.fmin, np.maximum, np.minimum], ids=lambda u: u.__name__)
+@pytest.mark.parametrize("value", [0, 0.0, -0.0, 1.5, -3, float("nan")])
+def test_extreme_is_the_ufunc_against_a_scalar_bit_for_bit(ufunc, value):
+    """``extreme`` runs max/min against a row of the scalar: the same bits as numpy's own call, in the input's
+    layout, for dense arrays of any memory order (and a tail shorter than a row), others left to numpy."""
+    from nnabla._ops._base import SCALAR_ROW, extreme
+
+    rng = np.random.RandomState(0)
+    special = np.array([np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45, -1e-45, 1.5, -3.0], np.float32)
+    flat = rng.randn(3 * SCALAR_ROW + 77).astype(np.float32)
+    flat[::97] = np.resize(special, flat[::97].size)
+    channel_last = rng.randn(4, 9, 11, 32).astype(np.float32)
+    channel_last.reshape(-1)[::31] = np.resize(special, channel_last.reshape(-1)[::31].size)
+    arrays = {
+        "flat with a tail": flat,
+        "channel-first view of channel-last memory": channel_last.transpose(0, 3, 1, 2),
+        "Fortran order": np.asfortranarray(channel_last),
+        "strided (not dense)": channel_last[:, ::2],
+        "float64": channel_last.astype(np.float64),
+        "small": special,
+    }
+    for name, a in arrays.items():
+        got, want = extreme(np, ufunc, a, value), ufunc(a, value)
+        assert got.dtype == want.dtype and got.shape == want.shape, name
+        assert np.ascontiguousarray(got).tobytes() == np.ascontiguousarray(want).tobytes(), name
+        if a.ndim > 1 and name != "strided (not dense)":
+            assert got.strides == want.strides, name  # laid out as the input
+    # a numpy scalar decides the result's dtype by its own: numpy's call as is
+    assert extreme(np, np.fmax, channel_last, np.float64(0)).dtype == np.float64

@@ -65,6 +65,47 @@ def in_memory_order(xp, strides, shape, dtype, fill=None):
     return a.transpose([order.index(d) for d in range(len(shape))])
 
 
+def memory_flat(xp, a):
+    """``a``'s elements as a 1-D view in their memory order, where they fill one block of memory in some order of
+    the axes (C, Fortran, a transposed layout); else None."""
+    if a.flags.c_contiguous:
+        return a.reshape(-1)
+    order = sorted(range(a.ndim), key=lambda d: -a.strides[d])
+    moved = a.transpose(order)
+    return moved.reshape(-1) if moved.flags.c_contiguous else None
+
+
+SCALAR_ROW = 4096  # elements of the row a scalar is widened to (16 KiB in float32: stays in the first cache)
+_scalar_rows = {}
+
+
+def extreme(xp, ufunc, a, value):
+    """``ufunc(a, value)`` for ``ufunc`` one of numpy's maximum, minimum, fmax and fmin, and a Python scalar.
+
+    numpy runs these four on a float32 array and a scalar one element at a time: two to five times slower than
+    against an array (timed on AVX2 and AVX-512 machines, 64 Ki elements: fmax 88 against 17 microseconds). On
+    numpy, a float32 ``a`` whose elements fill one block of memory is taken as rows of ``SCALAR_ROW`` elements
+    against one row holding ``value`` (broadcast down the rows), the few that are left against the scalar; the
+    result is laid out as ``a`` and has the same bits (the same operation on the same pairs, ``a`` first). A numpy
+    scalar ``value`` (whose own dtype would decide the result's) goes to numpy as is."""
+    if xp is not np or a.dtype != np.float32 or a.size < 2 * SCALAR_ROW or type(value) not in (int, float):
+        return ufunc(a, value)
+    flat = memory_flat(xp, a)
+    if flat is None:
+        return ufunc(a, value)
+    out = xp.empty_like(a)  # (a dense array's layout: empty_like keeps its order)
+    flat_out = memory_flat(xp, out)
+    key = np.float32(value).tobytes()  # (the value as the operation sees it: -0.0 and NaN kept apart)
+    row = _scalar_rows.get(key)
+    if row is None:
+        row = _scalar_rows[key] = np.full((1, SCALAR_ROW), value, np.float32)
+    bulk = flat.size - flat.size % SCALAR_ROW
+    ufunc(flat[:bulk].reshape(-1, SCALAR_ROW), row, out=flat_out[:bulk].reshape(-1, SCALAR_ROW))
+    if bulk < flat.size:
+        ufunc(flat[bulk:], value, out=flat_out[bulk:])
+    return out
+
+
 def merged_rows(n, c):
     """How many rows of a narrow matrix (n, c) to merge into one wide row (about 1024 elements, dividing n)."""
     g = max(1, min(n, 1024 // max(c, 1)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function, FunctionError, register
-from ._base import Unary, normalize_axis, select, where_else_zero
+from ._base import Unary, extreme, normalize_axis, select, where_else_zero
 
 
 @register
@@ -36,7 +36,7 @@ class Tanh(Unary):
 
 def _relu(xp, x):
     """max(0, x), and 0 where x is NaN, as NNabla's ReLU (fmax, where maximum would pass the NaN on)."""
-    return xp.fmax(x, 0)
+    return extreme(xp, xp.fmax, x, 0)
 
 
 @register
@@ -61,7 +61,7 @@ def _sigmoid(xp, x):
 
 def _softplus(xp, x):
     """log(1 + exp(x)) without overflow for large |x|."""
-    return xp.maximum(x, 0) + xp.log(1 + xp.exp(-xp.abs(x)))  # NNabla's log(1 + .), not log1p
+    return extreme(xp, xp.maximum, x, 0) + xp.log(1 + xp.exp(-xp.abs(x)))  # NNabla's log(1 + .), not log1p
 
 
 @register
@@ -72,10 +72,10 @@ class LeakyReLU(Unary):
     args_spec = {"alpha": 0.1, "inplace": False}
 
     def compute(self, xp, x):
-        return xp.where(x > 0, x, x * self.args["alpha"])
+        return select(xp, x > 0, x, x * self.args["alpha"])
 
     def backward_unary(self, xp, x, y, gy):
-        return xp.where(x > 0, gy, gy * self.args["alpha"])
+        return select(xp, x > 0, gy, gy * self.args["alpha"])
 
 
 @register
@@ -88,12 +88,12 @@ class ELU(Unary):
     def compute(self, xp, x):
         # alpha * (exp(x) - 1) as NNabla writes it (its float exp, then the subtraction), not expm1: numpy's exp
         # is vectorized where its expm1 is not on every CPU (14 times slower without AVX-512)
-        e = xp.exp(xp.minimum(x, 0))
+        e = xp.exp(extreme(xp, xp.minimum, x, 0))
         e -= 1
         return select(xp, x >= 0, x, self.args["alpha"] * e)
 
     def backward_unary(self, xp, x, y, gy):
-        return select(xp, x >= 0, gy, gy * self.args["alpha"] * xp.exp(xp.minimum(x, 0)))
+        return select(xp, x >= 0, gy, gy * self.args["alpha"] * xp.exp(extreme(xp, xp.minimum, x, 0)))
 
 
 @register
@@ -105,13 +105,13 @@ class SELU(Unary):
 
     def compute(self, xp, x):
         scale, alpha = self.args["scale"], self.args["alpha"]
-        e = xp.exp(xp.minimum(x, 0))
+        e = xp.exp(extreme(xp, xp.minimum, x, 0))
         e -= 1  # (as ELU: NNabla's exp(x) - 1)
         return select(xp, x > 0, scale * x, scale * alpha * e)
 
     def backward_unary(self, xp, x, y, gy):
         scale, alpha = self.args["scale"], self.args["alpha"]
-        return xp.where(x > 0, scale * gy, scale * alpha * xp.exp(xp.minimum(x, 0)) * gy)
+        return select(xp, x > 0, scale * gy, scale * alpha * xp.exp(extreme(xp, xp.minimum, x, 0)) * gy)
 
 
 class PairedOnAxis(Unary):
@@ -165,12 +165,12 @@ class CELU(PairedOnAxis):
     args_spec = {"alpha": 1.0, "axis": 1}
 
     def half(self, xp, x):
-        e = xp.exp(xp.minimum(x, 0))
+        e = xp.exp(extreme(xp, xp.minimum, x, 0))
         e -= 1  # (as ELU: NNabla's exp(x) - 1)
         return select(xp, x >= 0, x, self.args["alpha"] * e)
 
     def half_grad(self, xp, x, gy):
-        return xp.where(x >= 0, gy, gy * self.args["alpha"] * xp.exp(xp.minimum(x, 0)))
+        return select(xp, x >= 0, gy, gy * self.args["alpha"] * xp.exp(extreme(xp, xp.minimum, x, 0)))
 
 
 @register
@@ -201,15 +201,15 @@ class PReLU(Function):
         return w.reshape((-1,) + (1,) * (x.ndim - self.base_axis - 1))
 
     def compute(self, xp, x, w):
-        return xp.where(x >= 0, x, x * self._slope(x, w))
+        return select(xp, x >= 0, x, x * self._slope(x, w))
 
     def grad(self, xp, xs, ys, gys, need):
         x, w = xs
         gy = gys[0]
-        gx = xp.where(x >= 0, gy, gy * self._slope(x, w)) if need[0] else None
+        gx = select(xp, x >= 0, gy, gy * self._slope(x, w)) if need[0] else None
         gw = None
         if need[1]:
-            contrib = xp.where(x < 0, gy * x, 0)
+            contrib = where_else_zero(xp, x < 0, gy * x)
             if w.size == 1:
                 gw = contrib.sum(keepdims=True).reshape(w.shape)  # an array, not a numpy scalar: it is added into
             else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..function import Function, register
-from ._base import Binary, Unary, broadcast_shapes
+from ._base import Binary, Unary, broadcast_shapes, extreme
 
 
 @register
@@ -201,7 +201,7 @@ class MaximumScalar(ScalarOp):
     signature_defaults = {}  # NNabla shows val=1.0 here
 
     def compute(self, xp, x):
-        return xp.maximum(x, self.val)
+        return extreme(xp, xp.maximum, x, self.val)
 
     def backward_unary(self, xp, x, y, gy):
         return gy * (x > self.val)
@@ -214,7 +214,7 @@ class MinimumScalar(ScalarOp):
     signature_defaults = {}  # NNabla shows val=1.0 here
 
     def compute(self, xp, x):
-        return xp.minimum(x, self.val)
+        return extreme(xp, xp.minimum, x, self.val)
 
     def backward_unary(self, xp, x, y, gy):
         return gy * (x < self.val)

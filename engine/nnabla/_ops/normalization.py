@@ -58,6 +58,12 @@ def _sum(xp, a, raxes):
     return a.sum(axis=raxes, keepdims=True)
 
 
+def _minus_rows(xp, a, row):
+    """a - row (a new array) for a matrix and its per-channel row, on wide rows where ``widened`` makes them."""
+    wide, wide_row = widened(xp, a, row)
+    return (wide - wide_row).reshape(a.shape)
+
+
 ROWS_PER_CHUNK = 1 << 15  # elements of one chunk of ``_scale_add``: its temporary stays in the cache
 
 
@@ -268,7 +274,7 @@ class BatchNormalization(RunningStatistics, Standardize):
         """xv minus its batch mean (a new array), the mean, the biased variance and 1 / std."""
         count = xv.size // _prod(xv.shape[i] for i in range(xv.ndim) if i not in raxes)
         mean = _sum(xp, xv, raxes) / count
-        centered = xv - mean
+        centered = _minus_rows(xp, xv, mean)
         var = _dot(xp, centered, centered, raxes) / count
         return centered, mean, var, 1 / xp.sqrt(var + self.args["eps"])
 
@@ -336,7 +342,7 @@ class BatchNormalization(RunningStatistics, Standardize):
             saved = self._forward_stats
             if saved is not None and saved[0] == xv.shape:  # the batch statistics of the last forward
                 _, mean, inv_std = saved
-                centered = xv - mean
+                centered = _minus_rows(xp, xv, mean)
             else:
                 centered, _, _, inv_std = self._centered(xp, xv, raxes)
             # mean(x - mean): 0 up to rounding, unless x changed after the forward; NNabla's dmean keeps it
