@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install extension test test-unit test-notebooks test-packaging test-extension lint lab bench bench-mpi bench-peers gpu-check wheel clean
+.PHONY: install extension test test-unit test-notebooks test-packaging test-extension lint lab bench bench-mpi bench-peers bench-ops gpu-check wheel clean
 
 # The editable install is a Python build: its hook (labextension/scripts/build_extension.py) builds the JupyterLab
 # extension when it is missing or stale and puts it into .venv's share/jupyter (without node it warns and goes on).
@@ -79,6 +79,12 @@ bench-peers: install $(TORCH_VENV)/.installed
 	@test -n "$(NNABLA_REF)" || { echo "no nnabla-reference tool found: set NNABLA_REF" >&2; exit 1; }
 	$(BIN)/python benchmarks/bench_peers.py --torch-python $(TORCH_VENV)/bin/python \
 		--nnabla-python "$$($(NNABLA_REF))"
+
+# Function by function against real NNabla 1.36: single-function graphs on half a million elements, forward and
+# forward + backward, one thread each, ratios sorted with the slowest of ours first
+bench-ops: install
+	@test -n "$(NNABLA_REF)" || { echo "no nnabla-reference tool found: set NNABLA_REF" >&2; exit 1; }
+	$(BIN)/python benchmarks/bench_ops.py --nnabla-python "$$($(NNABLA_REF))"
 
 # The CUDA checks in one run, on a machine with an NVIDIA GPU, cupy and PyTorch (plain python3, no .venv needed):
 # op table, training and the tutorial MLP against the CPU, LeNet/ResNet steps against PyTorch CUDA; results in

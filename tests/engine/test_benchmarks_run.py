@@ -65,3 +65,42 @@ def test_peer_report_prints_ratios_only():
     lines = [line for line in text.splitlines() if line.startswith("LeNet")]
     assert lines[0].split()[-2:] == ["0.50", "2.00"]  # median 3 / median 6, median 3 / median 1.5
     assert lines[1].split()[-2:] == ["0.50", "n/a"]
+
+
+def test_ops_worker_runs_every_case_on_our_engine():
+    """bench_ops.py's worker (which real NNabla runs too) times each function forward, and forward + backward."""
+    sys.path.insert(0, os.path.join(BENCHMARKS, "peers"))
+    try:
+        import nnabla_ops
+    finally:
+        sys.path.pop(0)
+    worker = os.path.join(BENCHMARKS, "peers", "nnabla_ops.py")
+    env = dict(os.environ, PYTHONPATH=os.path.join(BENCHMARKS, "..", "engine"), OPENBLAS_NUM_THREADS="1")
+    result = subprocess.run(
+        [sys.executable, worker, "time", "all", "--quick"], capture_output=True, text=True, timeout=600, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    numbers = json.loads(result.stdout.strip().splitlines()[-1])
+    assert list(numbers) == list(nnabla_ops.CASES)
+    for case, (forward, step) in numbers.items():
+        assert forward > 0 and (step is None) == (not nnabla_ops.CASES[case][2]), case
+        assert step is None or step > 0, case
+
+
+def test_ops_report_sorts_by_ratio_and_counts_the_slower():
+    sys.path.insert(0, BENCHMARKS)
+    try:
+        import bench_ops
+    finally:
+        sys.path.remove(BENCHMARKS)
+    times = {
+        "ours": {"relu": [[1.0, 2.0], [1.0, 2.0], [1.0, 4.0]], "sort": [[9.0, 30.0]] * 3, "rand": [[3.2, None]] * 3},
+        "nnabla": {"relu": [[2.0, 8.0]] * 3, "sort": [[10.0, 20.0]] * 3, "rand": [[2.0, None]] * 3},
+    }
+    lines = bench_ops.report({"times": times, "rounds": 3, "threads": 1}).splitlines()
+    assert [line.split() for line in lines[2:5]] == [
+        ["rand", "1.60", "-"],
+        ["sort", "0.90", "1.50"],
+        ["relu", "0.50", "0.25"],
+    ]
+    assert lines[-1] == "2 of 3 slower than NNabla in forward or forward + backward"
