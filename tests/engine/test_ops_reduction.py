@@ -201,6 +201,38 @@ def test_top_k_data_no_reduce_passes_gradient():
     np.testing.assert_array_equal(x.g, np.ones((2, 4)))
 
 
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("absolute", [False, True])
+def test_top_k_data_picks_a_stable_sorts_first_k(largest, absolute):
+    """top_k_data's indices are those of a stable sort's first k (equal values in column order, -0.0 equal to
+    0.0, NaN last), and its gradient goes to exactly those columns."""
+    rng = np.random.RandomState(5)
+    for trial in range(60):
+        shape = (rng.randint(1, 4), 2, rng.randint(2, 12))
+        if trial % 3:  # many ties, signed zeros among them
+            a = rng.randint(-3, 4, size=shape).astype(np.float32)
+            a[a == 0] = -0.0 if trial % 2 else 0.0
+        else:  # distinct values, found by a partition
+            a = rng.randn(*shape).astype(np.float32)
+        if trial % 7 == 0:
+            a.flat[rng.randint(a.size)] = np.nan
+        k = rng.randint(1, a[0].size + 1)
+        x = nn.Variable.from_numpy_array(a, need_grad=True)
+        y, index = F.top_k_data(x, k, abs=absolute, largest=largest, with_index=True)
+        F.sink(y, index).forward()
+        rows = a.reshape(a.shape[0], -1)
+        key = np.abs(rows) if absolute else rows
+        want = np.argsort(-key if largest else key, axis=-1, kind="stable")[:, :k]
+        np.testing.assert_array_equal(index.d.astype(np.int64), want)
+        np.testing.assert_array_equal(y.d, np.take_along_axis(rows, want, -1))
+        gy = rng.randn(*y.shape).astype(np.float32)
+        x.g = 0
+        y.backward(gy)
+        gx = np.zeros_like(rows)
+        np.put_along_axis(gx, want, gy, -1)
+        np.testing.assert_array_equal(x.g, gx.reshape(a.shape))
+
+
 def test_reduce_is_deprecated_sum_or_mean():
     x = nn.Variable.from_numpy_array(randn(2, 3))
     with pytest.warns(DeprecationWarning):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..function import Function, FunctionError, apply, register
 from ._base import normalize_axis
 from .reduction import _no_grad_index
@@ -43,7 +45,12 @@ class Sort(Function):
         if self.args["only_index"]:
             return (None,)
         index = _argsort(xp, xs[0], self.axis, self.args["reverse"])
-        # y[i] = x[index[i]], so x[j] receives gy at the position j was sorted to (the inverse permutation)
+        # y[i] = x[index[i]], so x[index[i]] receives gy[i]: a scatter through the permutation on numpy, and
+        # elsewhere a gather through its inverse (a second sort)
+        if xp is np:
+            gx = np.empty_like(gys[0])
+            np.put_along_axis(gx, index, gys[0], self.axis)
+            return (gx,)
         position = xp.argsort(index, axis=self.axis)
         return (xp.take_along_axis(gys[0], position, self.axis),)
 
@@ -80,10 +87,29 @@ class TopKData(Function):
         return [y_shape, y_shape] if a["with_index"] else [y_shape]
 
     def _top(self, xp, x):
-        """Samples as rows, and the column index of each row's top k (best first)."""
+        """Samples as rows, and the column index of each row's top k (best first; equal values by column, NaN
+        last: a stable sort's first k)."""
         rows = x.reshape(tuple(x.shape[: self.base]) + (-1,))
         key = xp.abs(rows) if self.args["abs"] else rows
-        return rows, _argsort(xp, key, -1, self.args["largest"])[..., : self.args["k"]]
+        k, n, largest = self.args["k"], rows.shape[-1], self.args["largest"]
+        if k < n and xp is np:
+            # a partition finds k best columns without sorting the rest; they are a stable sort's first k unless
+            # values equal to the k-th best lie outside them (or a NaN is among them): then the sort decides
+            # (on a device, which sorts fast, the check would be a copy to the host: the sort always decides)
+            flat = key.reshape(-1, n)
+            part = xp.argpartition(flat, n - k if largest else k - 1, axis=-1)
+            columns = part[:, n - k :] if largest else part[:, :k]
+            values = xp.take_along_axis(flat, columns, -1)
+            if largest:
+                inside = flat >= values.min(axis=-1, keepdims=True)
+            else:
+                inside = flat <= values.max(axis=-1, keepdims=True)
+            if not xp.isnan(values).any() and bool((inside.sum(axis=-1) == k).all()):
+                columns = xp.sort(columns, axis=-1)  # (column order first: the sort by value below is stable)
+                values = xp.take_along_axis(flat, columns, -1)
+                best = xp.argsort(-values if largest else values, axis=-1, kind="stable")
+                return rows, xp.take_along_axis(columns, best, -1).reshape(key.shape[:-1] + (k,))
+        return rows, _argsort(xp, key, -1, largest)[..., :k]
 
     def compute(self, xp, x):
         rows, top = self._top(xp, x)
@@ -98,8 +124,12 @@ class TopKData(Function):
         if not self.args["reduce"]:
             return (gy,)
         rows, top = self._top(xp, x)
-        hit = xp.arange(rows.shape[-1]) == top[..., None]  # (samples..., k, sample size)
-        return ((hit * gy[..., None]).sum(axis=-2).reshape(x.shape),)
+        # each chosen column (distinct within a row) gets its gradient, every other column 0
+        n = rows.shape[-1]
+        flat = (top.reshape(-1, top.shape[-1]) + xp.arange(0, top.size // top.shape[-1] * n, n)[:, None]).reshape(-1)
+        gx = xp.zeros(rows.size, gy.dtype)
+        gx[flat] = gy.reshape(-1)
+        return (gx.reshape(x.shape),)
 
 
 def sort(x, axis=-1, reverse=False, with_index=False, only_index=False):
