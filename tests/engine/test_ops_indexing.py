@@ -165,6 +165,27 @@ def test_repeated_indices_accumulate_gradient():
     np.testing.assert_array_equal(x.g, [0, 3, 0, 1])
 
 
+def test_embed_gradient_sums_each_rows_repeats_in_float64_in_id_order():
+    """Embed's weight gradient: per row of w, the rows of gy whose id it is, summed in float64 in the order the ids
+    come (then rounded once to float32); a row no id names, or whose only gradient is -0.0, is +0.0."""
+    rng = np.random.RandomState(3)
+    ids = rng.randint(0, 50, size=(40, 7))
+    ids[0, 0], ids[ids == 49] = 49, 48  # id 49 appears once: its gradient will be -0.0
+    w = nn.Variable.from_numpy_array(rng.randn(60, 3, 2).astype(np.float32), need_grad=True)
+    y = F.embed(nn.Variable.from_numpy_array(ids), w)
+    gy = (rng.randn(*y.shape) * 10.0 ** rng.randint(-4, 5, size=y.shape)).astype(np.float32)
+    gy[0, 0] = -0.0
+    y.forward()
+    w.g = 0
+    y.backward(gy)
+    want = np.zeros((60, 6))
+    for i, row in zip(ids.reshape(-1), gy.reshape(-1, 6)):
+        want[i] += row
+    want = want.astype(np.float32).reshape(w.shape)
+    assert w.g.tobytes() == want.tobytes()
+    assert not np.signbit(w.g[49]).any() and not np.signbit(w.g[55]).any()
+
+
 def test_basic_indexing_builds_slice_and_reshape():
     x = nn.Variable((3, 4))
     y = x[1, 1:3]
