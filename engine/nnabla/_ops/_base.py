@@ -28,8 +28,8 @@ def where_else_zero(xp, cond, g):
 
     Done on the bits (g AND an all-ones or all-zeros mask), with no branch per element: numpy's ``where``
     mispredicts on a random mask, as a ReLU's is, and runs about nine times slower on an activation-sized array."""
-    ints = _SAME_SIZE_INT.get(g.dtype.itemsize) if g.dtype.kind == "f" else None
-    if ints is None or cond.dtype != bool:
+    ints = _SAME_SIZE_INT.get(g.dtype.itemsize) if g.dtype.kind == "f" and g.ndim else None
+    if ints is None or cond.dtype != bool:  # (and 0-d arrays, whose arithmetic gives numpy scalars)
         return xp.where(cond, g, 0)
     keep = cond.view(xp.uint8).astype(ints)
     keep *= -1  # 1 -> all bits set, 0 -> none
@@ -43,7 +43,7 @@ def select(xp, cond, a, b):
     AND an all-ones or all-zeros mask), about five times faster than numpy's ``where`` on a random mask. Any other
     operands (a scalar, broadcasting, integers) go to ``where``."""
     arrays = type(a) is type(b) and hasattr(a, "view")  # (np.dtype(None) is float64: compare dtypes of arrays only)
-    ints = _SAME_SIZE_INT.get(a.dtype.itemsize) if arrays and a.dtype.kind == "f" else None
+    ints = _SAME_SIZE_INT.get(a.dtype.itemsize) if arrays and a.dtype.kind == "f" and a.ndim else None
     if ints is None or b.dtype != a.dtype or cond.dtype != bool or not (cond.shape == a.shape == b.shape):
         return xp.where(cond, a, b)
     keep = cond.view(xp.uint8).astype(ints)

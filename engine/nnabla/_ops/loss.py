@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from ..function import Function, FunctionError, FunctionIndexError, FunctionTypeError, apply, register
-from ._base import Binary, normalize_axis, unbroadcast
+from ._base import Binary, normalize_axis, select, unbroadcast, where_else_zero
 from .softmax import OnAxis, log_softmax
 
 
@@ -41,7 +41,7 @@ class AbsoluteError(Binary):
         return xp.abs(x0 - x1)
 
     def backward_binary(self, xp, x0, x1, y, gy):
-        g = xp.where(x0 - x1 > 0, gy, -gy)
+        g = select(xp, x0 - x1 > 0, gy, -gy)
         return g, -g
 
 
@@ -54,12 +54,12 @@ class HuberLoss(Binary):
     def compute(self, xp, x0, x1):
         d = xp.abs(x0 - x1)
         delta = self.args["delta"]
-        return xp.where(d < delta, d * d, delta * (2 * d - delta))
+        return select(xp, d < delta, d * d, delta * (2 * d - delta))
 
     def backward_binary(self, xp, x0, x1, y, gy):
         d = x0 - x1
         delta = self.args["delta"]
-        g = 2 * gy * xp.where(xp.abs(d) < delta, d, xp.sign(d) * delta)
+        g = 2 * gy * select(xp, xp.abs(d) < delta, d, xp.sign(d) * delta)
         return g, -g
 
 
@@ -79,12 +79,12 @@ class EpsilonInsensitiveLoss(Binary):
     def compute(self, xp, x0, x1):
         d = xp.abs(x0 - x1)
         eps = self.args["epsilon"]
-        return xp.where(d > eps, d - eps, 0)
+        return where_else_zero(xp, d > eps, d - eps)
 
     def backward_binary(self, xp, x0, x1, y, gy):
         d = x0 - x1
         eps = self.args["epsilon"]
-        g = xp.where(d > eps, gy, xp.where(d < -eps, -gy, 0))
+        g = select(xp, d > eps, gy, where_else_zero(xp, d < -eps, -gy))
         return g, -g
 
 

@@ -395,7 +395,11 @@ class Interpolate(Function):
                 continue
             shape = (-1,) + (1,) * (x.ndim - axis - 1)
             w = weight.astype(x.dtype).reshape(shape)
-            x = xp.take(x, low, axis=axis) * (1 - w) + xp.take(x, high, axis=axis) * w
+            lows, highs = xp.take(x, low, axis=axis), xp.take(x, high, axis=axis)
+            lows *= 1 - w  # (in place: the same products and sum as low * (1 - w) + high * w, no temporaries)
+            highs *= w
+            lows += highs
+            x = lows
         return x
 
     def grad(self, xp, xs, ys, gys, need):
