@@ -233,6 +233,27 @@ def test_top_k_data_picks_a_stable_sorts_first_k(largest, absolute):
         np.testing.assert_array_equal(x.g, gx.reshape(a.shape))
 
 
+@pytest.mark.parametrize("fn, arg", [(F.max, np.argmax), (F.min, np.argmin)], ids=["max", "min"])
+def test_max_and_min_index_is_numpys_first_extreme(fn, arg):
+    """The index F.max / F.min give (and so where the gradient goes) is numpy's argmax / argmin: the first of tied
+    extremes, -0.0 tied with +0.0, a lane's first NaN; over one axis or several, short lanes and long ones."""
+    rng = np.random.RandomState(2)
+    a = rng.randint(-2, 3, size=(3, 5, 4, 7)).astype(np.float32)
+    a[a == 0] = -0.0
+    a[0, :, 0, 0] = 0.0
+    a[1, 2, 3, 4] = np.nan
+    a[2, 1, 1, 1] = np.inf
+    for axes in [1, 3, (1, 2), (0, 1, 2, 3), (2, 3)]:
+        x = nn.Variable.from_numpy_array(a, need_grad=True)
+        y, index = fn(x, axis=axes, with_index=True)
+        F.sink(y, index).forward()
+        moved = np.moveaxis(a, np.atleast_1d(axes), range(-np.size(axes), 0))
+        lanes = moved.reshape(moved.shape[: a.ndim - np.size(axes)] + (-1,))
+        want = arg(lanes, axis=-1)
+        np.testing.assert_array_equal(index.d.astype(np.int64), want)
+        np.testing.assert_array_equal(y.d, np.take_along_axis(lanes, want[..., None], -1)[..., 0])
+
+
 def test_reduce_is_deprecated_sum_or_mean():
     x = nn.Variable.from_numpy_array(randn(2, 3))
     with pytest.warns(DeprecationWarning):

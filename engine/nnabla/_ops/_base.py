@@ -106,6 +106,19 @@ def extreme(xp, ufunc, a, value):
     return out
 
 
+def first_equal(xp, views, best, index):
+    """Into ``index`` (uint8 where there are under 255 views): the position of the first of ``views`` equal to
+    ``best`` (arrays of one shape), found as the count of views before it that each differ from it (so the count
+    of all of them where none equals it: a NaN ``best``); -0.0 equals +0.0."""
+    before = views[0] != best
+    index[...] = before
+    differs = xp.empty_like(before)
+    for v in views[1:]:
+        before &= xp.not_equal(v, best, out=differs)
+        index += before.view(xp.uint8)
+    return index
+
+
 def merged_rows(n, c):
     """How many rows of a narrow matrix (n, c) to merge into one wide row (about 1024 elements, dividing n)."""
     g = max(1, min(n, 1024 // max(c, 1)))

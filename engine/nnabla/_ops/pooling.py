@@ -12,7 +12,7 @@ import itertools
 import math
 
 from ..function import REQUIRED, Function, FunctionError, _Shaped, apply, register
-from ._base import in_memory_order, where_else_zero
+from ._base import first_equal, in_memory_order, where_else_zero
 from .convolution import crop_spatial, pad_spatial, shape_arg, windows
 
 
@@ -131,19 +131,8 @@ class MaxPooling(_Pooling):
         # leaves one free span behind them when they go)
         index = xp.empty_like(views[0], dtype=xp.uint8 if len(views) < 255 else xp.int32)
         best = self._max(xp, views)
-        self._index = (self._first_maximum(xp, views, best, index), padded.shape)
+        self._index = (first_equal(xp, views, best, index), padded.shape)
         return self._unmoved(xp, best)
-
-    def _first_maximum(self, xp, views, best, index):
-        """A window's first maximum (as in NNabla) is at the count of offsets before it, each differing from the
-        maximum: the offsets' count where none equals it (a NaN window)."""
-        before = views[0] != best
-        index[...] = before
-        differs = xp.empty_like(before)
-        for v in views[1:]:
-            before &= xp.not_equal(v, best, out=differs)
-            index += before.view(xp.uint8)
-        return index
 
     def grad(self, xp, xs, ys, gys, need):
         if isinstance(xs[0], _Shaped):  # the plan's backward: the offsets forward kept
@@ -151,7 +140,7 @@ class MaxPooling(_Pooling):
         padded = self._padded(xp, xs[0])
         views = list(self._offsets(padded))
         index = xp.empty_like(views[0], dtype=xp.uint8 if len(views) < 255 else xp.int32)
-        index = self._first_maximum(xp, views, self._max(xp, views), index)
+        index = first_equal(xp, views, self._max(xp, views), index)
         return (self._scatter(xp, index, padded.shape, gys[0]),)
 
     def _grad_from_index(self, xp, gy):
