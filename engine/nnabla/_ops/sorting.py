@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function, FunctionError, apply, register
+from ..function import Function, FunctionError, _Shaped, apply, register
 from ._base import normalize_axis
 from .reduction import _no_grad_index
 
@@ -113,23 +113,37 @@ class TopKData(Function):
 
     def compute(self, xp, x):
         rows, top = self._top(xp, x)
+        self._kept = top  # backward's columns, as NNabla keeps its top-k indices (the plan then frees x)
         if self.args["reduce"]:
             values = xp.take_along_axis(rows, top, -1)
             return (values, top.astype(xp.uint64)) if self.args["with_index"] else values
-        kept = (xp.arange(rows.shape[-1]) == top[..., None]).any(axis=-2)
-        return xp.where(kept, rows, 0).reshape(x.shape)
+        kept = xp.zeros(rows.size, bool)
+        kept[_flat_columns(xp, top, rows.shape[-1])] = True
+        return xp.where(kept.reshape(rows.shape), rows, 0).reshape(x.shape)
+
+    grad_uses = ""
+    _kept = None
 
     def grad(self, xp, xs, ys, gys, need):
         x, gy = xs[0], gys[0]
         if not self.args["reduce"]:
             return (gy,)
-        rows, top = self._top(xp, x)
+        if isinstance(x, _Shaped):  # the plan's backward: the columns forward kept
+            if self._kept is None:
+                raise FunctionError("TopKData: backward needs a forward first (it keeps the top k's columns)")
+            top = self._kept
+        else:  # a gradient at given inputs (nn.grad): found again
+            top = self._top(xp, x)[1]
         # each chosen column (distinct within a row) gets its gradient, every other column 0
-        n = rows.shape[-1]
-        flat = (top.reshape(-1, top.shape[-1]) + xp.arange(0, top.size // top.shape[-1] * n, n)[:, None]).reshape(-1)
-        gx = xp.zeros(rows.size, gy.dtype)
-        gx[flat] = gy.reshape(-1)
+        gx = xp.zeros(x.size, gy.dtype)
+        gx[_flat_columns(xp, top, x.size // (top.size // top.shape[-1]))] = gy.reshape(-1)
         return (gx.reshape(x.shape),)
+
+
+def _flat_columns(xp, top, n):
+    """Flat positions in the samples' rows (of ``n`` columns) of each row's chosen columns ``top``."""
+    per_row = top.reshape(-1, top.shape[-1])
+    return (per_row + xp.arange(0, per_row.shape[0] * n, n)[:, None]).reshape(-1)
 
 
 def sort(x, axis=-1, reverse=False, with_index=False, only_index=False):
