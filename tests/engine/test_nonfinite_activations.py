@@ -172,3 +172,17 @@ def test_extreme_is_the_ufunc_against_a_scalar_bit_for_bit(ufunc, value):
             assert got.strides == want.strides, name  # laid out as the input
     # a numpy scalar decides the result's dtype by its own: numpy's call as is
     assert extreme(np, np.fmax, channel_last, np.float64(0)).dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_negated_where_is_where_of_the_negation_bit_for_bit(dtype):
+    """``negated_where`` flips sign bits: NaN payloads, infinities and signed zeros as ``where(cond, -g, g)``."""
+    from nnabla._ops._base import negated_where
+
+    data, upstream = _channel_last_case(dtype)
+    ints = {2: np.int16, 4: np.int32, 8: np.int64}[np.dtype(dtype).itemsize]
+    for cond in (data < 0, np.isnan(upstream), np.zeros(data.shape, bool), np.ones(data.shape, bool)):
+        got = negated_where(np, cond, upstream)
+        assert got.dtype == dtype and got.shape == upstream.shape
+        np.testing.assert_array_equal(got.view(ints), np.where(cond, -upstream, upstream).view(ints))
+    assert negated_where(np, np.bool_(True), np.float32(2.0)) == -2.0  # (0-d: where's)

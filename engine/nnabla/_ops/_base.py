@@ -55,6 +55,17 @@ def select(xp, cond, a, b):
     return out.view(a.dtype)
 
 
+def negated_where(xp, cond, g):
+    """``where(cond, -g, g)`` for a floating ``g`` of cond's shape, on the bits: g XOR the sign bit where ``cond``
+    (negation flips only the sign bit, NaN's too), three passes where ``select`` takes six."""
+    ints = _SAME_SIZE_INT.get(g.dtype.itemsize) if g.dtype.kind == "f" and g.ndim else None
+    if ints is None or cond.dtype != bool or cond.shape != g.shape:
+        return xp.where(cond, -g, g)
+    flip = cond.view(xp.uint8).astype(ints)
+    flip <<= 8 * g.dtype.itemsize - 1  # 1 -> the sign bit alone
+    return xp.bitwise_xor(g.view(ints), flip, out=flip).view(g.dtype)
+
+
 def in_memory_order(xp, strides, shape, dtype, fill=None):
     """A new array of ``shape`` laid out in the memory order that ``strides`` give (an array's: the largest stride
     outermost), so that a result keeps its input's layout (a channel-first view of channel-last memory stays

@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from ..function import Function, FunctionError, FunctionIndexError, FunctionTypeError, apply, register
-from ._base import Binary, normalize_axis, select, unbroadcast, where_else_zero
+from ._base import Binary, negated_where, normalize_axis, select, unbroadcast, where_else_zero
 from .softmax import OnAxis, log_softmax
 
 
@@ -41,7 +41,7 @@ class AbsoluteError(Binary):
         return xp.abs(x0 - x1)
 
     def backward_binary(self, xp, x0, x1, y, gy):
-        g = select(xp, x0 - x1 > 0, gy, -gy)
+        g = negated_where(xp, ~(x0 - x1 > 0), gy)
         return g, -g
 
 

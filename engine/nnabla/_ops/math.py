@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..function import Function, FunctionError, apply, register
-from ._base import Binary, NoGrad, Unary, normalize_axes, select
+from ._base import Binary, NoGrad, Unary, negated_where, normalize_axes
 
 
 @register
@@ -43,7 +43,7 @@ class Abs(Unary):
         return xp.abs(x)
 
     def backward_unary(self, xp, x, y, gy):
-        return select(xp, x < 0, -gy, gy)
+        return negated_where(xp, x < 0, gy)
 
 
 class StraightThrough(Unary):
