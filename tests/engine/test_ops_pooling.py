@@ -283,6 +283,27 @@ def test_pooling_is_bit_for_bit_nnabla(name, memory):
     np.testing.assert_array_equal(y.d, data[f"{name}/y0"])
     v.grad.zero()
     y.backward(data[f"{name}/w0"])
-    np.testing.assert_array_equal(v.g, data[f"{name}/g0"])
+    np.testing.assert_array_equal(v.g.view(np.uint32), data[f"{name}/g0"].view(np.uint32))  # (+0.0 is not -0.0)
     if memory == "channel-last":
         assert np.moveaxis(y.d, 1, -1).flags.c_contiguous, "the output keeps the input's memory order"
+
+
+@pytest.mark.parametrize("kernel, stride", [((2, 2), None), ((3, 3), (2, 2))], ids=["tiling", "overlapping"])
+def test_max_pooling_gradient_is_positive_zero_off_the_maxima(kernel, stride):
+    """Off each window's maximum the gradient is +0.0, as in NNabla 1.36 (which adds into a zeroed gradient), even
+    where the incoming gradient is negative or infinite (0 * g would give -0.0 and NaN)."""
+    x = nn.Variable.from_numpy_array(
+        np.arange(36, dtype=np.float32).reshape(1, 1, 6, 6)[..., ::-1].copy(), need_grad=True
+    )
+    y = F.max_pooling(x, kernel, stride) if stride else F.max_pooling(x, kernel)
+    y.forward()
+    x.g = 0
+    g = -np.ones(y.shape, np.float32)
+    g.flat[:2] = [np.inf, -np.inf]
+    y.backward(g)
+    maxima = {"tiling": [6, 8, 10, 18, 20, 22, 30, 32, 34], "overlapping": [12, 14, 24, 26]}
+    want = np.zeros(36, np.float32)  # (NNabla's values, read off the reference)
+    spots = maxima["tiling" if stride is None else "overlapping"]
+    want[spots] = -1.0
+    want[spots[:2]] = [np.inf, -np.inf]
+    np.testing.assert_array_equal(x.g.reshape(-1).view(np.uint32), want.view(np.uint32))

@@ -23,18 +23,33 @@ def unbroadcast(xp, g, shape):
 _SAME_SIZE_INT = {2: np.int16, 4: np.int32, 8: np.int64}
 
 
-def where_else_zero(xp, cond, g):
-    """``where(cond, g, 0)`` for a floating ``g``: g's values (NaN and inf too) where ``cond``, +0.0 elsewhere.
+def _all_ones_where(xp, cond, ints):
+    """An integer array of dtype ``ints``: every bit set where ``cond``, none elsewhere."""
+    if xp is np:  # (one pass: -1 or 0 made as it is cast)
+        return np.negative(cond.view(np.int8), dtype=ints, casting="unsafe")
+    keep = cond.view(xp.uint8).astype(ints)
+    keep *= -1
+    return keep
+
+
+def where_else_zero(xp, cond, g, out=None):
+    """``where(cond, g, 0)`` for a floating ``g``: g's values (NaN and inf too) where ``cond``, +0.0 elsewhere;
+    written into ``out`` (an array of g's dtype and shape, a strided view too) where given.
 
     Done on the bits (g AND an all-ones or all-zeros mask), with no branch per element: numpy's ``where``
-    mispredicts on a random mask, as a ReLU's is, and runs about nine times slower on an activation-sized array."""
+    mispredicts on a random mask, as a ReLU's is, and runs about nine times slower on an activation-sized array
+    (and, unlike ``cond * g``, no -0.0 from a negative g nor NaN from an infinite one)."""
     ints = _SAME_SIZE_INT.get(g.dtype.itemsize) if g.dtype.kind == "f" and g.ndim else None
     if ints is None or cond.dtype != bool:  # (and 0-d arrays, whose arithmetic gives numpy scalars)
-        return xp.where(cond, g, 0)
-    keep = cond.view(xp.uint8).astype(ints)
-    keep *= -1  # 1 -> all bits set, 0 -> none
-    out = keep if keep.shape == g.shape else None
-    return xp.bitwise_and(g.view(ints), keep, out=out).view(g.dtype)
+        if out is None:
+            return xp.where(cond, g, 0)
+        out[...] = xp.where(cond, g, 0)
+        return out
+    keep = _all_ones_where(xp, cond, ints)
+    if out is not None:
+        xp.bitwise_and(g.view(ints), keep, out=out.view(ints))
+        return out
+    return xp.bitwise_and(g.view(ints), keep, out=keep if keep.shape == g.shape else None).view(g.dtype)
 
 
 def select(xp, cond, a, b):
@@ -46,8 +61,7 @@ def select(xp, cond, a, b):
     ints = _SAME_SIZE_INT.get(a.dtype.itemsize) if arrays and a.dtype.kind == "f" and a.ndim else None
     if ints is None or b.dtype != a.dtype or cond.dtype != bool or not (cond.shape == a.shape == b.shape):
         return xp.where(cond, a, b)
-    keep = cond.view(xp.uint8).astype(ints)
-    keep *= -1  # 1 -> all bits set, 0 -> none
+    keep = _all_ones_where(xp, cond, ints)
     bits = b.view(ints)
     out = xp.bitwise_xor(a.view(ints), bits)
     out &= keep

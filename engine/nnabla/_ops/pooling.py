@@ -158,8 +158,8 @@ class MaxPooling(_Pooling):
         gx = in_memory_order(xp, index.strides, shape, gy.dtype, fill=None if plan["tiled"] else 0)
         targets = list(enumerate(self._offsets(gx)))
         if disjoint:
-            for i, target in targets:
-                xp.multiply((index == i).view(xp.uint8), gy, out=target)  # (bytes cast faster than booleans)
+            for i, target in targets:  # (+0.0 off the maximum, as NNabla's zeroed gradient: not 0 * gy's -0.0 or NaN)
+                where_else_zero(xp, index == i, gy, out=target)
         else:
             # overlapping windows: an input gets its windows' gradients in the outputs' order (the offsets last
             # first), as NNabla's loop adds them; elsewhere +0.0, which leaves every sum's bits as they are (a sum
