@@ -20,6 +20,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "peers" / "nnabla_ops.py"
+sys.path.insert(0, str(HERE))
+import bench_peers  # noqa: E402  (its command line's tail)
 
 
 def run_worker(python: str, env: dict, cases: str, quick: bool) -> dict:
@@ -80,14 +82,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="threads each engine may use")
     parser.add_argument("--cases", help="a comma-separated subset of the worker's cases")
-    parser.add_argument("--json", help="also write every round's numbers to this file")
-    parser.add_argument("--quick", action="store_true", help="short timed blocks: checks that the script works")
-    args = parser.parse_args(argv)
-    result = measure(args)
-    print(report(result))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
-    return result
+    return bench_peers.run(parser, measure, report, argv)
 
 
 if __name__ == "__main__":

@@ -114,6 +114,11 @@ def main(argv=None) -> dict:
         default="wall",
         help="cpu: each process's CPU time, steadier on a busy machine (use with --threads 1)",
     )
+    return run(parser, measure, report, argv)
+
+
+def run(parser, measure, report, argv=None) -> dict:
+    """A benchmark's command line (``parser`` plus --json and --quick): measure, print the report, keep the JSON."""
     parser.add_argument("--json", help="also write every round's numbers to this file")
     parser.add_argument("--quick", action="store_true", help="short timed blocks: checks that the script works")
     args = parser.parse_args(argv)

@@ -1,5 +1,6 @@
 """The benchmark scripts still run (quick mode), so they cannot rot unnoticed."""
 
+import importlib
 import json
 import os
 import subprocess
@@ -8,6 +9,15 @@ import sys
 import pytest
 
 BENCHMARKS = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks")
+
+
+def _imported(name, folder=BENCHMARKS):
+    """A benchmark module, imported from its folder."""
+    sys.path.insert(0, folder)
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(folder)
 
 
 @pytest.mark.parametrize("script", ["bench_training.py", "bench_overhead.py"])
@@ -50,11 +60,7 @@ def test_peer_worker_runs_on_our_engine():
 
 
 def test_peer_report_prints_ratios_only():
-    sys.path.insert(0, BENCHMARKS)
-    try:
-        import bench_peers
-    finally:
-        sys.path.remove(BENCHMARKS)
+    bench_peers = _imported("bench_peers")
     times = {
         "ours": {"lenet": [2.0, 4.0, 3.0]},
         "nnabla": {"lenet": [6.0, 6.0, 7.0]},
@@ -69,11 +75,7 @@ def test_peer_report_prints_ratios_only():
 
 def test_ops_worker_runs_every_case_on_our_engine():
     """bench_ops.py's worker (which real NNabla runs too) times each function forward, and forward + backward."""
-    sys.path.insert(0, os.path.join(BENCHMARKS, "peers"))
-    try:
-        import nnabla_ops
-    finally:
-        sys.path.pop(0)
+    nnabla_ops = _imported("nnabla_ops", os.path.join(BENCHMARKS, "peers"))
     worker = os.path.join(BENCHMARKS, "peers", "nnabla_ops.py")
     env = dict(os.environ, PYTHONPATH=os.path.join(BENCHMARKS, "..", "engine"), OPENBLAS_NUM_THREADS="1")
     result = subprocess.run(
@@ -88,11 +90,7 @@ def test_ops_worker_runs_every_case_on_our_engine():
 
 
 def test_ops_report_sorts_by_ratio_and_counts_the_slower():
-    sys.path.insert(0, BENCHMARKS)
-    try:
-        import bench_ops
-    finally:
-        sys.path.remove(BENCHMARKS)
+    bench_ops = _imported("bench_ops")
     times = {
         "ours": {"relu": [[1.0, 2.0], [1.0, 2.0], [1.0, 4.0]], "sort": [[9.0, 30.0]] * 3, "rand": [[3.2, None]] * 3},
         "nnabla": {"relu": [[2.0, 8.0]] * 3, "sort": [[10.0, 20.0]] * 3, "rand": [[2.0, None]] * 3},
