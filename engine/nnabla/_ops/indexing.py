@@ -8,7 +8,7 @@ import numpy as np
 
 from .._array import NdArray
 from ..function import Function, FunctionError, FunctionIndexError, apply, register
-from .array import Reshape, Stack, scatter_add_flat
+from .array import Reshape, Stack, scatter_add_flat, scatter_add_in_order
 from .array import slice as slice_
 
 
@@ -32,7 +32,8 @@ def _check_range(xp, func, idx, low, high, what):
 
 
 class FlatGather(Function):
-    """y = source.flat[index] for a flat index per output element; backward adds back where reads repeat."""
+    """y = source.flat[index] for a flat index per output element; backward adds back where reads repeat, in the
+    outputs' order and the gradient's dtype, as NNabla 1.36's loops do (checked for Gather, GatherNd, Embed)."""
 
     source = 0
     grad_uses = "x"
@@ -48,7 +49,7 @@ class FlatGather(Function):
         src = xs[self.source]
         if need[self.source]:
             flat = self.flat_index(xp, xs)
-            out[self.source] = scatter_add_flat(xp, flat, gys[0], src.size).reshape(src.shape)
+            out[self.source] = scatter_add_in_order(xp, flat, gys[0], src.size).reshape(src.shape)
         return tuple(out)
 
 
