@@ -391,9 +391,9 @@ class Solver:
     def _update_in_chunks(self, t) -> None:
         """The rule on every parameter at step ``t``: on numpy, a chunk of ``UPDATE_CHUNK`` elements at a time (of
         the flat weights, gradients and states), so that each chunk's passes (a rule makes three to eight, each
-        with its temporary) read it from the cache, not from memory: 0.71 of the time for Momentum on a million
-        elements. The rules are elementwise (``per_parameter`` ones never come here), so every element gets the
-        same operations in the same order, and the same bits."""
+        with its temporary) read it from the cache, not from memory: on 1.9 million parameters, Adam takes 0.61
+        of the time, Momentum 0.92. The rules are elementwise (``per_parameter`` ones never come here), so every
+        element gets the same operations in the same order, and the same bits."""
         w, g, state = self._flat_w, self._flat_g, self._state
         if self._xp is not np or w.size <= 2 * UPDATE_CHUNK:
             self._update(w, g, state, t)

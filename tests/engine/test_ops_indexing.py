@@ -198,6 +198,14 @@ def test_gathers_add_repeated_reads_back_as_nnabla_in_float32_in_order(function)
     assert not np.signbit(x.g[18:]).any()
 
 
+def test_embed_of_an_empty_weight_or_empty_rows():
+    """As in NNabla 1.36: no ids into a w without rows, and ids into rows without elements, give empty outputs."""
+    for w_shape, ids, want in [((0, 3), np.zeros((0,), np.int64), (0, 3)), ((4, 0), np.array([1, 2]), (2, 0))]:
+        y = F.embed(nn.Variable.from_numpy_array(ids), nn.Variable.from_numpy_array(np.zeros(w_shape, np.float32)))
+        y.forward()
+        assert y.d.shape == want
+
+
 def test_basic_indexing_builds_slice_and_reshape():
     x = nn.Variable((3, 4))
     y = x[1, 1:3]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..function import FunctionError, FunctionIndexError, register
@@ -38,4 +40,5 @@ class Embed(FlatGather):
     def compute(self, xp, x0, w):
         # whole rows taken at once (ten times faster than gathering their elements one by one)
         ids = self._ids(xp, x0, w)
-        return w.reshape(w.shape[0], -1).take(ids.reshape(-1), axis=0).reshape(ids.shape + w.shape[1:])
+        rows = w.reshape(w.shape[0], math.prod(w.shape[1:]))  # (not -1: w may have no rows)
+        return rows.take(ids.reshape(-1), axis=0).reshape(ids.shape + w.shape[1:])

@@ -67,6 +67,8 @@ class TopKData(Function):
 
     fname = "top_k_data"
     args_spec = {"k": None, "abs": False, "reduce": True, "base_axis": 1, "largest": True, "with_index": False}
+    grad_uses = ""  # backward reads the columns forward kept, not x (NNabla: grad_depends_input_data False)
+    _kept = None
 
     def init(self):
         if self.args["k"] is None:
@@ -120,9 +122,6 @@ class TopKData(Function):
         kept = xp.zeros(rows.size, bool)
         kept[_flat_columns(xp, top, rows.shape[-1])] = True
         return xp.where(kept.reshape(rows.shape), rows, 0).reshape(x.shape)
-
-    grad_uses = ""
-    _kept = None
 
     def grad(self, xp, xs, ys, gys, need):
         x, gy = xs[0], gys[0]
