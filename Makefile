@@ -14,7 +14,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
 	touch $(STAMP)
 
-install: $(STAMP)
+# The engine's native kernels: the install's build hook compiles them; this rebuilds them when their sources change
+NATIVE := engine/nnabla/_native/libnnbkernels.so
+$(NATIVE): engine/nnabla/_native/kernels.c engine/nnabla/_native/passes.c engine/nnabla/_native/dispatch.c engine/nnabla/_native/build.py | $(STAMP)
+	$(BIN)/python engine/nnabla/_native/build.py
+
+install: $(STAMP) $(NATIVE)
 
 # The JupyterLab extension, rebuilt by the same hook when its sources changed, and installed into .venv.
 extension: install

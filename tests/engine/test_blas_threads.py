@@ -1,5 +1,6 @@
 """A convolution's many small products run on one BLAS thread; larger products and the user's own limit keep
-their thread count (engine/nnabla/_ops/_blas.py)."""
+their thread count (engine/nnabla/_ops/_blas.py). These are numpy's convolutions: the native kernels, which do
+the same work without the BLAS, are off here (tests/engine/test_native_kernels.py has theirs)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from threadpoolctl import threadpool_limits
 
 import nnabla as nn
 import nnabla.functions as F
+from nnabla import _native
 from nnabla._ops import _blas
+
+
+@pytest.fixture(autouse=True)
+def numpy_convolutions(monkeypatch):
+    monkeypatch.setattr(_native, "available", lambda: False)
 
 
 @pytest.fixture

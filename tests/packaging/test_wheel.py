@@ -41,6 +41,16 @@ def _no_node_env(tmp: Path) -> dict[str, str]:
     return {**os.environ, "PATH": str(bin_dir)}
 
 
+def _native_reason():
+    """Why the native kernels cannot be built here (engine/nnabla/_native/build.py), or None."""
+    sys.path.insert(0, str(ROOT / "engine"))
+    try:
+        from nnabla._native import build
+    finally:
+        sys.path.pop(0)
+    return build.supported()
+
+
 def _fresh_clone(dest: Path) -> Path:
     subprocess.run(["git", "clone", "-q", str(ROOT), str(dest)], check=True)
     assert not (dest / "labextension" / "dist").exists()
@@ -86,6 +96,12 @@ def test_pip_wheel_from_a_fresh_clone_carries_the_extension(built):
     for module in ("nnabla/__init__.py", "nnabla/utils/nnabla.proto", "nnabla_ext/cpu.py", "nnabla_nb/__init__.py"):
         assert module in names
     assert not [n for n in names if "node_modules" in n or n.startswith("tests/")]
+    # the native kernels, compiled by the build where it can, make it a platform wheel
+    if _native_reason() is None:
+        assert "nnabla/_native/libnnbkernels.so" in names
+        assert not wheel.name.endswith("-none-any.whl"), wheel.name
+    else:
+        assert wheel.name.endswith("-py3-none-any.whl"), wheel.name
     # the files are the ones the build left in the clone
     built_dir = clone / "labextension" / "dist" / "nnabla-nb"
     assert {p.relative_to(built_dir).as_posix() for p in built_dir.rglob("*") if p.is_file()} | {"install.json"} == set(
@@ -114,6 +130,9 @@ def test_sdist_carries_the_prebuilt_extension_and_builds_a_wheel_without_node(bu
     (wheel,) = (tmp_path / "wheel").glob("nnabla_nb-*.whl")
     with zipfile.ZipFile(wheel) as z:
         assert any(n.endswith(".data/data/" + SHARE + "static/style.js") for n in z.namelist())
+        # (no C compiler on that PATH either: a pure wheel, whose engine computes with numpy)
+        assert not [n for n in z.namelist() if n.endswith(".so")]
+    assert wheel.name.endswith("-py3-none-any.whl"), wheel.name
 
 
 def test_without_node_or_a_prebuilt_extension_the_build_stops_with_a_message(tmp_path):

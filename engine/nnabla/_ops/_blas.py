@@ -149,7 +149,7 @@ class Dealer:
             self._next = len(self._parts)
 
 
-def share_slices(xp, parts, size, work, shared=True):
+def share_slices(xp, parts, size, work, shared=True, share_from=None):
     """``work(parts)`` for every part, on ``n`` threads at once (the BLAS's own count): a list of what each
     thread's ``work`` returned, the caller's first.
 
@@ -157,9 +157,11 @@ def share_slices(xp, parts, size, work, shared=True):
     ``work(parts)`` (its products on one BLAS thread where ``serial_pays``); shared, each thread's ``work`` gets
     the same ``Dealer`` of the parts, and every product runs on one BLAS thread. ``work`` must write only its own
     parts' results; an error in any thread stops the dealing and is raised once every thread has ended.
-    ``shared=False`` keeps it to the caller's thread (a caller whose results would not fit otherwise)."""
+    ``shared=False`` keeps it to the caller's thread (a caller whose results would not fit otherwise);
+    ``share_from`` replaces ``SHARE_FROM`` as the whole call's size from which threads share it."""
     # (the size first: most calls are small, and the BLAS's count is a foreign call per library)
-    n = min(blas_threads(xp), len(parts)) if shared and size * len(parts) >= SHARE_FROM else 1
+    least = SHARE_FROM if share_from is None else share_from
+    n = min(blas_threads(xp), len(parts)) if shared and size * len(parts) >= least else 1
     if n < 2:
         with serial_blas(xp, size):
             return [work(parts)]
@@ -183,3 +185,22 @@ def share_slices(xp, parts, size, work, shared=True):
             if error is not None:
                 raise error
         return [first] + [f.result() for f in futures]
+
+
+# a native pass over memory (batch normalization's): rows in fixed blocks of about this many elements, shared
+# between threads from this many in all (a block's sums are the same whichever thread adds them)
+PASS_BLOCK = 1 << 18
+PASS_SHARE_FROM = 1 << 19
+
+
+def share_rows(xp, rows, row_size, work):
+    """``work(block)`` for fixed blocks (slices) of ``rows`` rows of ``row_size`` elements, shared between threads
+    for a large pass: what each block's ``work`` returned, in the blocks' order."""
+    step = max(1, PASS_BLOCK // max(row_size, 1))
+    parts = [slice(lo, min(lo + step, rows)) for lo in range(0, rows, step)]
+
+    def run(blocks):
+        return [(block.start, work(block)) for block in blocks]
+
+    dealt = share_slices(xp, parts, step * row_size, run, share_from=PASS_SHARE_FROM)
+    return [result for _, result in sorted((item for done in dealt for item in done), key=lambda item: item[0])]

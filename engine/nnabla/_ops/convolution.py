@@ -7,6 +7,10 @@ A channel-first op returns its channel-last result as a channel-first view (NCHW
 transposing copy: batch normalization, pooling and the elementwise ops keep that memory order, so the next
 convolution reads its input as it is. A deconvolution is the transpose of a convolution, so it uses the same three
 with the roles swapped.
+
+Where the engine's native kernels are built (``nnabla._native``), ``conv_cl`` and ``conv_weight_grad_cl`` hand a
+float32 convolution of one group and one or two spatial axes to them instead (``_native_conv``,
+``_native_weight_grad``): no im2col, the batch in fixed slices shared between threads.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import threading
 
 import numpy as np
 
+from .. import _native
 from ..function import Function, FunctionError, register
 from ._base import in_memory_order, sum_rows, widened
 from ._blas import share_slices
@@ -262,8 +267,105 @@ def _batch_slices(batch, per_sample, budget=None):
     return [slice(lo, min(lo + step, batch)) for lo in range(0, batch, step)]
 
 
+# a native call's batch goes in NATIVE_SLICES slices (fewer for a small batch; smaller ones where an image's padded
+# input is large, at most NATIVE_BUDGET elements a slice): enough for threads to share it evenly, few enough that
+# the calls cost little. The slices do not depend on the thread count, so neither do the weight gradient's sums.
+NATIVE_SLICES = 8
+NATIVE_BUDGET = 1 << 20
+# multiply-adds of a whole native call from which threads share it (no BLAS threads to start and spin: a handover
+# costs a thread's wake-up only)
+NATIVE_SHARE_FROM = 1 << 22
+
+
+def _native_slices(batch, per_sample):
+    step = max(1, min(NATIVE_BUDGET // max(per_sample, 1), -(-batch // NATIVE_SLICES)))
+    return [slice(lo, min(lo + step, batch)) for lo in range(0, batch, step)]
+
+
+def _native_fits(xp, x, w, group):
+    """Whether the native kernels compute this convolution: float32 on numpy, one group, one or two spatial axes."""
+    return (
+        xp is np
+        and x.dtype == np.float32
+        and w.dtype == np.float32
+        and group == 1
+        and 1 <= w.ndim - 2 <= 2
+        and x.size > 0
+        and _native.available()
+    )
+
+
+def _native_geometry(src, w, pad, stride, dilation):
+    """A one-dimensional convolution as a two-dimensional one of height 1: (src, w, pad, stride, dilation, out)."""
+    if w.ndim == 3:
+        src, w = src[:, None], w[:, :, None]
+        pad, stride, dilation = (0,) + tuple(pad), (1,) + tuple(stride), (1,) + tuple(dilation)
+    out = tuple(conv_out_size(*g) for g in zip(src.shape[1:3], w.shape[2:], pad, stride, dilation))
+    return src, w, tuple(pad), tuple(stride), tuple(dilation), out
+
+
+def _native_conv(x, w, pad, stride, dilation, channel_first):
+    """``conv_cl`` by the native kernels: slices of the batch convolved directly (each image padded in C)."""
+    src = np.moveaxis(x, 1, -1) if channel_first else x
+    flat = w.ndim == 3
+    src, w, pad, stride, dilation, out = _native_geometry(src, w, pad, stride, dilation)
+    y = np.empty((src.shape[0],) + out + (w.shape[0],), np.float32)
+    if 0 in out:
+        return y[:, 0] if flat else y
+    wk = _native.pack_weight(w)
+    padded = tuple(n + 2 * p for n, p in zip(src.shape[1:3], pad))
+    parts = _native_slices(src.shape[0], _prod(padded) * src.shape[-1])
+
+    def slices(run):
+        for part in run:
+            _native.conv2d_forward(np.ascontiguousarray(src[part]), pad, wk, y[part], stride, dilation)
+
+    share_slices(
+        np, parts, _product_size(parts, out, _prod(w.shape[1:]), w.shape[0]), slices, share_from=NATIVE_SHARE_FROM
+    )
+    return y[:, 0] if flat else y
+
+
+def _native_weight_grad(x, gy, pad, stride, dilation, kernel, channel_first):
+    """``conv_weight_grad_cl`` by the native kernels: one kernel gradient per slice of the batch, summed in order."""
+    src = np.moveaxis(x, 1, -1) if channel_first else x
+    flat = len(kernel) == 1
+    oc = gy.shape[-1]
+    shape = (oc, src.shape[-1]) + tuple(kernel)
+    src, probe, pad, stride, dilation, out = _native_geometry(src, np.empty(shape, np.float32), pad, stride, dilation)
+    gy = np.ascontiguousarray(gy[:, None] if flat else gy)
+    padded = tuple(n + 2 * p for n, p in zip(src.shape[1:3], pad))
+    parts = _native_slices(src.shape[0], _prod(padded) * src.shape[-1])
+    packed = probe.shape[2:] + (src.shape[-1], _native.padded_channels(oc))
+
+    def slices(run):
+        # each slice's own sum; on the caller's thread alone each is added into the first as it comes
+        gs = []
+        alone = type(run) is list
+        for part in run:
+            g = np.zeros(packed, np.float32)
+            _native.conv2d_weight_grad(np.ascontiguousarray(src[part]), pad, gy[part], g, stride, dilation)
+            if gs and alone:
+                np.add(gs[0][1], g, out=gs[0][1])
+            else:
+                gs.append((part.start, g))
+        return gs
+
+    dealt = share_slices(
+        np, parts, _product_size(parts, out, _prod(probe.shape[1:]), oc), slices, share_from=NATIVE_SHARE_FROM
+    )
+    gs = [g for _, g in sorted((item for run in dealt for item in run), key=lambda item: item[0])]
+    gw = gs[0]
+    for g in gs[1:]:
+        np.add(gw, g, out=gw)
+    gw = gw[..., :oc].transpose(3, 2, 0, 1)
+    return np.ascontiguousarray(gw[:, :, 0] if flat else gw)
+
+
 def conv_cl(xp, x, w, group, pad, stride, dilation, channel_first=False):
     """Convolution of x (B, *S, C), or (B, C, *S) with ``channel_first``, by w (OC, C/group, *K) -> (B, *out, OC)."""
+    if _native_fits(xp, x, w, group):
+        return _native_conv(x, w, pad, stride, dilation, channel_first)
     kernel = w.shape[2:]
     sizes, channels = (x.shape[2:], x.shape[1]) if channel_first else (x.shape[1:-1], x.shape[-1])
     out = tuple(conv_out_size(*geometry) for geometry in zip(sizes, kernel, pad, stride, dilation))
@@ -337,6 +439,8 @@ def conv_transpose_cl(xp, y, w, group, pad, stride, dilation, size):
 
 def conv_weight_grad_cl(xp, x, gy, group, pad, stride, dilation, kernel, channel_first=False):
     """Gradient of ``conv_cl`` in w: x (B, *S, C) (or channel-first), gy (B, *out, OC) -> (OC, C/group, *kernel)."""
+    if _native_fits(xp, x, gy, group) and len(kernel) <= 2:
+        return _native_weight_grad(x, gy, pad, stride, dilation, kernel, channel_first)
     out = gy.shape[1:-1]
     channels = x.shape[1] if channel_first else x.shape[-1]
     parts = _batch_slices(x.shape[0], _prod(out) * _prod(kernel) * channels)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _native
 from .._array import NdArray
 from .._variable import Variable
 from ..function import Function, FunctionError, apply, register
 from ._base import normalize_axis, sum_rows, unbroadcast, where_else_zero, widened
+from ._blas import share_rows
 from .activation import _relu
 
 
@@ -278,11 +280,51 @@ class BatchNormalization(RunningStatistics, Standardize):
         var = _dot(xp, centered, centered, raxes) / count
         return centered, mean, var, 1 / xp.sqrt(var + self.args["eps"])
 
+    def _native_rows(self, xp, *arrays):
+        """Whether the native passes take these views: float32 (rows, C) matrices in memory order, on numpy."""
+        return (
+            xp is np
+            and all(a.ndim == 2 and a.dtype == np.float32 and a.flags.c_contiguous for a in arrays)
+            and _native.available()
+        )
+
+    def _native_stats(self, xp, xv):
+        """The batch mean (1, C), biased variance and 1 / std in one native pass: float64 sums of x - k and of its
+        square, k the first row (a sample of each channel, so the difference of the two terms loses little)."""
+        rows, c = xv.shape
+        k = np.ascontiguousarray(xv[0])
+
+        def moments(block):
+            sums = np.zeros((2, c))
+            _native.channel_moments(xv[block], k, *sums)
+            return sums
+
+        total, squares = sum(share_rows(xp, rows, c, moments)) / rows
+        mean = (k + total).astype(np.float32)
+        var = np.maximum(squares - total * total, 0).astype(np.float32)
+        inv_std = (1 / np.sqrt(var + np.float32(self.args["eps"]))).astype(np.float32)
+        return mean[None], var[None], inv_std[None]
+
+    def _native_affine(self, xp, xv, mean, scale, shift):
+        """(xv - mean) * scale + shift (mean None: xv * scale + shift) per channel, a new array."""
+        y = np.empty_like(xv)
+        c = xv.shape[1]
+        vector = lambda a: None if a is None else np.ascontiguousarray(np.broadcast_to(a, (1, c))[0], np.float32)
+        m, sc, sh = vector(mean), vector(scale), vector(np.zeros(c, np.float32) if shift is None else shift)
+
+        def apply(block):
+            _native.channel_affine(xv[block], y[block], m, sc, sh)
+
+        share_rows(xp, xv.shape[0], c, apply)
+        return y
+
     def compute(self, xp, x, *rest):
         xs = (x,) + rest
         beta, gamma = self._params(xs)
         moved = self._layout(xp, x)
         xv, raxes = self._view(xp, x, moved)
+        if raxes == (0,) and self._native_rows(xp, xv):
+            return self._native_compute(xp, x, xs, xv, beta, gamma, moved)
         if self.args["batch_stat"]:
             y, mean, var, inv_std = self._centered(xp, xv, raxes)
             self._forward_stats = (xv.shape, mean, inv_std)  # backward uses them, as NNabla's saved mean_, var_
@@ -311,6 +353,60 @@ class BatchNormalization(RunningStatistics, Standardize):
         y = self._unview(xp, y, x.shape, moved)
         return (y, mean, var) if self.n_outputs == 3 else y
 
+    def _native_compute(self, xp, x, xs, xv, beta, gamma, moved):
+        """``compute`` on the native passes (x channel-last in memory): the same arithmetic per element."""
+        if self.args["batch_stat"]:
+            mean, var, inv_std = self._native_stats(xp, xv)
+            self._forward_stats = (xv.shape, mean, inv_std)
+            scale = inv_std if gamma is None else inv_std * self._per_channel(gamma, mean)
+            y = self._native_affine(xp, xv, mean, scale, self._per_channel(beta, mean))
+            stat = self._stat_shape(x.shape)
+            mean, var = mean.reshape(stat), var.reshape(stat)
+            self._batch_stats = (mean, var, x.size // var.size)
+        else:
+            rmean, rvar = self._running(xs)
+            mean, var = rmean, rvar
+            scale = 1 / xp.sqrt(rvar + self.args["eps"])
+            if gamma is not None:
+                scale = scale * gamma
+            shift = -rmean * scale if beta is None else beta - rmean * scale
+            y = self._native_affine(xp, xv, None, scale.reshape(-1), shift.reshape(-1))
+        y = self._unview(xp, y, x.shape, moved)
+        return (y, mean, var) if self.n_outputs == 3 else y
+
+    def _native_grad(self, xp, x, xv, gy, beta, gamma, need):
+        """The batch-statistics gradients by two native passes: (gx view or None, gbeta (1, C), ggamma (1, C))."""
+        saved = self._forward_stats
+        if saved is not None and saved[0] == xv.shape:
+            _, mean, inv_std = saved
+        else:
+            mean, _, inv_std = self._native_stats(xp, xv)
+        rows, c = xv.shape
+        m = np.ascontiguousarray(mean[0])
+
+        def moments(block):
+            sums = np.zeros((3, c))
+            _native.channel_grad_moments(xv[block], gy[block], m, *sums)
+            return sums
+
+        gsum, csum, dot = sum(share_rows(xp, rows, c, moments))
+        gbeta = gsum.astype(np.float32)[None]
+        offset = (csum / rows).astype(np.float32)[None]
+        ggamma = dot.astype(np.float32)[None] * inv_std
+        gx = None
+        if need[0]:
+            k = inv_std if gamma is None else inv_std * self._per_channel(gamma, inv_std)
+            a = -k * inv_std * ggamma / rows
+            shift = -k * gbeta / rows - a * offset
+            gx = np.empty_like(xv)
+            vectors = [np.ascontiguousarray(v[0], np.float32) for v in (a, k, shift)]
+
+            def apply(block):
+                _native.channel_grad_apply(xv[block], gy[block], gx[block], m, *vectors)
+
+            share_rows(xp, rows, c, apply)
+        return gx, gbeta, ggamma
+
     def _stat_shape(self, x_shape):
         return tuple(1 if i in self.raxes else n for i, n in enumerate(x_shape))
 
@@ -337,6 +433,9 @@ class BatchNormalization(RunningStatistics, Standardize):
         moved = self._layout(xp, x)
         xv, raxes = self._view(xp, x, moved)
         gy, _ = self._view(xp, gys[0], moved)
+        if self.args["batch_stat"] and raxes == (0,) and self._native_rows(xp, xv, gy):
+            gx, gbeta, ggamma = self._native_grad(xp, x, xv, gy, beta, gamma, need)
+            return self._grads_out(xp, xs, x, moved, need, gx, gbeta, ggamma, beta, gamma)
         gbeta = _sum(xp, gy, raxes)
         if self.args["batch_stat"]:
             saved = self._forward_stats
@@ -361,6 +460,9 @@ class BatchNormalization(RunningStatistics, Standardize):
             ggamma = (_dot(xp, gy, xv, raxes) - rmean * gbeta) * inv_std
             if need[0]:
                 gx = gy * (inv_std if gamma is None else inv_std * self._per_channel(gamma, inv_std))
+        return self._grads_out(xp, xs, x, moved, need, gx if need[0] else None, gbeta, ggamma, beta, gamma)
+
+    def _grads_out(self, xp, xs, x, moved, need, gx, gbeta, ggamma, beta, gamma):
         out = [None] * len(xs)
         if need[0]:
             out[0] = self._unview(xp, gx, x.shape, moved)

@@ -11,8 +11,12 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
+
+from .. import _native
 from ..function import REQUIRED, Function, FunctionError, _Shaped, apply, register
 from ._base import first_equal, in_memory_order, where_else_zero
+from ._blas import share_rows
 from .convolution import crop_spatial, pad_spatial, shape_arg, windows
 
 
@@ -124,7 +128,84 @@ class MaxPooling(_Pooling):
             xp.maximum(best, v, out=best)
         return best
 
+    # -- the native pass: 2-D windows that do not overlap, no padding, float32 on numpy -------------------------------
+    def _native_memory(self, xp, x):
+        """x's memory as (N, H, W, C) and how the op's layout maps onto it ("last": channel_last, "moved": a
+        channel-first view of channel-last memory, "flat": channel-first memory as N = B * C images of one
+        channel), or None where the native pass does not apply."""
+        a, plan = self.args, self.plan
+        fits = (
+            xp is np
+            and x.dtype == np.float32
+            and x.ndim == 4
+            and len(a["kernel"]) == 2
+            and not any(a["pad"])
+            and not any(plan["after"])
+            and all(s >= k for s, k in zip(a["stride"], a["kernel"]))
+            and a["kernel"][0] * a["kernel"][1] < 255
+            and _native.available()
+        )
+        if not fits:
+            return None
+        if a["channel_last"]:
+            return (x, "last") if x.flags.c_contiguous else None
+        moved = np.moveaxis(x, 1, -1)
+        if moved.flags.c_contiguous:
+            return moved, "moved"
+        if x.flags.c_contiguous:
+            return x.reshape(-1, x.shape[2], x.shape[3], 1), "flat"
+        return None
+
+    @staticmethod
+    def _to_memory(a, kind):
+        """An array of the op's layout in the memory layout ``kind`` (contiguous (N, H, W, C))."""
+        if kind == "moved":
+            return np.ascontiguousarray(np.moveaxis(a, 1, -1))
+        a = np.ascontiguousarray(a)
+        return a if kind == "last" else a.reshape(-1, a.shape[2], a.shape[3], 1)
+
+    @staticmethod
+    def _from_memory(m, kind, shape):
+        """The memory-layout array ``m`` in the op's layout of ``shape`` (a view: the memory order stays)."""
+        if kind == "moved":
+            return np.moveaxis(m, -1, 1)
+        return m if kind == "last" else m.reshape(shape)
+
+    def _native_compute(self, xp, mem, kind, x_shape):
+        a, out = self.args, self.plan["out"]
+        n, c = mem.shape[0], mem.shape[-1]
+        index = np.empty((n,) + out + (c,), np.uint8)
+        y = np.empty((n,) + out + (c,), np.float32)
+
+        def block(part):
+            _native.max_pool(mem[part], a["kernel"], a["stride"], y[part], index[part])
+
+        share_rows(xp, n, mem[0].size, block)
+        self._index = ("native", index, kind, mem.shape, x_shape)
+        return self._from_memory(y, kind, self._out_shape(x_shape))
+
+    def _out_shape(self, x_shape):
+        a, out = self.args, self.plan["out"]
+        if a["channel_last"]:
+            return tuple(x_shape[:-3]) + out + (x_shape[-1],)
+        return tuple(x_shape[:-2]) + out
+
+    def _native_grad(self, xp, gy):
+        _, index, kind, mem_shape, x_shape = self._index
+        a = self.args
+        g = self._to_memory(gy, kind)
+        gx = np.empty(mem_shape, np.float32)
+
+        def block(part):
+            _native.max_pool_grad(g[part], index[part], a["kernel"], a["stride"], gx[part])
+
+        share_rows(xp, mem_shape[0], gx[0].size, block)
+        return self._from_memory(gx, kind, x_shape)
+
     def compute(self, xp, x):
+        native = self._native_memory(xp, x)
+        if native is not None:
+            return self._native_compute(xp, *native, x.shape)
         padded = self._padded(xp, x)
         views = list(self._offsets(padded))
         # (the index, kept until backward, is made first: below the output and the temporaries in the heap, it
@@ -146,6 +227,8 @@ class MaxPooling(_Pooling):
     def _grad_from_index(self, xp, gy):
         if self._index is None:
             raise FunctionError(f"{self.type_name}: backward needs a forward first (it keeps the maxima's offsets)")
+        if isinstance(self._index[0], str):  # ("native", ...) from the native pass
+            return self._native_grad(xp, gy)
         return self._scatter(xp, *self._index, gy)
 
     def _scatter(self, xp, index, shape, gy):
