@@ -320,24 +320,44 @@ def test_native_batch_statistics_do_not_depend_on_the_thread_count(monkeypatch):
         assert np.array_equal(a, b)
 
 
-@needs_native
-def test_native_relu_gradient_has_where_else_zeros_bits():
-    """g's bits where y > 0 (NaN, inf and -0.0 kept), +0.0 elsewhere (y NaN, -0.0 or negative), in y's layout."""
-    from nnabla._ops import activation
-    from nnabla._ops._base import where_else_zero
+def _special_values(shape, seed):
+    rng = np.random.RandomState(seed)
+    a = rng.randn(*shape).astype(np.float32)
+    a.flat[:8] = [np.nan, -0.0, 0.0, 1.0, 2.0, 3.0, np.inf, -np.inf]
+    return a
 
-    rng = np.random.RandomState(5)
-    y = np.maximum(rng.randn(8, 40, 9, 11), 0).astype(np.float32)
-    g = rng.randn(*y.shape).astype(np.float32)
-    y.flat[:6] = [np.nan, -0.0, 0.0, 1.0, 2.0, 3.0]
-    g.flat[:6] = [1.0, 2.0, 3.0, np.nan, -np.inf, -0.0]
-    y_cf, g_cf = np.moveaxis(y, -1, 1), np.moveaxis(g, -1, 1)  # channel-first views of channel-last memory
-    assert activation._native_relu(np, y_cf, g_cf)
-    got = activation._native_relu_grad(np, y_cf, g_cf)
-    want = where_else_zero(np, y_cf > 0, g_cf)
-    assert got.view(np.uint32).tolist() == want.view(np.uint32).tolist()
-    assert got.strides == y_cf.strides
-    assert not activation._native_relu(np, y_cf, np.ascontiguousarray(g_cf))  # (different layouts: numpy)
+
+@needs_native
+def test_native_relu_and_its_gradient_have_numpys_bits():
+    """ReLU: x where x > 0, +0.0 elsewhere (NaN and -0.0 too: fmax); its gradient: g's bits where y > 0 (NaN, inf
+    and -0.0 kept), +0.0 elsewhere. On channel-first views of channel-last memory, the result laid out alike."""
+    from nnabla._ops import activation
+    from nnabla._ops._base import extreme, where_else_zero
+
+    x = np.moveaxis(_special_values((8, 40, 9, 11), 5), -1, 1)
+    g = np.moveaxis(np.roll(_special_values((8, 40, 9, 11), 6), 3), -1, 1)
+    y = activation._relu(np, x)
+    assert y.strides == x.strides
+    assert y.view(np.uint32).tolist() == extreme(np, np.fmax, x, 0).view(np.uint32).tolist()
+    got = activation.ReLU.backward_unary(None, np, x, y, g)
+    assert got.strides == y.strides
+    assert got.view(np.uint32).tolist() == where_else_zero(np, y > 0, g).view(np.uint32).tolist()
+
+
+@needs_native
+def test_native_add_has_numpys_bits_and_other_operands_go_to_numpy(monkeypatch):
+    a = np.moveaxis(_special_values((4, 30, 10, 16), 7), -1, 1)
+    b = np.moveaxis(_special_values((4, 30, 10, 16), 8), -1, 1)
+    calls, add = [], _native.add
+    monkeypatch.setattr(_native, "add", lambda *args: (calls.append(1), add(*args)))
+    y = F.add2(nn.NdArray.from_numpy_array(a), nn.NdArray.from_numpy_array(b)).data
+    assert calls
+    assert np.array_equal((a + b).view(np.uint32), y.view(np.uint32))
+    monkeypatch.setattr(_native, "add", lambda *args: pytest.fail("the native pass ran"))
+    c = np.ascontiguousarray(b)
+    for x0, x1 in ((a, c), (a[:1], b), (a[:, :, :1], b)):  # other layouts, shapes that broadcast
+        F.add2(nn.NdArray.from_numpy_array(x0), nn.NdArray.from_numpy_array(x1))
+    assert _blas.native_map(np, _native.add, a.astype(np.float64), b.astype(np.float64)) is None
 
 
 POOLINGS = {

@@ -1,5 +1,5 @@
 """The engine's native kernels: float32 convolutions computed directly on channel-last memory (kernels.c), and
-batch normalization's passes over channel-last memory, ReLU's gradient and max pooling (passes.c).
+batch normalization's passes over channel-last memory, ReLU and its gradient, a sum and max pooling (passes.c).
 
 The package's build (hatch_build.py) compiles them once for AVX-512 and once for AVX2 with FMA into
 ``libnnbkernels.so`` beside this file, with dispatch.c telling which of the two the CPU runs. The library is loaded
@@ -36,6 +36,8 @@ _SIGNATURES = {  # (argument kinds: p a pointer, n a long)
     "nnb_channel_grad_moments_f32": "ppnnpppp",
     "nnb_channel_grad_apply_f32": "pppnnpppp",
     "nnb_relu_grad_f32": "pppn",
+    "nnb_relu_f32": "ppn",
+    "nnb_add_f32": "pppn",
     "nnb_max_pool_f32": "pnnnnnnnnppnn",
     "nnb_max_pool_grad_f32": "ppnnnnnnnnnnp",
 }
@@ -201,12 +203,32 @@ def channel_grad_apply(x, gy, gx, mean, a, k, shift) -> None:
     )
 
 
+def _same_flat(name, arrays):
+    first = arrays[0]
+    for a in arrays:
+        if a.dtype != np.float32 or not a.flags.c_contiguous or a.ndim != 1 or a.shape != first.shape:
+            raise ValueError(
+                f"native {name}: expected contiguous float32 vectors of {first.shape}, got {a.dtype} {a.shape}"
+            )
+    return first.size
+
+
 def relu_grad(y, g, out) -> None:
-    """out = g where y > 0, else +0.0; three contiguous float32 arrays of one shape (out may be g)."""
-    for name, a in (("y", y), ("g", g), ("out", out)):
-        if a.dtype != np.float32 or not a.flags.c_contiguous or a.shape != y.shape:
-            raise ValueError(f"native ReLU gradient: {name} {a.dtype} {a.shape} is not like y {y.shape}")
-    _functions["nnb_relu_grad_f32"](y.ctypes.data, g.ctypes.data, out.ctypes.data, y.size)
+    """out = g where y > 0, else +0.0; contiguous float32 vectors of one size (out may be g)."""
+    n = _same_flat("ReLU gradient", (y, g, out))
+    _functions["nnb_relu_grad_f32"](y.ctypes.data, g.ctypes.data, out.ctypes.data, n)
+
+
+def relu(x, out) -> None:
+    """out = x where x > 0, else +0.0 (NaN too: numpy's fmax(x, 0)); contiguous float32 vectors of one size."""
+    n = _same_flat("ReLU", (x, out))
+    _functions["nnb_relu_f32"](x.ctypes.data, out.ctypes.data, n)
+
+
+def add(a, b, out) -> None:
+    """out = a + b; contiguous float32 vectors of one size."""
+    n = _same_flat("add", (a, b, out))
+    _functions["nnb_add_f32"](a.ctypes.data, b.ctypes.data, out.ctypes.data, n)
 
 
 def _pool_check(name, x, x_shape, y_shape, index):

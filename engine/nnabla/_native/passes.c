@@ -1,6 +1,6 @@
 /* Native float32 passes over memory: batch normalization's over channel-last memory, x as (rows, C) with one
-   statistic per channel (nnabla._ops.normalization.BatchNormalization calls them on numpy), ReLU's gradient and
-   max pooling over channel-last memory.
+   statistic per channel (nnabla._ops.normalization.BatchNormalization calls them on numpy), ReLU and its
+   gradient, the sum of two arrays, and max pooling over channel-last memory.
 
    Compiled once per instruction set like kernels.c, with floating-point contraction off: every element is
    computed with the roundings numpy's separate operations give (x - mean, then * scale, then + shift), so the
@@ -69,6 +69,16 @@ void NAME(nnb_channel_grad_apply_f32)(const float *x, const float *gy, float *gx
         float *out = gx + r * C;
         for (long c = 0; c < C; ++c) out[c] = (xr[c] - mean[c]) * a[c] + gr[c] * k[c] + shift[c];
     }
+}
+
+/* ReLU: y[i] = x[i] where x[i] > 0, else +0.0 (NaN and -0.0 give +0.0: numpy's fmax(x, 0), as NNabla's ReLU) */
+void NAME(nnb_relu_f32)(const float *x, float *y, long n) {
+    for (long i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+/* out[i] = a[i] + b[i] */
+void NAME(nnb_add_f32)(const float *a, const float *b, float *out, long n) {
+    for (long i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
 /* ReLU's gradient: out[i] = g[i] where y[i] > 0, else +0.0 (g's bits, NaN and inf too; never -0.0) */

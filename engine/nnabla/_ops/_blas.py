@@ -204,3 +204,32 @@ def share_rows(xp, rows, row_size, work):
 
     dealt = share_slices(xp, parts, step * row_size, run, share_from=PASS_SHARE_FROM)
     return [result for _, result in sorted((item for done in dealt for item in done), key=lambda item: item[0])]
+
+
+NATIVE_MAP_FROM = 1 << 14  # elements from which one native elementwise pass beats numpy's
+
+
+def native_map(xp, kernel, *arrays):
+    """``kernel(*flat blocks, out block)`` over float32 ``arrays`` of one shape laid out alike in one dense block of
+    memory (a channel-first view of channel-last memory too), blocks shared between threads: the new output, laid
+    out as they are; None (nothing done) where they are not such arrays, are small, or no native kernels run."""
+    from .. import _native
+    from ._base import in_memory_order, memory_flat
+
+    first = arrays[0]
+    if xp is not np or first.size < NATIVE_MAP_FROM or not _native.available():
+        return None
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype != np.float32 or a.shape != first.shape or a.strides != first.strides:
+            return None
+    flats = [memory_flat(xp, a) for a in arrays]
+    if flats[0] is None:
+        return None
+    out = in_memory_order(xp, first.strides, first.shape, first.dtype)
+    flat_out = memory_flat(xp, out)
+
+    def block(part):
+        kernel(*(f[part] for f in flats), flat_out[part])
+
+    share_rows(xp, flat_out.size, 1, block)
+    return out

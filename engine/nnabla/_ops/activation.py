@@ -6,8 +6,8 @@ import numpy as np
 
 from .. import _native
 from ..function import Function, FunctionError, register
-from ._base import Unary, extreme, in_memory_order, memory_flat, normalize_axis, select, where_else_zero
-from ._blas import share_rows
+from ._base import Unary, extreme, normalize_axis, select, where_else_zero
+from ._blas import native_map
 
 
 @register
@@ -37,8 +37,10 @@ class Tanh(Unary):
 
 
 def _relu(xp, x):
-    """max(0, x), and 0 where x is NaN, as NNabla's ReLU (fmax, where maximum would pass the NaN on)."""
-    return extreme(xp, xp.fmax, x, 0)
+    """max(0, x), and 0 where x is NaN, as NNabla's ReLU (fmax, where maximum would pass the NaN on); one native
+    pass with the same bits where the native kernels run."""
+    out = native_map(xp, _native.relu, x)
+    return extreme(xp, xp.fmax, x, 0) if out is None else out
 
 
 @register
@@ -53,38 +55,8 @@ class ReLU(Unary):
         return _relu(xp, x)
 
     def backward_unary(self, xp, x, y, gy):
-        if _native_relu(xp, y, gy):
-            return _native_relu_grad(xp, y, gy)
-        return where_else_zero(xp, y > 0, gy)  # NNabla gives 0.0 where x <= 0, never -0.0
-
-
-NATIVE_RELU_FROM = 1 << 14  # elements from which one native pass beats where_else_zero's three numpy passes
-
-
-def _native_relu(xp, y, gy):
-    """Whether ReLU's gradient takes the native pass: float32 y and gy in one and the same dense memory order."""
-    return (
-        xp is np
-        and y.dtype == gy.dtype == np.float32
-        and y.shape == gy.shape
-        and y.strides == gy.strides
-        and y.size >= NATIVE_RELU_FROM
-        and _native.available()
-        and memory_flat(xp, y) is not None
-    )
-
-
-def _native_relu_grad(xp, y, gy):
-    """where_else_zero(y > 0, gy) in one native pass over memory (blocks shared between threads): the same bits,
-    laid out as y (a channel-first view of channel-last memory stays so)."""
-    out = in_memory_order(xp, y.strides, y.shape, y.dtype)
-    flat_y, flat_g, flat_out = memory_flat(xp, y), memory_flat(xp, gy), memory_flat(xp, out)
-
-    def block(part):
-        _native.relu_grad(flat_y[part], flat_g[part], flat_out[part])
-
-    share_rows(xp, flat_y.size, 1, block)
-    return out
+        out = native_map(xp, _native.relu_grad, y, gy)  # (one pass where the native kernels run: the same bits)
+        return where_else_zero(xp, y > 0, gy) if out is None else out  # NNabla gives 0.0 where x <= 0, never -0.0
 
 
 def _sigmoid(xp, x):
