@@ -418,3 +418,23 @@ def test_overlapping_or_padded_max_pooling_stays_on_numpy(monkeypatch):
     F.max_pooling(x, (3, 3), stride=(2, 2))
     F.max_pooling(x, (2, 2), pad=(1, 1))
     F.max_pooling(x, (2, 2), ignore_border=False)  # (a last window past the border)
+
+
+@needs_native
+def test_native_global_average_pooling_has_numpys_bits(monkeypatch):
+    """Over channel-last memory: numpy's mean over the rows (a float32 sum from the first, then / count)."""
+    rng = np.random.RandomState(9)
+    mean = _native.rows_mean
+    for shape in ((5, 7, 6, 9), (3, 33, 2, 1), (2, 4, 31, 17)):
+        data = (rng.randn(*shape) * rng.choice([1e-3, 1, 1e4], shape)).astype(np.float32)
+        c = shape[1]
+        eye = nn.NdArray.from_numpy_array(np.eye(c, dtype=np.float32).reshape(c, c, 1, 1))
+        h = F.convolution(nn.NdArray.from_numpy_array(data), eye)  # (B, C, H, W) over channel-last memory
+        x = h.data
+        assert not x.flags.c_contiguous and np.moveaxis(x, 1, -1).flags.c_contiguous
+        want = np.moveaxis(x, 1, -1).reshape(x.shape[0], -1, x.shape[1]).mean(axis=1)
+        calls = []
+        monkeypatch.setattr(_native, "rows_mean", lambda *a: (calls.append(1), mean(*a)))
+        y = F.global_average_pooling(h).data
+        assert calls
+        assert y.reshape(want.shape).view(np.uint32).tolist() == want.view(np.uint32).tolist()

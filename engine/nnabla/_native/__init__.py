@@ -1,5 +1,6 @@
 """The engine's native kernels: float32 convolutions computed directly on channel-last memory (kernels.c), and
-batch normalization's passes over channel-last memory, ReLU and its gradient, a sum and max pooling (passes.c).
+batch normalization's passes over channel-last memory, ReLU and its gradient, a sum, max and global average
+pooling (passes.c).
 
 The package's build (hatch_build.py) compiles them once for AVX-512 and once for AVX2 with FMA into
 ``libnnbkernels.so`` beside this file, with dispatch.c telling which of the two the CPU runs. The library is loaded
@@ -38,6 +39,7 @@ _SIGNATURES = {  # (argument kinds: p a pointer, n a long)
     "nnb_relu_grad_f32": "pppn",
     "nnb_relu_f32": "ppn",
     "nnb_add_f32": "pppn",
+    "nnb_rows_mean_f32": "pnnnp",
     "nnb_max_pool_f32": "pnnnnnnnnppnn",
     "nnb_max_pool_grad_f32": "ppnnnnnnnnnnp",
 }
@@ -115,29 +117,30 @@ def _geometry(x, pad, w_shape, y_shape, stride, dilation):
     return (b, h, wd, c, *pad), (kh, kw, ocp), (oh, ow, oc)
 
 
-def _ran(status, what):
-    if status != 0:
+def _convolve(name, what, x, pad, other, packed, y_shape, stride, dilation) -> None:
+    """One convolution kernel's call: x (B, H, W, C) padded by ``pad``, ``other`` the packed kernel (forward) or
+    the output gradient (the kernel gradient), ``packed`` the packed kernel's shape, y_shape the output's."""
+    xg, (kh, kw, ocp), (oh, ow, oc) = _geometry(x, pad, packed, y_shape, stride, dilation)
+    if name == "nnb_conv2d_forward_f32":
+        w, y = other
+        args = (w.ctypes.data, kh, kw, ocp, y.ctypes.data, oh, ow, oc)
+    else:
+        gy, gw = other
+        args = (gy.ctypes.data, oh, ow, oc, gw.ctypes.data, kh, kw, ocp)
+    if _functions[name](x.ctypes.data, *xg, *args, *stride, *dilation) != 0:
         raise MemoryError(f"native {what}: no memory for a padded image")
 
 
 def conv2d_forward(x, pad, w, y, stride, dilation) -> None:
     """y[...] = the convolution of x (B, H, W, C) padded by ``pad`` by packed w (KH, KW, C, OCP); y (B, OH, OW, OC)."""
     _check("forward x", x, 4), _check("forward w", w, 4), _check("forward y", y, 4)
-    xg, (kh, kw, ocp), (oh, ow, oc) = _geometry(x, pad, w.shape, y.shape, stride, dilation)
-    status = _functions["nnb_conv2d_forward_f32"](
-        x.ctypes.data, *xg, w.ctypes.data, kh, kw, ocp, y.ctypes.data, oh, ow, oc, *stride, *dilation
-    )
-    _ran(status, "convolution")
+    _convolve("nnb_conv2d_forward_f32", "convolution", x, pad, (w, y), w.shape, y.shape, stride, dilation)
 
 
 def conv2d_weight_grad(x, pad, gy, gw, stride, dilation) -> None:
     """gw += the kernel gradient of x (B, H, W, C) padded by ``pad`` and gy (B, OH, OW, OC); gw (KH, KW, C, OCP)."""
     _check("weight gradient x", x, 4), _check("weight gradient gy", gy, 4), _check("weight gradient gw", gw, 4)
-    xg, (kh, kw, ocp), (oh, ow, oc) = _geometry(x, pad, gw.shape, gy.shape, stride, dilation)
-    status = _functions["nnb_conv2d_weight_grad_f32"](
-        x.ctypes.data, *xg, gy.ctypes.data, oh, ow, oc, gw.ctypes.data, kh, kw, ocp, *stride, *dilation
-    )
-    _ran(status, "convolution's weight gradient")
+    _convolve("nnb_conv2d_weight_grad_f32", "kernel gradient", x, pad, (gy, gw), gw.shape, gy.shape, stride, dilation)
 
 
 # -- batch normalization's passes: x and gy (rows, C), per-channel float32 vectors (C,), float64 sums (C,) added to
@@ -270,3 +273,12 @@ def max_pool_grad(gy, index, kernel, stride, gx) -> None:
     _functions["nnb_max_pool_grad_f32"](
         gy.ctypes.data, index.ctypes.data, n, h, w, c, *kernel, *stride, oh, ow, gx.ctypes.data
     )
+
+
+def rows_mean(x, out) -> None:
+    """out (B, C) = the mean of x (B, R, C) over its rows, with numpy's bits (float32 sum from the first row)."""
+    _check("rows mean x", x, 3), _check("rows mean out", out, 2)
+    b, r, c = x.shape
+    if out.shape != (b, c) or r < 1:
+        raise ValueError(f"native rows mean: out {out.shape} is not (B, C) of x {x.shape}")
+    _functions["nnb_rows_mean_f32"](x.ctypes.data, b, r, c, out.ctypes.data)

@@ -1,6 +1,6 @@
 /* Native float32 passes over memory: batch normalization's over channel-last memory, x as (rows, C) with one
    statistic per channel (nnabla._ops.normalization.BatchNormalization calls them on numpy), ReLU and its
-   gradient, the sum of two arrays, and max pooling over channel-last memory.
+   gradient, the sum of two arrays, max pooling and global average pooling over channel-last memory.
 
    Compiled once per instruction set like kernels.c, with floating-point contraction off: every element is
    computed with the roundings numpy's separate operations give (x - mean, then * scale, then + shift), so the
@@ -68,6 +68,19 @@ void NAME(nnb_channel_grad_apply_f32)(const float *x, const float *gy, float *gx
         const float *xr = x + r * C, *gr = gy + r * C;
         float *out = gx + r * C;
         for (long c = 0; c < C; ++c) out[c] = (xr[c] - mean[c]) * a[c] + gr[c] * k[c] + shift[c];
+    }
+}
+
+/* The mean over the rows of each of B matrices x (B, R, C): out (B, C). As numpy's mean over that axis: a float32
+   running sum starting from the first row, divided by R in float64 and rounded to float32. */
+void NAME(nnb_rows_mean_f32)(const float *x, long B, long R, long C, float *out) {
+    for (long b = 0; b < B; ++b) {
+        const float *xb = x + b * R * C;
+        float *o = out + b * C;
+        for (long c = 0; c < C; ++c) o[c] = xb[c];
+        for (long r = 1; r < R; ++r)
+            for (long c = 0; c < C; ++c) o[c] += xb[r * C + c];
+        for (long c = 0; c < C; ++c) o[c] = (float)((double)o[c] / (double)R);
     }
 }
 

@@ -323,17 +323,22 @@ class BatchNormalization(RunningStatistics, Standardize):
         beta, gamma = self._params(xs)
         moved = self._layout(xp, x)
         xv, raxes = self._view(xp, x, moved)
-        if raxes == (0,) and self._native_rows(xp, xv):
-            return self._native_compute(xp, x, xs, xv, beta, gamma, moved)
+        native = raxes == (0,) and self._native_rows(xp, xv)  # (x channel-last in memory: the native passes)
         if self.args["batch_stat"]:
-            y, mean, var, inv_std = self._centered(xp, xv, raxes)
+            if native:
+                mean, var, inv_std = self._native_stats(xp, xv)
+            else:
+                y, mean, var, inv_std = self._centered(xp, xv, raxes)
             self._forward_stats = (xv.shape, mean, inv_std)  # backward uses them, as NNabla's saved mean_, var_
             scale = inv_std if gamma is None else inv_std * self._per_channel(gamma, mean)
             shift = self._per_channel(beta, mean)
-            wide, scale, shift = widened(xp, y, scale, shift)
-            wide *= scale  # in place: the centered copy becomes the output
-            if shift is not None:
-                wide += shift
+            if native:
+                y = self._native_affine(xp, xv, mean, scale, shift)
+            else:
+                wide, scale, shift = widened(xp, y, scale, shift)
+                wide *= scale  # in place: the centered copy becomes the output
+                if shift is not None:
+                    wide += shift
             stat = self._stat_shape(x.shape)
             mean, var = mean.reshape(stat), var.reshape(stat)
             self._batch_stats = (mean, var, x.size // var.size)
@@ -345,34 +350,19 @@ class BatchNormalization(RunningStatistics, Standardize):
             if gamma is not None:
                 scale = scale * gamma
             shift = -rmean * scale if beta is None else beta - rmean * scale
-            shape = tuple(1 if i in raxes else n for i, n in enumerate(xv.shape))
-            wide, scale, shift = widened(xp, xv, scale.reshape(shape), shift.reshape(shape))
-            y = wide * scale
-            y += shift
-            y = y.reshape(xv.shape)
+            if native:
+                y = self._native_affine(xp, xv, None, scale.reshape(-1), shift.reshape(-1))
+            else:
+                shape = tuple(1 if i in raxes else n for i, n in enumerate(xv.shape))
+                wide, scale, shift = widened(xp, xv, scale.reshape(shape), shift.reshape(shape))
+                y = wide * scale
+                y += shift
+                y = y.reshape(xv.shape)
         y = self._unview(xp, y, x.shape, moved)
         return (y, mean, var) if self.n_outputs == 3 else y
 
-    def _native_compute(self, xp, x, xs, xv, beta, gamma, moved):
-        """``compute`` on the native passes (x channel-last in memory): the same arithmetic per element."""
-        if self.args["batch_stat"]:
-            mean, var, inv_std = self._native_stats(xp, xv)
-            self._forward_stats = (xv.shape, mean, inv_std)
-            scale = inv_std if gamma is None else inv_std * self._per_channel(gamma, mean)
-            y = self._native_affine(xp, xv, mean, scale, self._per_channel(beta, mean))
-            stat = self._stat_shape(x.shape)
-            mean, var = mean.reshape(stat), var.reshape(stat)
-            self._batch_stats = (mean, var, x.size // var.size)
-        else:
-            rmean, rvar = self._running(xs)
-            mean, var = rmean, rvar
-            scale = 1 / xp.sqrt(rvar + self.args["eps"])
-            if gamma is not None:
-                scale = scale * gamma
-            shift = -rmean * scale if beta is None else beta - rmean * scale
-            y = self._native_affine(xp, xv, None, scale.reshape(-1), shift.reshape(-1))
-        y = self._unview(xp, y, x.shape, moved)
-        return (y, mean, var) if self.n_outputs == 3 else y
+    def _stat_shape(self, x_shape):
+        return tuple(1 if i in self.raxes else n for i, n in enumerate(x_shape))
 
     def _native_grad(self, xp, x, xv, gy, beta, gamma, need):
         """The batch-statistics gradients by two native passes: (gx view or None, gbeta (1, C), ggamma (1, C))."""
@@ -406,9 +396,6 @@ class BatchNormalization(RunningStatistics, Standardize):
 
             share_rows(xp, rows, c, apply)
         return gx, gbeta, ggamma
-
-    def _stat_shape(self, x_shape):
-        return tuple(1 if i in self.raxes else n for i, n in enumerate(x_shape))
 
     def _compute_outputs(self, variables):
         ys = super()._compute_outputs(variables)
