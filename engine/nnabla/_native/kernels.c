@@ -46,7 +46,11 @@ typedef float vec __attribute__((vector_size(LANES * 4)));
 
 INLINE vec load(const float *p) { vec v; memcpy(&v, p, sizeof v); return v; }
 INLINE void store(float *p, vec v) { memcpy(p, &v, sizeof v); }
-INLINE vec splat(float s) { return (vec){} + s; }
+#if LANES == 16
+INLINE vec splat(float s) { return (vec){s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s}; }
+#else
+INLINE vec splat(float s) { return (vec){s, s, s, s, s, s, s, s}; }
+#endif
 INLINE vec load_part(const float *p, long n) { vec v = splat(0.0f); memcpy(&v, p, n * sizeof(float)); return v; }
 INLINE void store_part(float *p, vec v, long n) { memcpy(p, &v, n * sizeof(float)); }
 
