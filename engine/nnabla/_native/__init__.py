@@ -41,7 +41,7 @@ _SIGNATURES = {  # (argument kinds: p a pointer, n a long)
     "nnb_add_f32": "pppn",
     "nnb_rows_mean_f32": "pnnnp",
     "nnb_max_pool_f32": "pnnnnnnnnppnn",
-    "nnb_max_pool_grad_f32": "ppnnnnnnnnnnp",
+    "nnb_max_pool_grad_f32": "ppnnnnnnnnnnnp",
 }
 
 
@@ -270,8 +270,9 @@ def max_pool_grad(gy, index, kernel, stride, gx) -> None:
     _check("max pooling's gradient gy", gy, 4)
     if gy.shape != index.shape:
         raise ValueError(f"native max pooling's gradient: gy {gy.shape} is not like index {index.shape}")
+    covered = all(o * k == size and s == k for o, k, s, size in zip((oh, ow), kernel, stride, (h, w)))
     _functions["nnb_max_pool_grad_f32"](
-        gy.ctypes.data, index.ctypes.data, n, h, w, c, *kernel, *stride, oh, ow, gx.ctypes.data
+        gy.ctypes.data, index.ctypes.data, n, h, w, c, *kernel, *stride, oh, ow, int(covered), gx.ctypes.data
     )
 
 

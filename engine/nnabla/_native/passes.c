@@ -130,18 +130,20 @@ void NAME(nnb_max_pool_f32)(const float *x, long N, long H, long W, long C, long
 }
 
 /* Its gradient for windows that do not overlap (strides >= kernel): gx (N, H, W, C) is gy's bits at each window's
-   first maximum, +0.0 everywhere else. */
+   first maximum, +0.0 everywhere else (a window's other elements written as +0.0; with `covered` 0, the elements
+   of no window are zeroed first). */
 void NAME(nnb_max_pool_grad_f32)(const float *gy, const unsigned char *index, long N, long H, long W, long C,
-                                 long KH, long KW, long SH, long SW, long OH, long OW, float *gx) {
-    memset(gx, 0, (size_t)N * H * W * C * sizeof(float));
+                                 long KH, long KW, long SH, long SW, long OH, long OW, long covered, float *gx) {
+    const long K = KH * KW;
+    if (!covered) memset(gx, 0, (size_t)N * H * W * C * sizeof(float));
     for (long n = 0; n < N; ++n)
         for (long oh = 0; oh < OH; ++oh)
             for (long ow = 0; ow < OW; ++ow) {
                 const long o = ((n * OH + oh) * OW + ow) * C;
                 float *g0 = gx + ((n * H + oh * SH) * W + ow * SW) * C;
-                for (long c = 0; c < C; ++c) {
-                    long k = index[o + c];
-                    if (k < KH * KW) g0[((k / KW) * W + k % KW) * C + c] = gy[o + c];
+                for (long k = 0; k < K; ++k) {
+                    float *gk = g0 + ((k / KW) * W + k % KW) * C;
+                    for (long c = 0; c < C; ++c) gk[c] = index[o + c] == k ? gy[o + c] : 0.0f;
                 }
             }
 }

@@ -99,6 +99,9 @@ class _Pooling(Function):
             yield padded[lead + tuple(slice(i, i + (o - 1) * s + 1, s) for i, o, s in zip(k, out, a["stride"]))]
 
 
+NATIVE_POOL_CHANNELS = 8  # channels (contiguous in memory) from which native max pooling beats numpy's
+
+
 @register
 class MaxPooling(_Pooling):
     """y = max over each window (NNabla's MaxPooling); the gradient goes to the first maximum of a window.
@@ -131,8 +134,7 @@ class MaxPooling(_Pooling):
     # -- the native pass: 2-D windows that do not overlap, no padding, float32 on numpy -------------------------------
     def _native_memory(self, xp, x):
         """x's memory as (N, H, W, C) and how the op's layout maps onto it ("last": channel_last, "moved": a
-        channel-first view of channel-last memory, "flat": channel-first memory as N = B * C images of one
-        channel), or None where the native pass does not apply."""
+        channel-first view of channel-last memory), or None where the native pass does not apply."""
         a, plan = self.args, self.plan
         fits = (
             xp is np
@@ -148,28 +150,20 @@ class MaxPooling(_Pooling):
         if not fits:
             return None
         if a["channel_last"]:
-            return (x, "last") if x.flags.c_contiguous else None
+            return (x, "last") if x.flags.c_contiguous and x.shape[-1] >= NATIVE_POOL_CHANNELS else None
         moved = np.moveaxis(x, 1, -1)
-        if moved.flags.c_contiguous:
-            return moved, "moved"
-        if x.flags.c_contiguous:
-            return x.reshape(-1, x.shape[2], x.shape[3], 1), "flat"
-        return None
+        # (channel-first memory goes to numpy: one channel per image would leave the kernel's vectors unfilled)
+        return (moved, "moved") if moved.flags.c_contiguous and x.shape[1] >= NATIVE_POOL_CHANNELS else None
 
     @staticmethod
     def _to_memory(a, kind):
         """An array of the op's layout in the memory layout ``kind`` (contiguous (N, H, W, C))."""
-        if kind == "moved":
-            return np.ascontiguousarray(np.moveaxis(a, 1, -1))
-        a = np.ascontiguousarray(a)
-        return a if kind == "last" else a.reshape(-1, a.shape[2], a.shape[3], 1)
+        return np.ascontiguousarray(np.moveaxis(a, 1, -1) if kind == "moved" else a)
 
     @staticmethod
     def _from_memory(m, kind, shape):
         """The memory-layout array ``m`` in the op's layout of ``shape`` (a view: the memory order stays)."""
-        if kind == "moved":
-            return np.moveaxis(m, -1, 1)
-        return m if kind == "last" else m.reshape(shape)
+        return np.moveaxis(m, -1, 1) if kind == "moved" else m
 
     def _native_compute(self, xp, mem, kind, x_shape):
         a, out = self.args, self.plan["out"]
