@@ -121,11 +121,12 @@ void NAME(nnb_max_pool_f32)(const float *x, long N, long H, long W, long C, long
                         }
                     }
                 for (long c = 0; c < C; ++c) io[c] = (unsigned char)(KH * KW);
-                for (long k = KH * KW - 1; k >= 0; --k) {
-                    const float *xk = x0 + ((k / KW) * W + k % KW) * C;
-                    for (long c = 0; c < C; ++c)
-                        if (xk[c] == yo[c]) io[c] = (unsigned char)k;
-                }
+                for (long kh = KH - 1; kh >= 0; --kh)
+                    for (long kw = KW - 1; kw >= 0; --kw) {
+                        const float *xk = x0 + (kh * W + kw) * C;
+                        const unsigned char k = (unsigned char)(kh * KW + kw);
+                        for (long c = 0; c < C; ++c) io[c] = xk[c] == yo[c] ? k : io[c];
+                    }
             }
 }
 
